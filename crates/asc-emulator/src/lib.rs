@@ -1,0 +1,2 @@
+//! ipagate-asc-emulator (being written).
+#![deny(missing_docs)]

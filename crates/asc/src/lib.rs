@@ -1,0 +1,2 @@
+//! ipagate-asc (being written).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! ipagate-bumper (being written).
+#![deny(missing_docs)]

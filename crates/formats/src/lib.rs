@@ -1,0 +1,2 @@
+//! ipagate-formats (being written).
+#![deny(missing_docs)]

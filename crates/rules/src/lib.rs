@@ -1,0 +1,2 @@
+//! ipagate-rules (being written).
+#![deny(missing_docs)]

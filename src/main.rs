@@ -1,0 +1,65 @@
+//! `ipagate`: offline App Store Connect preflight gate, build-number bumper and App Store Connect tooling.
+
+mod cmd;
+mod exit;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ipagate", version, about, after_help = exit::HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a local App Store Connect emulator (for rehearsing pipelines offline).
+    Sandbox(cmd::sandbox::SandboxArgs),
+    /// Ask App Store Connect for the latest / next build number, or write one into a project.
+    #[command(name = "build-number", subcommand)]
+    BuildNumber(cmd::build_number::BuildNumberCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() {
+                exit::FAILURE
+            } else {
+                exit::SUCCESS
+            };
+            // Printing help/version to a closed pipe is not an error worth reporting.
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Sandbox(args) => cmd::sandbox::run(args),
+        Command::BuildNumber(args) => cmd::build_number::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(exit::SUCCESS);
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "ipagate: error: {}", cmd::error_chain(&err));
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// A reader that closed our stdout (e.g. `ipagate rules | head`) ends the program quietly.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests: run the real `ipagate` binary on inputs built in code.
+
+mod support;
