@@ -1,2 +1,39 @@
-//! ipagate-formats (being written).
+//! # ipagate-formats
+//!
+//! Reads an iOS app package — an `.ipa`, a zipped `.app`, an unpacked `.app` folder or an
+//! `.xcarchive` — into **facts**: the bundle tree, each bundle's `Info.plist` (XML or binary),
+//! and archive-level observations. No judgement happens here: `ipagate-rules` turns facts into
+//! diagnostics. A package that cannot be read at all is an [`OpenError`]; a package that is
+//! readable but wrong yields facts.
+//!
+//! Untrusted input is bounded by [`Limits`] before anything is allocated: entry counts, declared
+//! sizes, compression ratios, name lengths, path depth, plist size and nesting.
+//!
+//! ```no_run
+//! use ipagate_formats::{inspect, Limits, Package};
+//!
+//! let package = Package::open("fixtures/Demo.ipa".as_ref(), &Limits::default())?;
+//! let facts = inspect(&package)?;
+//! println!("{} bundles, app at {}", facts.bundles.len(), facts.app().path);
+//! # Ok::<(), ipagate_formats::OpenError>(())
+//! ```
+//!
+//! Later readers (Mach-O, code signature, profiles, `Assets.car`) live here too and read the
+//! entries they need through [`Package::read`], which is safe to call from many threads.
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+mod facts;
+pub mod info_plist;
+mod limits;
+mod package;
+pub mod sanitize;
+
+pub use error::{EntryError, OpenError, OpenErrorKind};
+pub use facts::{
+    ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, SuspiciousName, inspect,
+};
+pub use info_plist::{Capabilities, PlistFormat, Text};
+pub use limits::Limits;
+pub use package::{ArchiveStats, Entry, Layout, Package};

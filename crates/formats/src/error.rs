@@ -1,0 +1,78 @@
+//! Errors: an input that cannot be read at all. A readable but wrong bundle is not an error:
+//! it yields facts that the rules turn into diagnostics.
+
+use std::path::PathBuf;
+
+/// Why an input could not be opened as an app package.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {kind}", path.display())]
+pub struct OpenError {
+    /// The input given by the user.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    #[source]
+    pub kind: OpenErrorKind,
+}
+
+/// What made an input unreadable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenErrorKind {
+    /// The file system refused.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Zero bytes.
+    #[error("the file is empty")]
+    Empty,
+    /// Not a zip archive at all.
+    #[error("not a zip archive (starts with {0})")]
+    NotZip(String),
+    /// A zip whose structure is broken (truncated central directory, bad offsets, ...).
+    #[error("broken zip archive: {0}")]
+    BadZip(String),
+    /// An archive or directory beyond one of the [`crate::Limits`].
+    #[error("{what} is {value}, over the limit of {limit}")]
+    OverLimit {
+        /// What was measured.
+        what: &'static str,
+        /// What the input declares.
+        value: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Declared sizes that only a decompression bomb has.
+    #[error("looks like a zip bomb: {0}")]
+    ZipBomb(String),
+    /// No `Payload/<Name>.app/` (nor a zipped `.app`).
+    #[error("no .app bundle found (expected Payload/<Name>.app/ in an .ipa)")]
+    NoApp,
+    /// The top-level app has no readable Info.plist.
+    #[error("{entry}: {problem}")]
+    MainInfoPlist {
+        /// Entry path of the Info.plist.
+        entry: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A directory that is neither an `.app` nor an `.xcarchive`.
+    #[error("directory is not an .app bundle or an .xcarchive")]
+    NotABundleDirectory,
+}
+
+/// Why one entry could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// Reading or inflating failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The zip layer refused (bad local header, unsupported compression...).
+    #[error("{0}")]
+    Zip(String),
+    /// The entry inflates to more than the caller allows.
+    #[error("larger than {limit} bytes")]
+    TooLarge {
+        /// The bound the caller set.
+        limit: u64,
+    },
+}

@@ -1,0 +1,618 @@
+//! Facts about an opened package: its bundle tree and each bundle's Info.plist, plus archive-level
+//! observations. Facts carry no judgement; `ipagate-rules` decides what is wrong.
+//!
+//! Bundles are found by anchored path components, never by globbing: the top-level app is
+//! `Payload/<X>.app`; below it, `PlugIns/*.appex`, `Extensions/*.appex`, `Watch/*.app`,
+//! `AppClips/*.app`, `Frameworks/*.framework`, any `*.bundle`, and any other folder that holds an
+//! `Info.plist` (App Store Connect treats such a folder as a bundle, `itms-rules.md` §1).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plist::Dictionary;
+use rayon::prelude::*;
+
+use crate::info_plist::{self as ip, Capabilities, PlistFormat, Text};
+use crate::package::{ArchiveStats, Layout, Package};
+
+/// What a bundle is, from its extension and where it sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BundleKind {
+    /// The top-level `.app`.
+    App,
+    /// `PlugIns/*.appex` or `Extensions/*.appex`.
+    AppExtension,
+    /// `Watch/*.app`.
+    WatchApp,
+    /// `AppClips/*.app`.
+    AppClip,
+    /// `Frameworks/*.framework`.
+    Framework,
+    /// A `*.bundle` resource bundle.
+    ResourceBundle,
+    /// `*.xctest` (test bundles shipped by mistake).
+    TestBundle,
+    /// An `.app`/`.appex`/`.framework` somewhere unusual (e.g. a framework inside a resource bundle).
+    MisplacedBundle,
+    /// Any other folder holding an `Info.plist` (e.g. `Base.lproj/`).
+    Other,
+}
+
+impl BundleKind {
+    /// Whether bundles of this kind must carry an executable.
+    pub fn needs_executable(self) -> bool {
+        matches!(
+            self,
+            BundleKind::App
+                | BundleKind::AppExtension
+                | BundleKind::WatchApp
+                | BundleKind::AppClip
+                | BundleKind::Framework
+        )
+    }
+
+    /// The `CFBundlePackageType` Apple expects, if one is fixed.
+    pub fn expected_package_type(self) -> Option<&'static str> {
+        match self {
+            BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip => Some("APPL"),
+            BundleKind::AppExtension => Some("XPC!"),
+            BundleKind::Framework => Some("FMWK"),
+            BundleKind::ResourceBundle => Some("BNDL"),
+            _ => None,
+        }
+    }
+
+    /// kebab-case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleKind::App => "app",
+            BundleKind::AppExtension => "app-extension",
+            BundleKind::WatchApp => "watch-app",
+            BundleKind::AppClip => "app-clip",
+            BundleKind::Framework => "framework",
+            BundleKind::ResourceBundle => "resource-bundle",
+            BundleKind::TestBundle => "test-bundle",
+            BundleKind::MisplacedBundle => "misplaced-bundle",
+            BundleKind::Other => "other",
+        }
+    }
+}
+
+/// The Info.plist of a bundle as read.
+#[derive(Debug, Clone)]
+pub enum InfoPlistState {
+    /// No `Info.plist` file in the bundle folder.
+    Missing,
+    /// Present but unreadable: the problem, worded for a message.
+    Unreadable(String),
+    /// Parsed.
+    Parsed(Box<InfoPlist>),
+}
+
+/// The keys the rules use, typed. `raw` keeps the whole dictionary for rules that need more.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InfoPlist {
+    /// XML or binary.
+    pub format: Option<PlistFormat>,
+    /// `CFBundleIdentifier`.
+    pub bundle_id: Option<Text>,
+    /// `CFBundleShortVersionString`.
+    pub short_version: Option<Text>,
+    /// `CFBundleVersion`.
+    pub build_version: Option<Text>,
+    /// `CFBundleExecutable`.
+    pub executable: Option<Text>,
+    /// `CFBundlePackageType`.
+    pub package_type: Option<Text>,
+    /// `CFBundleName`.
+    pub name: Option<Text>,
+    /// `CFBundleDisplayName`.
+    pub display_name: Option<Text>,
+    /// `MinimumOSVersion`.
+    pub minimum_os: Option<Text>,
+    /// `CFBundleSupportedPlatforms`.
+    pub supported_platforms: Option<Vec<String>>,
+    /// `DTPlatformName`.
+    pub dt_platform_name: Option<String>,
+    /// `DTPlatformVersion`.
+    pub dt_platform_version: Option<String>,
+    /// `DTSDKName`.
+    pub dt_sdk_name: Option<String>,
+    /// `DTSDKBuild`.
+    pub dt_sdk_build: Option<String>,
+    /// `DTXcode`.
+    pub dt_xcode: Option<String>,
+    /// `DTXcodeBuild`.
+    pub dt_xcode_build: Option<String>,
+    /// `BuildMachineOSBuild`.
+    pub build_machine_os_build: Option<String>,
+    /// `UIDeviceFamily`.
+    pub device_family: Option<Vec<u64>>,
+    /// `UISupportedInterfaceOrientations`.
+    pub orientations: Option<Vec<String>>,
+    /// `UISupportedInterfaceOrientations~ipad`.
+    pub orientations_ipad: Option<Vec<String>>,
+    /// `UIRequiresFullScreen`.
+    pub requires_full_screen: Option<bool>,
+    /// `UILaunchStoryboardName` (also `~iphone`/`~ipad` variants, first found).
+    pub launch_storyboard: Option<String>,
+    /// `UILaunchScreen` dictionary present (iOS 14+ alternative to a storyboard).
+    pub has_launch_screen_dict: bool,
+    /// `CFBundleIconName`, top-level or nested under `CFBundleIcons*.CFBundlePrimaryIcon`.
+    pub icon_name: Option<String>,
+    /// Base names in `CFBundleIconFiles` (all places).
+    pub icon_files: Vec<String>,
+    /// `UIBackgroundModes`.
+    pub background_modes: Option<Vec<String>>,
+    /// `BGTaskSchedulerPermittedIdentifiers`.
+    pub bg_task_identifiers: Option<Vec<String>>,
+    /// `ITSAppUsesNonExemptEncryption`.
+    pub uses_non_exempt_encryption: Option<bool>,
+    /// `UIRequiredDeviceCapabilities`.
+    pub required_capabilities: Option<Capabilities>,
+    /// `NSExtension.NSExtensionPointIdentifier`.
+    pub extension_point: Option<String>,
+    /// `NSExtension` present.
+    pub has_ns_extension: bool,
+    /// `NSExtension.NSExtensionPrincipalClass` or `NSExtensionMainStoryboard` present.
+    pub extension_has_entry: bool,
+    /// `WKCompanionAppBundleIdentifier` (watch app).
+    pub wk_companion_app_bundle_id: Option<String>,
+    /// `WKAppBundleIdentifier` (watch extension).
+    pub wk_app_bundle_id: Option<String>,
+    /// `WKWatchKitApp` (single-target watch app).
+    pub wk_watchkit_app: Option<bool>,
+    /// `WKApplication` (watchOS 7+ single-target watch app).
+    pub wk_application: Option<bool>,
+    /// The whole dictionary.
+    #[serde(skip)]
+    pub raw: Dictionary,
+}
+
+impl InfoPlist {
+    /// Extracts the typed keys from a parsed dictionary.
+    pub fn from_dictionary(format: PlistFormat, dict: Dictionary) -> InfoPlist {
+        let d = &dict;
+        let ext = d.get("NSExtension").and_then(|v| v.as_dictionary());
+        let opt = |k: &str| ip::text(d, k).and_then(|t| t.as_str().map(str::to_owned));
+        InfoPlist {
+            format: Some(format),
+            bundle_id: ip::text(d, "CFBundleIdentifier"),
+            short_version: ip::text(d, "CFBundleShortVersionString"),
+            build_version: ip::text(d, "CFBundleVersion"),
+            executable: ip::text(d, "CFBundleExecutable"),
+            package_type: ip::text(d, "CFBundlePackageType"),
+            name: ip::text(d, "CFBundleName"),
+            display_name: ip::text(d, "CFBundleDisplayName"),
+            minimum_os: ip::text(d, "MinimumOSVersion"),
+            supported_platforms: ip::strings(d, "CFBundleSupportedPlatforms"),
+            dt_platform_name: opt("DTPlatformName"),
+            dt_platform_version: opt("DTPlatformVersion"),
+            dt_sdk_name: opt("DTSDKName"),
+            dt_sdk_build: opt("DTSDKBuild"),
+            dt_xcode: opt("DTXcode"),
+            dt_xcode_build: opt("DTXcodeBuild"),
+            build_machine_os_build: opt("BuildMachineOSBuild"),
+            device_family: ip::device_family(d),
+            orientations: ip::strings(d, "UISupportedInterfaceOrientations"),
+            orientations_ipad: ip::strings(d, "UISupportedInterfaceOrientations~ipad"),
+            requires_full_screen: ip::boolean(d, "UIRequiresFullScreen"),
+            launch_storyboard: [
+                "UILaunchStoryboardName",
+                "UILaunchStoryboardName~iphone",
+                "UILaunchStoryboardName~ipad",
+            ]
+            .iter()
+            .find_map(|k| opt(k))
+            .filter(|s| !s.is_empty()),
+            has_launch_screen_dict: ["UILaunchScreen", "UILaunchScreens"]
+                .iter()
+                .any(|k| d.contains_key(k)),
+            icon_name: ip::icon_name(d),
+            icon_files: ip::icon_files(d),
+            background_modes: ip::strings(d, "UIBackgroundModes"),
+            bg_task_identifiers: ip::strings(d, "BGTaskSchedulerPermittedIdentifiers"),
+            uses_non_exempt_encryption: ip::boolean(d, "ITSAppUsesNonExemptEncryption"),
+            required_capabilities: ip::capabilities(d),
+            extension_point: ext
+                .and_then(|e| e.get("NSExtensionPointIdentifier"))
+                .and_then(|v| v.as_string())
+                .map(str::to_owned),
+            has_ns_extension: ext.is_some(),
+            extension_has_entry: ext.is_some_and(|e| {
+                e.contains_key("NSExtensionPrincipalClass")
+                    || e.contains_key("NSExtensionMainStoryboard")
+            }),
+            wk_companion_app_bundle_id: opt("WKCompanionAppBundleIdentifier"),
+            wk_app_bundle_id: ext
+                .and_then(|e| e.get("NSExtensionAttributes"))
+                .and_then(|v| v.as_dictionary())
+                .and_then(|a| a.get("WKAppBundleIdentifier"))
+                .and_then(|v| v.as_string())
+                .map(str::to_owned)
+                .or_else(|| opt("WKAppBundleIdentifier")),
+            wk_watchkit_app: ip::boolean(d, "WKWatchKitApp"),
+            wk_application: ip::boolean(d, "WKApplication"),
+            raw: dict,
+        }
+    }
+
+    /// `CFBundleIdentifier` if it is a string.
+    pub fn bundle_id_str(&self) -> Option<&str> {
+        self.bundle_id.as_ref().and_then(Text::as_str)
+    }
+}
+
+/// One bundle of the tree.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Normalised path, e.g. `Payload/Demo.app/PlugIns/Share.appex`.
+    pub path: String,
+    /// What it is.
+    pub kind: BundleKind,
+    /// Index in [`Facts::bundles`] of the nearest enclosing bundle (`None` for the app).
+    pub parent: Option<usize>,
+    /// Its Info.plist.
+    pub info: InfoPlistState,
+    /// Whether the file named by `CFBundleExecutable` exists in the bundle folder.
+    pub executable_exists: bool,
+    /// Size of that file.
+    pub executable_size: Option<u64>,
+    /// The launch storyboard named by `UILaunchStoryboardName` exists as `<name>.storyboardc`.
+    pub launch_storyboard_exists: bool,
+    /// Nested bundle folders directly or indirectly inside (paths relative to this bundle).
+    pub nested_bundles: Vec<String>,
+    /// A `Frameworks` entry exists inside this bundle.
+    pub has_frameworks_dir: bool,
+    /// Loose dylibs directly in `Frameworks/` (file names).
+    pub loose_dylibs: Vec<String>,
+}
+
+impl Bundle {
+    /// The parsed plist, if any.
+    pub fn info(&self) -> Option<&InfoPlist> {
+        match &self.info {
+            InfoPlistState::Parsed(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Entry path of its Info.plist.
+    pub fn info_plist_path(&self) -> String {
+        format!("{}/Info.plist", self.path)
+    }
+
+    /// The bundle's folder name (`Share.appex`).
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
+/// A name in the archive that a careful reader must not trust.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SuspiciousName {
+    /// The raw name, sanitised for terminals.
+    pub name: String,
+    /// What is wrong: `parent-reference`, `absolute`, `backslash`, `control-character`, `too-long`, `too-deep`.
+    pub problem: &'static str,
+}
+
+/// Archive-level facts.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ArchiveFacts {
+    /// Counts and sizes.
+    #[serde(flatten)]
+    pub stats: ArchiveStats,
+    /// Top-level names other than `Payload` (e.g. `SwiftSupport`, `Symbols`, `__MACOSX`).
+    pub top_level: Vec<String>,
+    /// Files under `SwiftSupport/` (`None` when the folder is absent).
+    pub swift_support: Option<Vec<String>>,
+    /// `__MACOSX/` entries.
+    pub macosx_junk: u64,
+    /// `.DS_Store` entries inside the app (paths).
+    pub ds_store: Vec<String>,
+    /// Names that are not safe (`..`, absolute, backslashes, control characters, too long/deep).
+    pub suspicious_names: Vec<SuspiciousName>,
+    /// More `.app` folders directly in `Payload/` than the one checked.
+    pub extra_apps: Vec<String>,
+}
+
+/// Everything read from a package.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// How the input was laid out.
+    pub layout: Layout,
+    /// Archive-level facts.
+    pub archive: ArchiveFacts,
+    /// The app first, then nested bundles in path order.
+    pub bundles: Vec<Bundle>,
+}
+
+impl Facts {
+    /// The top-level app.
+    pub fn app(&self) -> &Bundle {
+        // `inspect` always puts the app first.
+        &self.bundles[0]
+    }
+}
+
+/// Folder extensions whose `Info.plist` is compiled-resource metadata, not a bundle.
+const RESOURCE_DIRS: &[&str] = &[
+    ".storyboardc",
+    ".nib",
+    ".momd",
+    ".mom",
+    ".scnassets",
+    ".dSYM",
+    ".car",
+    ".lproj/Base.nib",
+];
+
+/// Reads the facts of an opened package: lists the bundle tree from the entry names (no I/O) and
+/// then reads each bundle's Info.plist on the rayon pool, in parallel.
+pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
+    let app_root = package.app_root().to_string();
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    dirs.insert(app_root.clone());
+    let app_prefix = format!("{app_root}/");
+    for entry in package.entries() {
+        let Some(rel) = entry.path.strip_prefix(&app_prefix) else {
+            continue;
+        };
+        // Every folder along the way whose name is a bundle, and the folder of any Info.plist.
+        let comps: Vec<&str> = rel.split('/').collect();
+        for i in 0..comps.len() {
+            let is_last = i + 1 == comps.len();
+            let c = comps[i];
+            if !is_last || entry.is_dir {
+                let bundle_ext = [".app", ".appex", ".framework", ".bundle", ".xctest"]
+                    .iter()
+                    .any(|x| c.ends_with(x) && c.len() > x.len());
+                if bundle_ext {
+                    dirs.insert(format!("{app_prefix}{}", comps[..=i].join("/")));
+                }
+            }
+        }
+        if comps.last() == Some(&"Info.plist") && comps.len() > 1 {
+            let dir = format!("{app_prefix}{}", comps[..comps.len() - 1].join("/"));
+            if !RESOURCE_DIRS
+                .iter()
+                .any(|x| comps[..comps.len() - 1].iter().any(|c| c.ends_with(x)))
+            {
+                dirs.insert(dir);
+            }
+        }
+    }
+    // Drop anything inside a `.dSYM` or `_CodeSignature`; those are not bundles to App Store Connect.
+    let dirs: Vec<String> = dirs
+        .into_iter()
+        .filter(|d| {
+            !d.split('/')
+                .any(|c| c.ends_with(".dSYM") || c == "_CodeSignature" || c == "SC_Info")
+        })
+        .collect();
+
+    let mut bundles: Vec<Bundle> = dirs
+        .par_iter()
+        .map(|dir| read_bundle(package, dir, &app_root))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Parents: nearest enclosing bundle (dirs are sorted, so a parent precedes its children).
+    let paths: Vec<String> = bundles.iter().map(|b| b.path.clone()).collect();
+    for (i, b) in bundles.iter_mut().enumerate() {
+        b.parent = (0..i)
+            .rev()
+            .find(|&j| b.path.starts_with(&format!("{}/", paths[j])));
+    }
+    for i in 0..bundles.len() {
+        let prefix = format!("{}/", bundles[i].path);
+        let nested: Vec<String> = paths[i + 1..]
+            .iter()
+            .filter_map(|p| p.strip_prefix(&prefix).map(str::to_owned))
+            .collect();
+        bundles[i].nested_bundles = nested;
+    }
+    let kind_of = |b: &Bundle, parent: Option<&Bundle>| {
+        classify(&b.path, parent.map(|p| (p.path.as_str(), p.kind)))
+    };
+    for i in 0..bundles.len() {
+        let parent = bundles[i].parent.map(|p| bundles[p].clone());
+        let kind = if i == 0 {
+            BundleKind::App
+        } else {
+            kind_of(&bundles[i], parent.as_ref())
+        };
+        bundles[i].kind = kind;
+    }
+    Ok(Facts {
+        layout: package.layout(),
+        archive: archive_facts(package),
+        bundles,
+    })
+}
+
+fn classify(path: &str, parent: Option<(&str, BundleKind)>) -> BundleKind {
+    let Some((parent_path, parent_kind)) = parent else {
+        return BundleKind::App;
+    };
+    let rel = path
+        .strip_prefix(parent_path)
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let dir = rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let app_like = matches!(
+        parent_kind,
+        BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
+    );
+    if name.ends_with(".xctest") {
+        BundleKind::TestBundle
+    } else if name.ends_with(".bundle") {
+        BundleKind::ResourceBundle
+    } else if name.ends_with(".appex") && (dir == "PlugIns" || dir == "Extensions") && app_like {
+        BundleKind::AppExtension
+    } else if name.ends_with(".app") && dir == "Watch" && parent_kind == BundleKind::App {
+        BundleKind::WatchApp
+    } else if name.ends_with(".app") && dir == "AppClips" && parent_kind == BundleKind::App {
+        BundleKind::AppClip
+    } else if name.ends_with(".framework") && dir == "Frameworks" {
+        BundleKind::Framework
+    } else if name.ends_with(".app") || name.ends_with(".appex") || name.ends_with(".framework") {
+        BundleKind::MisplacedBundle
+    } else {
+        BundleKind::Other
+    }
+}
+
+fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, crate::OpenError> {
+    let plist_path = format!("{dir}/Info.plist");
+    let info = match package.entry(&plist_path) {
+        None => InfoPlistState::Missing,
+        Some(entry) if entry.is_dir => InfoPlistState::Unreadable("is a folder, not a file".into()),
+        Some(entry) => match package.read(entry, package.limits().max_plist_size) {
+            Err(e) => InfoPlistState::Unreadable(format!("cannot read: {e}")),
+            Ok(bytes) => match ip::parse_dictionary(&bytes) {
+                Ok((format, dict)) => {
+                    InfoPlistState::Parsed(Box::new(InfoPlist::from_dictionary(format, dict)))
+                }
+                Err(e) => InfoPlistState::Unreadable(e.0),
+            },
+        },
+    };
+    if dir == app_root {
+        match &info {
+            InfoPlistState::Missing => {
+                return Err(main_plist_error(
+                    package,
+                    &plist_path,
+                    "no Info.plist in the app bundle".into(),
+                ));
+            }
+            InfoPlistState::Unreadable(problem) => {
+                return Err(main_plist_error(package, &plist_path, problem.clone()));
+            }
+            InfoPlistState::Parsed(_) => {}
+        }
+    }
+    let exe = match &info {
+        InfoPlistState::Parsed(p) => p
+            .executable
+            .as_ref()
+            .and_then(Text::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        _ => None,
+    };
+    let exe_entry = exe
+        .as_ref()
+        .and_then(|name| package.entry(&format!("{dir}/{name}")))
+        .filter(|e| !e.is_dir);
+    let launch_storyboard_exists = match &info {
+        InfoPlistState::Parsed(p) => p.launch_storyboard.as_ref().is_some_and(|name| {
+            package.exists(&format!("{dir}/{name}.storyboardc"))
+                || package
+                    .children(dir)
+                    .any(|e| e.path.ends_with(&format!(".lproj/{name}.storyboardc")))
+        }),
+        _ => false,
+    };
+    let frameworks = format!("{dir}/Frameworks");
+    let loose_dylibs = package
+        .children(&frameworks)
+        .filter(|e| {
+            !e.is_dir && e.path.ends_with(".dylib") && !e.path[frameworks.len() + 1..].contains('/')
+        })
+        .map(|e| e.path[frameworks.len() + 1..].to_string())
+        .collect();
+    Ok(Bundle {
+        path: dir.to_string(),
+        kind: BundleKind::Other,
+        parent: None,
+        info,
+        executable_exists: exe_entry.is_some(),
+        executable_size: exe_entry.map(|e| e.size),
+        launch_storyboard_exists,
+        nested_bundles: Vec::new(),
+        has_frameworks_dir: package.exists(&frameworks),
+        loose_dylibs,
+    })
+}
+
+fn main_plist_error(package: &Package, entry: &str, problem: String) -> crate::OpenError {
+    crate::OpenError {
+        path: package.path().to_path_buf(),
+        kind: crate::OpenErrorKind::MainInfoPlist {
+            entry: entry.to_string(),
+            problem,
+        },
+    }
+}
+
+fn archive_facts(package: &Package) -> ArchiveFacts {
+    let limits = package.limits();
+    let mut top: BTreeMap<String, ()> = BTreeMap::new();
+    let mut facts = ArchiveFacts {
+        stats: package.stats().clone(),
+        ..Default::default()
+    };
+    let mut swift: Option<Vec<String>> = None;
+    let mut apps: BTreeSet<String> = BTreeSet::new();
+    for e in package.entries() {
+        let first = e.path.split('/').next().unwrap_or("");
+        if first != "Payload" && !first.is_empty() {
+            top.insert(first.to_string(), ());
+        }
+        if first == "Payload"
+            && let Some(app) = e.path.split('/').nth(1)
+            && app.ends_with(".app")
+        {
+            apps.insert(format!("Payload/{app}"));
+        }
+        if first == "SwiftSupport" {
+            let files = swift.get_or_insert_with(Vec::new);
+            if !e.is_dir {
+                files.push(e.path.clone());
+            }
+        }
+        if first == "__MACOSX" {
+            facts.macosx_junk += 1;
+        }
+        if e.path.starts_with(package.app_root()) && e.path.rsplit('/').next() == Some(".DS_Store")
+        {
+            facts.ds_store.push(e.path.clone());
+        }
+        if let Some(problem) = name_problem(&e.raw_name, limits) {
+            facts.suspicious_names.push(crate::facts::SuspiciousName {
+                name: crate::sanitize::for_terminal(&e.raw_name),
+                problem,
+            });
+        }
+    }
+    apps.remove(package.app_root());
+    facts.extra_apps = if package.layout() == Layout::Ipa {
+        apps.into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    facts.top_level = top.into_keys().collect();
+    facts.swift_support = swift;
+    facts.suspicious_names.truncate(100);
+    facts
+}
+
+fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {
+    if name.len() > limits.max_name_len {
+        Some("too-long")
+    } else if name.chars().any(char::is_control) {
+        Some("control-character")
+    } else if name.contains('\\') {
+        Some("backslash")
+    } else if name.starts_with('/') || name.get(1..3) == Some(":/") {
+        Some("absolute")
+    } else if name.split('/').any(|c| c == "..") {
+        Some("parent-reference")
+    } else if name.split('/').count() > limits.max_depth {
+        Some("too-deep")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,265 @@
+//! `Info.plist` (XML or binary) and the keys the rules read, as typed values.
+//!
+//! Keys follow Apple's Information Property List reference; which ones Xcode writes is in
+//! `formats.md` §2. Values of the wrong type are kept as [`Value::Other`]-like `None`s with the
+//! raw plist still available, so a rule can say "wrong type" rather than "missing".
+
+use plist::{Dictionary, Value};
+
+/// Encoding of a property list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlistFormat {
+    /// `<?xml ... <plist>`.
+    Xml,
+    /// `bplist00`.
+    Binary,
+}
+
+/// Why bytes are not a property list, worded for a one-line message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PlistError(pub String);
+
+/// Deepest nesting of arrays/dictionaries accepted before parsing: a hostile plist nested a
+/// million levels deep would otherwise exhaust the stack of the recursive parser.
+const MAX_NESTING: usize = 256;
+
+/// Parses an XML or binary property list whose root must be a dictionary.
+pub fn parse_dictionary(bytes: &[u8]) -> Result<(PlistFormat, Dictionary), PlistError> {
+    let format = sniff(bytes)?;
+    if format == PlistFormat::Xml {
+        check_xml_nesting(bytes)?;
+    }
+    let value = Value::from_reader(std::io::Cursor::new(bytes))
+        .map_err(|e| PlistError(format!("not a valid property list: {e}")))?;
+    match value {
+        Value::Dictionary(dict) => Ok((format, dict)),
+        other => Err(PlistError(format!(
+            "the root is {}, not a dictionary",
+            type_name(&other)
+        ))),
+    }
+}
+
+fn sniff(bytes: &[u8]) -> Result<PlistFormat, PlistError> {
+    if bytes.is_empty() {
+        return Err(PlistError("empty file".into()));
+    }
+    if bytes.starts_with(b"bplist00") {
+        return Ok(PlistFormat::Binary);
+    }
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let text = &text[start..];
+    if text.starts_with(b"<?xml")
+        || text.starts_with(b"<plist")
+        || text.starts_with(b"<!DOCTYPE plist")
+    {
+        return Ok(PlistFormat::Xml);
+    }
+    let head: String = text
+        .iter()
+        .take(5)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    Err(PlistError(format!(
+        "not a property list (starts with {head:?})"
+    )))
+}
+
+/// Counts `<array>`/`<dict>` nesting lexically (a cheap bound, not a parse).
+fn check_xml_nesting(bytes: &[u8]) -> Result<(), PlistError> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
+        let tag = &bytes[i + off..];
+        if tag.starts_with(b"<array>") || tag.starts_with(b"<dict>") {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return Err(PlistError(format!(
+                    "nested deeper than {MAX_NESTING} levels"
+                )));
+            }
+        } else if tag.starts_with(b"</array>") || tag.starts_with(b"</dict>") {
+            depth = depth.saturating_sub(1);
+        }
+        i += off + 1;
+    }
+    Ok(())
+}
+
+/// Name of a plist value's type, for messages.
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "an array",
+        Value::Dictionary(_) => "a dictionary",
+        Value::Boolean(_) => "a boolean",
+        Value::Data(_) => "data",
+        Value::Date(_) => "a date",
+        Value::Real(_) => "a real number",
+        Value::Integer(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Uid(_) => "a UID",
+        _ => "an unknown value",
+    }
+}
+
+/// A string-valued key: absent, a string, or present with another type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Text {
+    /// The key holds a string (possibly empty).
+    Str(String),
+    /// The key holds something else; the type is named.
+    WrongType(WrongType),
+}
+
+/// Marker for a key that holds a value of an unexpected type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WrongType {
+    /// e.g. "an integer".
+    pub wrong_type: &'static str,
+}
+
+impl Text {
+    /// The string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Text::Str(s) => Some(s),
+            Text::WrongType(_) => None,
+        }
+    }
+}
+
+/// Reads a string key.
+pub fn text(dict: &Dictionary, key: &str) -> Option<Text> {
+    dict.get(key).map(|v| match v {
+        Value::String(s) => Text::Str(s.clone()),
+        other => Text::WrongType(WrongType {
+            wrong_type: type_name(other),
+        }),
+    })
+}
+
+/// Reads an array of strings (non-strings are skipped).
+pub fn strings(dict: &Dictionary, key: &str) -> Option<Vec<String>> {
+    match dict.get(key)? {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_string().map(str::to_owned))
+                .collect(),
+        ),
+        Value::String(s) => Some(vec![s.clone()]),
+        _ => None,
+    }
+}
+
+/// Reads a boolean key (Xcode sometimes writes `YES`/`NO` strings via build settings).
+pub fn boolean(dict: &Dictionary, key: &str) -> Option<bool> {
+    match dict.get(key)? {
+        Value::Boolean(b) => Some(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" | "1" => Some(true),
+            "no" | "false" | "0" => Some(false),
+            _ => None,
+        },
+        Value::Integer(i) => i.as_signed().map(|v| v != 0),
+        _ => None,
+    }
+}
+
+/// `UIRequiredDeviceCapabilities`, which Apple allows as an array (all required) or a dictionary
+/// (`true` = required, `false` = must not be present).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// Capabilities the device must have.
+    pub required: Vec<String>,
+    /// Capabilities the device must not have.
+    pub forbidden: Vec<String>,
+}
+
+/// Reads `UIRequiredDeviceCapabilities`.
+pub fn capabilities(dict: &Dictionary) -> Option<Capabilities> {
+    match dict.get("UIRequiredDeviceCapabilities")? {
+        Value::Array(items) => Some(Capabilities {
+            required: items
+                .iter()
+                .filter_map(|v| v.as_string().map(str::to_owned))
+                .collect(),
+            forbidden: Vec::new(),
+        }),
+        Value::Dictionary(map) => {
+            let mut caps = Capabilities::default();
+            for (k, v) in map {
+                if v.as_boolean() == Some(false) {
+                    caps.forbidden.push(k.clone());
+                } else {
+                    caps.required.push(k.clone());
+                }
+            }
+            Some(caps)
+        }
+        _ => None,
+    }
+}
+
+/// `UIDeviceFamily` values (1 iPhone, 2 iPad, 3 tv, 4 watch, 6 mac, 7 vision), integers or strings.
+pub fn device_family(dict: &Dictionary) -> Option<Vec<u64>> {
+    let read = |v: &Value| match v {
+        Value::Integer(i) => i.as_unsigned(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match dict.get("UIDeviceFamily")? {
+        Value::Array(items) => Some(items.iter().filter_map(read).collect()),
+        other => read(other).map(|v| vec![v]),
+    }
+}
+
+/// The icon name Xcode's actool writes: top-level `CFBundleIconName`, or
+/// `CFBundleIcons.CFBundlePrimaryIcon.CFBundleIconName` (also `~ipad`), or tvOS's string form.
+pub fn icon_name(dict: &Dictionary) -> Option<String> {
+    if let Some(Value::String(s)) = dict.get("CFBundleIconName") {
+        return Some(s.clone());
+    }
+    for key in ["CFBundleIcons", "CFBundleIcons~ipad"] {
+        if let Some(Value::Dictionary(icons)) = dict.get(key) {
+            match icons.get("CFBundlePrimaryIcon") {
+                Some(Value::Dictionary(primary)) => {
+                    if let Some(Value::String(s)) = primary.get("CFBundleIconName") {
+                        return Some(s.clone());
+                    }
+                }
+                Some(Value::String(s)) => return Some(s.clone()),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Every icon base name listed in `CFBundleIconFiles`, top level or under a primary icon.
+pub fn icon_files(dict: &Dictionary) -> Vec<String> {
+    let mut out = strings(dict, "CFBundleIconFiles").unwrap_or_default();
+    for key in ["CFBundleIcons", "CFBundleIcons~ipad"] {
+        if let Some(Value::Dictionary(icons)) = dict.get(key)
+            && let Some(Value::Dictionary(primary)) = icons.get("CFBundlePrimaryIcon")
+        {
+            out.extend(strings(primary, "CFBundleIconFiles").unwrap_or_default());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

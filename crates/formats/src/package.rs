@@ -1,0 +1,666 @@
+//! An app package opened once: an `.ipa` (zip), a zipped `.app`, an unpacked `.app` directory or an
+//! `.xcarchive` directory, presented as one sorted list of entries under the `.ipa` layout
+//! (`Payload/<Name>.app/...`), so every later reader sees the same paths whatever the input was.
+//!
+//! Zip inputs are opened once: the end-of-central-directory record is checked against the
+//! [`Limits`] by hand before the `zip` crate allocates anything, the central directory is parsed
+//! once, and each reader (one per rayon task) gets a cheap clone of the archive whose file handle
+//! reads with positioned I/O (`pread`), so workers never contend on a seek position. Nothing is
+//! extracted to disk, and an entry is inflated only when a check asks for it, never beyond the
+//! bound the caller gives.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{EntryError, OpenError, OpenErrorKind};
+use crate::limits::Limits;
+
+/// How the input was laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// A zip with `Payload/<Name>.app/` at its root: a proper `.ipa`.
+    Ipa,
+    /// A zip whose `Payload/` sits inside one extra top folder (`Outer/Payload/X.app`): App Store
+    /// Connect rejects it, but its contents can still be checked.
+    NestedPayload,
+    /// A zip with `<Name>.app/` at its root and no `Payload/` (a zipped app, e.g. `*.app.zip`).
+    ZippedApp,
+    /// An unpacked `.app` directory.
+    AppDirectory,
+    /// An `.xcarchive` directory (`Products/Applications/<Name>.app`).
+    Xcarchive,
+}
+
+/// One file or folder of the package, under its normalised `Payload/<Name>.app/...` path.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Normalised path (`/`-separated, folders without a trailing slash).
+    pub path: String,
+    /// The name as stored in the archive (or the path relative to the input directory).
+    pub raw_name: String,
+    /// Declared uncompressed size.
+    pub size: u64,
+    /// Compressed size (equal to `size` for directories on disk).
+    pub compressed_size: u64,
+    /// A folder entry.
+    pub is_dir: bool,
+    /// A symbolic link.
+    pub is_symlink: bool,
+    /// Where to find the bytes: the zip index, or nothing for a folder.
+    locator: Locator,
+}
+
+#[derive(Debug, Clone)]
+enum Locator {
+    Zip(usize),
+    File(PathBuf),
+    None,
+}
+
+/// Archive-level facts gathered while opening (no judgement).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ArchiveStats {
+    /// Size of the input file (0 for directories).
+    pub file_size: u64,
+    /// Entries listed (files, folders, links).
+    pub entry_count: u64,
+    /// Of which files.
+    pub file_count: u64,
+    /// Sum of declared uncompressed sizes.
+    pub uncompressed_size: u64,
+    /// Sum of compressed sizes.
+    pub compressed_size: u64,
+    /// The archive uses zip64 records.
+    pub zip64: bool,
+    /// Symbolic-link entries.
+    pub symlinks: u64,
+    /// Two entries share one name.
+    pub duplicate_names: bool,
+}
+
+/// An opened app package. Cheap to share between threads (`&Package` is all a reader needs).
+#[derive(Debug)]
+pub struct Package {
+    path: PathBuf,
+    layout: Layout,
+    /// Normalised path of the top-level app, e.g. `Payload/Demo.app`.
+    app_root: String,
+    /// Sorted by `path`.
+    entries: Vec<Entry>,
+    stats: ArchiveStats,
+    zip: Option<zip::ZipArchive<SharedFile>>,
+    limits: Limits,
+}
+
+impl Package {
+    /// Opens `path` (an `.ipa`, a zipped `.app`, an `.app` directory or an `.xcarchive`).
+    pub fn open(path: &Path, limits: &Limits) -> Result<Package, OpenError> {
+        let err = |kind: OpenErrorKind| OpenError {
+            path: path.to_path_buf(),
+            kind,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(e.into()))?;
+        let result = if meta.is_dir() {
+            open_dir(path, limits)
+        } else {
+            open_zip(path, meta.len(), limits)
+        };
+        result.map_err(err)
+    }
+
+    /// The input path as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How the input was laid out.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Normalised path of the top-level app (`Payload/<Name>.app`).
+    pub fn app_root(&self) -> &str {
+        &self.app_root
+    }
+
+    /// Every entry, sorted by normalised path.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Archive-level counts.
+    pub fn stats(&self) -> &ArchiveStats {
+        &self.stats
+    }
+
+    /// The limits this package was opened with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The entry at a normalised path.
+    pub fn entry(&self, path: &str) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .ok()
+            .and_then(|i| self.entries.get(i))
+    }
+
+    /// Whether a file or folder exists at a normalised path (folders are implied by their files).
+    pub fn exists(&self, path: &str) -> bool {
+        self.entry(path).is_some() || self.has_children(path)
+    }
+
+    /// Whether anything lies below the folder `dir`.
+    pub fn has_children(&self, dir: &str) -> bool {
+        let prefix = format!("{dir}/");
+        let start = self
+            .entries
+            .partition_point(|e| e.path.as_str() < prefix.as_str());
+        self.entries
+            .get(start)
+            .is_some_and(|e| e.path.starts_with(&prefix))
+    }
+
+    /// Entries strictly below the folder `dir` (any depth), in path order.
+    pub fn children<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a Entry> + 'a {
+        let prefix = format!("{dir}/");
+        let start = self
+            .entries
+            .partition_point(|e| e.path.as_str() < prefix.as_str());
+        self.entries[start..]
+            .iter()
+            .take_while(move |e| e.path.starts_with(&prefix))
+    }
+
+    /// Reads a whole entry, refusing (without allocating it) anything larger than `max_len`.
+    /// Safe to call from many threads at once.
+    pub fn read(&self, entry: &Entry, max_len: u64) -> Result<Vec<u8>, EntryError> {
+        if entry.size > max_len {
+            return Err(EntryError::TooLarge { limit: max_len });
+        }
+        match &entry.locator {
+            Locator::Zip(index) => {
+                let Some(zip) = &self.zip else {
+                    return Err(EntryError::Zip("archive is not open".into()));
+                };
+                // A clone shares the parsed central directory and the file; only the position is its own.
+                let mut zip = zip.clone();
+                let file = zip
+                    .by_index(*index)
+                    .map_err(|e| EntryError::Zip(e.to_string()))?;
+                read_bounded(file, entry.size, max_len)
+            }
+            Locator::File(path) => {
+                let file = File::open(path)?;
+                read_bounded(file, entry.size, max_len)
+            }
+            Locator::None => Err(EntryError::Io(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "a folder",
+            ))),
+        }
+    }
+}
+
+/// Reads at most `max_len` bytes, whatever the entry claims: a lying header cannot make us allocate
+/// or inflate more.
+fn read_bounded(reader: impl Read, declared: u64, max_len: u64) -> Result<Vec<u8>, EntryError> {
+    let mut out =
+        Vec::with_capacity(usize::try_from(declared.min(max_len).min(1 << 20)).unwrap_or(0));
+    reader
+        .take(max_len.saturating_add(1))
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > max_len {
+        return Err(EntryError::TooLarge { limit: max_len });
+    }
+    Ok(out)
+}
+
+/// A file handle that many clones read with positioned I/O, each keeping its own position.
+#[derive(Debug, Clone)]
+struct SharedFile {
+    file: Arc<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match new {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+const EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+const ZIP64_LOCATOR_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+const ZIP64_EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+
+/// What the end-of-central-directory records declare, read by hand so the entry count is bounded
+/// before the zip parser sizes anything by it.
+struct Eocd {
+    entries: u64,
+    zip64: bool,
+}
+
+fn read_eocd(file: &SharedFile) -> Result<Eocd, OpenErrorKind> {
+    // EOCD is 22 bytes plus a comment of at most 65535 bytes.
+    let tail_len = file.len.min(22 + 65_535 + 20);
+    let mut tail = vec![0u8; tail_len as usize];
+    let start = file.len - tail_len;
+    read_exact_at(&file.file, &mut tail, start)?;
+    let pos = tail
+        .windows(4)
+        .rposition(|w| w == EOCD_SIG)
+        .filter(|&p| p + 22 <= tail.len())
+        .ok_or_else(|| {
+            OpenErrorKind::BadZip("no end-of-central-directory record (truncated?)".into())
+        })?;
+    let eocd = &tail[pos..];
+    let total = u64::from(u16::from_le_bytes([eocd[10], eocd[11]]));
+    let mut out = Eocd {
+        entries: total,
+        zip64: false,
+    };
+    if pos >= 20 && tail[pos - 20..pos - 16] == ZIP64_LOCATOR_SIG {
+        out.zip64 = true;
+        let loc = &tail[pos - 20..pos];
+        let mut off = [0u8; 8];
+        off.copy_from_slice(&loc[8..16]);
+        let eocd64_at = u64::from_le_bytes(off);
+        let mut rec = [0u8; 56];
+        if eocd64_at.checked_add(56).is_some_and(|end| end <= file.len) {
+            read_exact_at(&file.file, &mut rec, eocd64_at)?;
+            if rec[0..4] == ZIP64_EOCD_SIG {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&rec[32..40]);
+                out.entries = u64::from_le_bytes(n);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = read_at(file, buf, offset)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+fn describe_magic(head: &[u8]) -> String {
+    let shown: String = head
+        .iter()
+        .take(8)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("{shown:?}")
+}
+
+fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenErrorKind> {
+    if len == 0 {
+        return Err(OpenErrorKind::Empty);
+    }
+    let file = SharedFile {
+        file: Arc::new(File::open(path)?),
+        pos: 0,
+        len,
+    };
+    let mut head = [0u8; 8];
+    let head_len = usize::try_from(len.min(8)).unwrap_or(8);
+    read_exact_at(&file.file, &mut head[..head_len], 0)?;
+    if !(head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")) {
+        return Err(OpenErrorKind::NotZip(describe_magic(&head[..head_len])));
+    }
+    let eocd = read_eocd(&file)?;
+    if eocd.entries > limits.max_entries {
+        return Err(OpenErrorKind::OverLimit {
+            what: "the entry count",
+            value: eocd.entries,
+            limit: limits.max_entries,
+        });
+    }
+    let archive = zip::ZipArchive::new(file).map_err(|e| OpenErrorKind::BadZip(e.to_string()))?;
+    let mut stats = ArchiveStats {
+        file_size: len,
+        zip64: eocd.zip64,
+        duplicate_names: archive.has_duplicate_names(),
+        ..Default::default()
+    };
+    let mut raw = Vec::with_capacity(archive.len());
+    for index in 0..archive.len() {
+        let data = archive
+            .by_index_data(index)
+            .map_err(|e| OpenErrorKind::BadZip(e.to_string()))?;
+        let name = String::from_utf8_lossy(data.name_raw()).into_owned();
+        let (size, compressed) = (data.size(), data.compressed_size());
+        if size > limits.max_entry_size {
+            return Err(OpenErrorKind::OverLimit {
+                what: "an entry's declared size",
+                value: size,
+                limit: limits.max_entry_size,
+            });
+        }
+        if size > limits.ratio_floor && size / compressed.max(1) > limits.max_ratio {
+            return Err(OpenErrorKind::ZipBomb(format!(
+                "entry {} declares {size} bytes from {compressed} compressed",
+                crate::sanitize::for_terminal(&name)
+            )));
+        }
+        stats.uncompressed_size = stats.uncompressed_size.saturating_add(size);
+        stats.compressed_size = stats.compressed_size.saturating_add(compressed);
+        let is_dir = data.is_dir();
+        let is_symlink = data.is_symlink();
+        stats.symlinks += u64::from(is_symlink);
+        stats.file_count += u64::from(!is_dir);
+        raw.push((
+            name,
+            size,
+            compressed,
+            is_dir,
+            is_symlink,
+            Locator::Zip(index),
+        ));
+    }
+    stats.entry_count = raw.len() as u64;
+    if stats.uncompressed_size > limits.max_total_size {
+        return Err(OpenErrorKind::OverLimit {
+            what: "the total declared uncompressed size",
+            value: stats.uncompressed_size,
+            limit: limits.max_total_size,
+        });
+    }
+    // Overlapping entries (one compressed stream claimed by many headers) inflate the declared
+    // total far past anything the file could hold.
+    if stats.uncompressed_size > (1 << 30)
+        && stats.uncompressed_size / len.max(1) > limits.max_ratio
+    {
+        return Err(OpenErrorKind::ZipBomb(format!(
+            "entries declare {} bytes in a {len}-byte file",
+            stats.uncompressed_size
+        )));
+    }
+    let (layout, app_root, prefix) = find_app_in_zip(&raw)?;
+    let entries = normalise(raw, &prefix, layout);
+    Ok(Package {
+        path: path.to_path_buf(),
+        layout,
+        app_root,
+        entries,
+        stats,
+        zip: Some(archive),
+        limits: limits.clone(),
+    })
+}
+
+type RawEntry = (String, u64, u64, bool, bool, Locator);
+
+/// Finds the top-level app: `Payload/<X>.app/`, else `<Outer>/Payload/<X>.app/`, else `<X>.app/`.
+/// Anchored on path components: a nested `Watch/W.app` never counts as the top-level app.
+fn find_app_in_zip(raw: &[RawEntry]) -> Result<(Layout, String, String), OpenErrorKind> {
+    let mut payload_apps: Vec<&str> = Vec::new();
+    let mut nested_apps: Vec<(&str, &str)> = Vec::new();
+    let mut root_apps: Vec<&str> = Vec::new();
+    for (name, ..) in raw {
+        let parts: Vec<&str> = name.split('/').collect();
+        if parts.len() >= 3
+            && parts[0] == "Payload"
+            && parts[1].ends_with(".app")
+            && parts[1].len() > 4
+        {
+            payload_apps.push(parts[1]);
+        } else if parts.len() >= 4
+            && parts[1] == "Payload"
+            && parts[2].ends_with(".app")
+            && parts[2].len() > 4
+            && parts[0] != "__MACOSX"
+        {
+            nested_apps.push((parts[0], parts[2]));
+        } else if parts.len() >= 2 && parts[0].ends_with(".app") && parts[0].len() > 4 {
+            root_apps.push(parts[0]);
+        }
+    }
+    // Prefer an app that has an Info.plist; ties broken by name for determinism.
+    fn pick<'a>(
+        raw: &[RawEntry],
+        cands: &[&'a str],
+        prefix: impl Fn(&str) -> String,
+    ) -> Option<&'a str> {
+        let mut sorted: Vec<&str> = cands.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        sorted
+            .iter()
+            .copied()
+            .find(|c| {
+                raw.iter()
+                    .any(|(n, ..)| *n == format!("{}Info.plist", prefix(c)))
+            })
+            .or_else(|| sorted.first().copied())
+    }
+    if let Some(app) = pick(raw, &payload_apps, |c| format!("Payload/{c}/")) {
+        return Ok((Layout::Ipa, format!("Payload/{app}"), String::new()));
+    }
+    if !nested_apps.is_empty() {
+        let mut sorted = nested_apps.clone();
+        sorted.sort_unstable();
+        if let Some((outer, app)) = sorted.first() {
+            return Ok((
+                Layout::NestedPayload,
+                format!("Payload/{app}"),
+                format!("{outer}/"),
+            ));
+        }
+    }
+    if let Some(app) = pick(raw, &root_apps, |c| format!("{c}/")) {
+        return Ok((Layout::ZippedApp, format!("Payload/{app}"), String::new()));
+    }
+    Err(OpenErrorKind::NoApp)
+}
+
+fn normalise(raw: Vec<RawEntry>, prefix: &str, layout: Layout) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = raw
+        .into_iter()
+        .map(
+            |(name, size, compressed_size, is_dir, is_symlink, locator)| {
+                let trimmed = name.trim_end_matches('/');
+                let path = match layout {
+                    Layout::NestedPayload => {
+                        trimmed.strip_prefix(prefix).unwrap_or(trimmed).to_string()
+                    }
+                    Layout::ZippedApp
+                        if trimmed
+                            .split('/')
+                            .next()
+                            .is_some_and(|c| c.ends_with(".app")) =>
+                    {
+                        format!("Payload/{trimmed}")
+                    }
+                    _ => trimmed.to_string(),
+                };
+                Entry {
+                    path,
+                    raw_name: name,
+                    size,
+                    compressed_size,
+                    is_dir,
+                    is_symlink,
+                    locator,
+                }
+            },
+        )
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path).then(a.raw_name.cmp(&b.raw_name)));
+    entries
+}
+
+fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErrorKind> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (layout, app_dir) =
+        if name.ends_with(".xcarchive") || path.join("Products/Applications").is_dir() {
+            let apps_dir = path.join("Products/Applications");
+            let mut apps: Vec<PathBuf> = std::fs::read_dir(&apps_dir)
+                .map_err(|_| OpenErrorKind::NoApp)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "app") && p.is_dir())
+                .collect();
+            apps.sort();
+            let app = apps.into_iter().next().ok_or(OpenErrorKind::NoApp)?;
+            (Layout::Xcarchive, app)
+        } else if name.ends_with(".app") || path.join("Info.plist").is_file() {
+            (Layout::AppDirectory, path.to_path_buf())
+        } else {
+            return Err(OpenErrorKind::NotABundleDirectory);
+        };
+    let app_name = app_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let app_name = if app_name.ends_with(".app") {
+        app_name
+    } else {
+        format!("{app_name}.app")
+    };
+    let app_root = format!("Payload/{app_name}");
+    let mut entries = Vec::new();
+    let mut stats = ArchiveStats::default();
+    walk(
+        &app_dir,
+        &app_root,
+        String::new(),
+        1,
+        limits,
+        &mut entries,
+        &mut stats,
+    )?;
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Package {
+        path: path.to_path_buf(),
+        layout,
+        app_root,
+        entries,
+        stats,
+        zip: None,
+        limits: limits.clone(),
+    })
+}
+
+fn walk(
+    dir: &Path,
+    norm: &str,
+    rel: String,
+    depth: usize,
+    limits: &Limits,
+    out: &mut Vec<Entry>,
+    stats: &mut ArchiveStats,
+) -> Result<(), OpenErrorKind> {
+    if depth > limits.max_depth {
+        return Err(OpenErrorKind::OverLimit {
+            what: "the folder depth",
+            value: depth as u64,
+            limit: limits.max_depth as u64,
+        });
+    }
+    let mut children: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    children.sort_by_key(|e| e.file_name());
+    for child in children {
+        stats.entry_count += 1;
+        if stats.entry_count > limits.max_entries {
+            return Err(OpenErrorKind::OverLimit {
+                what: "the entry count",
+                value: stats.entry_count,
+                limit: limits.max_entries,
+            });
+        }
+        let name = child.file_name().to_string_lossy().into_owned();
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let child_norm = format!("{norm}/{name}");
+        // Never follow links: a link is reported, not entered.
+        let meta = std::fs::symlink_metadata(child.path())?;
+        let is_symlink = meta.file_type().is_symlink();
+        let is_dir = meta.is_dir();
+        let size = if is_dir { 0 } else { meta.len() };
+        stats.symlinks += u64::from(is_symlink);
+        stats.file_count += u64::from(!is_dir);
+        stats.uncompressed_size = stats.uncompressed_size.saturating_add(size);
+        stats.compressed_size = stats.uncompressed_size;
+        let locator = if is_dir || is_symlink {
+            Locator::None
+        } else {
+            Locator::File(child.path())
+        };
+        out.push(Entry {
+            path: child_norm.clone(),
+            raw_name: child_rel.clone(),
+            size,
+            compressed_size: size,
+            is_dir,
+            is_symlink,
+            locator,
+        });
+        if is_dir {
+            walk(
+                &child.path(),
+                &child_norm,
+                child_rel,
+                depth + 1,
+                limits,
+                out,
+                stats,
+            )?;
+        }
+    }
+    Ok(())
+}
