@@ -2,6 +2,7 @@
 
 mod cmd;
 mod exit;
+mod style;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,6 +18,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print what an .ipa (or .app / .xcarchive) contains: bundles, Info.plist values, archive facts.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Check an .ipa offline against App Store Connect's validation rules (the gate).
+    Preflight(cmd::preflight::PreflightArgs),
+    /// List every rule with its code, name, severity and what it checks.
+    Rules(cmd::rules_cmd::RulesArgs),
+    /// Explain one rule: what it checks, why Apple rejects it, how to fix it.
+    Explain(cmd::rules_cmd::ExplainArgs),
     /// Run a local App Store Connect emulator (for rehearsing pipelines offline).
     Sandbox(cmd::sandbox::SandboxArgs),
     /// Ask App Store Connect for the latest / next build number, or write one into a project.
@@ -39,6 +48,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Preflight(args) => cmd::preflight::run(args),
+        Command::Rules(args) => cmd::rules_cmd::run_rules(args),
+        Command::Explain(args) => cmd::rules_cmd::run_explain(args),
         Command::Sandbox(args) => cmd::sandbox::run(args),
         Command::BuildNumber(args) => cmd::build_number::run(args),
     };

@@ -2,6 +2,9 @@
 //! from [`crate::exit`] or an error (printed as one line, exit code 2).
 
 pub mod build_number;
+pub mod inspect;
+pub mod preflight;
+pub mod rules_cmd;
 pub mod sandbox;
 
 /// `outer: cause: root cause`, each message once (library errors never repeat their source).

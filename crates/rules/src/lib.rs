@@ -1,2 +1,95 @@
-//! ipagate-rules (being written).
+//! # ipagate-rules
+//!
+//! App Store Connect's validation rules, offline: [`check`] takes the facts read by
+//! `ipagate-formats` and returns [`Diagnostic`]s. Pure: no I/O, no clock (the date comes in the
+//! [`Context`]), deterministic output order.
+//!
+//! ```
+//! use ipagate_rules::{rules, find};
+//! assert!(rules().len() > 30);
+//! assert_eq!(find("90056").map(|r| r.name), Some("build-version-missing"));
+//! ```
+//!
+//! Every rule has a code (Apple's `ITMS-9xxxx` where one exists, else `IPAGATE-NNNN`), a kebab-case
+//! name, a default severity, a [`Scope`] (which distributions it applies to), a one-line summary
+//! and an explanation. Later rule families (Mach-O, signing, icons, privacy) are added to the table
+//! in `registry.rs` and read new facts; nothing else changes.
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod config;
+mod context;
+mod diagnostic;
+mod registry;
+
+pub use config::{Config, ConfigError, Level};
+pub use context::{Context, Distribution};
+pub use diagnostic::{Diagnostic, Location, Severity};
+pub use registry::{Rule, Scope, find, rules};
+
+use ipagate_formats::Facts;
+
+/// Runs every rule that applies to `ctx.distribution` and is not turned off in `config`, and
+/// returns the diagnostics sorted by location, then code, then message.
+pub fn check(facts: &Facts, ctx: &Context, config: &Config) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in rules() {
+        if !rule.scope.applies(ctx.distribution) {
+            continue;
+        }
+        let Some(configured) = config.severity(rule.name, rule.severity) else {
+            continue;
+        };
+        let overridden = config.overrides.contains_key(rule.name);
+        let mut sink = registry::Sink { found: Vec::new() };
+        (rule.check)(facts, ctx, &mut sink);
+        for f in sink.found {
+            // A per-finding downgrade applies unless the user configured the rule explicitly.
+            let severity = match f.downgrade {
+                Some(s) if !overridden => s,
+                _ => configured,
+            };
+            out.push(Diagnostic {
+                code: rule.code,
+                rule: rule.name,
+                severity,
+                message: f.message,
+                help: f.help,
+                location: f.location,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
+    out
+}
+
+/// Counts by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Errors.
+    pub errors: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// Infos.
+    pub infos: usize,
+    /// Whether the gate passed (no errors; no warnings either when they are denied).
+    pub passed: bool,
+}
+
+impl Summary {
+    /// Summarises `diagnostics`.
+    pub fn of(diagnostics: &[Diagnostic], deny_warnings: bool) -> Summary {
+        let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+        let (errors, warnings, infos) = (
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        );
+        Summary {
+            errors,
+            warnings,
+            infos,
+            passed: errors == 0 && !(deny_warnings && warnings > 0),
+        }
+    }
+}

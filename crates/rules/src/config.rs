@@ -1,0 +1,86 @@
+//! `ipagate.toml`: per-rule severity overrides and `deny-warnings`. Parsing only (the caller reads
+//! the file); unknown keys and unknown rules are errors, so a typo never silently disables nothing.
+//!
+//! ```toml
+//! deny-warnings = true
+//!
+//! [rules]
+//! ITMS-90473 = "error"          # by code
+//! archive-macosx-junk = "off"   # or by rule name
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Severity;
+
+/// What a configuration may set a rule to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The rule does not run.
+    Off,
+    /// Report as error.
+    Error,
+    /// Report as warning.
+    Warning,
+    /// Report as info.
+    Info,
+}
+
+/// Parsed `ipagate.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Treat warnings as failing the gate.
+    pub deny_warnings: bool,
+    /// Overrides keyed by rule name (codes are resolved to names when parsing).
+    pub overrides: BTreeMap<&'static str, Level>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    #[serde(default)]
+    deny_warnings: bool,
+    #[serde(default)]
+    rules: BTreeMap<String, Level>,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid TOML, or an unknown key / value.
+    #[error("{0}")]
+    Syntax(String),
+    /// `[rules]` names a rule that does not exist.
+    #[error("unknown rule {0:?} in [rules] (see `ipagate rules`)")]
+    UnknownRule(String),
+}
+
+impl Config {
+    /// Parses the text of an `ipagate.toml`.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
+        let mut overrides = BTreeMap::new();
+        for (key, level) in raw.rules {
+            let rule =
+                crate::registry::find(&key).ok_or_else(|| ConfigError::UnknownRule(key.clone()))?;
+            overrides.insert(rule.name, level);
+        }
+        Ok(Config {
+            deny_warnings: raw.deny_warnings,
+            overrides,
+        })
+    }
+
+    /// The severity a rule reports at, or `None` when it is off.
+    pub fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+        match self.overrides.get(rule) {
+            None => Some(default),
+            Some(Level::Off) => None,
+            Some(Level::Error) => Some(Severity::Error),
+            Some(Level::Warning) => Some(Severity::Warning),
+            Some(Level::Info) => Some(Severity::Info),
+        }
+    }
+}

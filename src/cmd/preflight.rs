@@ -1,0 +1,288 @@
+//! `ipagate preflight PATH`: the gate. Reads the facts, runs the rules, prints diagnostics like a
+//! compiler (or versioned JSON), and exits 1 when the gate fails.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use ipagate_formats::{Facts, Package};
+use ipagate_rules::{Config, Context, Diagnostic, Distribution, Severity, Summary};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::cmd::inspect::{Format, read_facts, tool_json};
+use crate::exit;
+use crate::style::{ColorChoice, Style, clean};
+
+/// Arguments of `ipagate preflight`.
+#[derive(Debug, clap::Args)]
+pub struct PreflightArgs {
+    /// An .ipa, a zipped .app, an .app folder or an .xcarchive folder.
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// "Today" for date-dependent rules (YYYY-MM-DD); defaults to the current UTC date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// How the build will be distributed; selects the rules that apply.
+    #[arg(long, value_enum, default_value_t = DistributionArg::AppStore)]
+    pub distribution: DistributionArg,
+    /// Fail the gate on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Configuration file (default: ./ipagate.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--distribution` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DistributionArg {
+    /// App Store / TestFlight (every rule).
+    AppStore,
+    /// Ad hoc.
+    AdHoc,
+    /// In-house (enterprise).
+    Enterprise,
+    /// Development.
+    Development,
+}
+
+impl From<DistributionArg> for Distribution {
+    fn from(d: DistributionArg) -> Distribution {
+        match d {
+            DistributionArg::AppStore => Distribution::AppStore,
+            DistributionArg::AdHoc => Distribution::AdHoc,
+            DistributionArg::Enterprise => Distribution::Enterprise,
+            DistributionArg::Development => Distribution::Development,
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date of the form YYYY-MM-DD"))
+}
+
+/// Loads `--config`, or `./ipagate.toml` when it exists.
+pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let default = PathBuf::from("ipagate.toml");
+            if !default.is_file() {
+                return Ok(Config::default());
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    Config::from_toml(&text).with_context(|| format!("invalid config {}", path.display()))
+}
+
+/// SHA-256 of a file, streamed with a fixed buffer (memory independent of the file size).
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Runs `preflight`.
+pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
+    let mut config = load_config(args.config.as_deref())?;
+    config.deny_warnings |= args.deny_warnings;
+    let ctx = Context {
+        distribution: args.distribution.into(),
+        as_of: args
+            .as_of
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    // The digest of the input (for the report) is computed beside the checks, not before them.
+    let is_file = args.path.is_file();
+    let (facts, sha) = std::thread::scope(|scope| {
+        let hasher = is_file.then(|| scope.spawn(|| sha256_file(&args.path)));
+        let facts = read_facts(&args.path);
+        let sha = hasher.map(|h| h.join());
+        (facts, sha)
+    });
+    let (package, facts) = facts?;
+    let sha256 = match sha {
+        None => None,
+        Some(Ok(Ok(digest))) => Some(digest),
+        Some(Ok(Err(e))) => {
+            return Err(e).with_context(|| format!("cannot read {}", args.path.display()));
+        }
+        Some(Err(_)) => bail!("hashing {} failed", args.path.display()),
+    };
+    let diagnostics = ipagate_rules::check(&facts, &ctx, &config);
+    let summary = Summary::of(&diagnostics, config.deny_warnings);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let doc = report_json(
+                &package,
+                &facts,
+                &ctx,
+                &diagnostics,
+                &summary,
+                sha256.as_deref(),
+            );
+            serde_json::to_writer_pretty(&mut out, &doc).context("cannot write JSON")?;
+            writeln!(out)?;
+        }
+        Format::Human => write_human(
+            &mut out,
+            &facts,
+            &ctx,
+            &diagnostics,
+            &summary,
+            Style::for_stdout(args.color),
+        )?,
+    }
+    out.flush()?;
+    Ok(if summary.passed {
+        exit::SUCCESS
+    } else {
+        exit::GATE_FAILED
+    })
+}
+
+fn str_of(t: &Option<ipagate_formats::Text>) -> Option<&str> {
+    t.as_ref().and_then(ipagate_formats::Text::as_str)
+}
+
+fn platform(info: &ipagate_formats::InfoPlist) -> Option<String> {
+    info.dt_platform_name.clone().or_else(|| {
+        info.supported_platforms
+            .as_ref()
+            .and_then(|p| p.first())
+            .map(|p| p.to_ascii_lowercase())
+    })
+}
+
+/// The JSON document of `preflight` (schema_version 1, documented in the README).
+pub fn report_json(
+    package: &Package,
+    facts: &Facts,
+    ctx: &Context,
+    diagnostics: &[Diagnostic],
+    summary: &Summary,
+    sha256: Option<&str>,
+) -> Value {
+    let app = facts.app();
+    let info = app.info();
+    json!({
+        "schema_version": 1,
+        "tool": tool_json(),
+        "input": {
+            "path": package.path().display().to_string(),
+            "size": package.stats().file_size,
+            "sha256": sha256,
+            "layout": facts.layout,
+        },
+        "as_of": ctx.as_of.format("%Y-%m-%d").to_string(),
+        "distribution": ctx.distribution,
+        "app": {
+            "bundle_id": info.and_then(|i| i.bundle_id_str()),
+            "version": info.and_then(|i| str_of(&i.short_version)),
+            "build": info.and_then(|i| str_of(&i.build_version)),
+            "platform": info.and_then(platform),
+            "minimum_os": info.and_then(|i| str_of(&i.minimum_os)),
+        },
+        "bundles": facts.bundles.iter().map(|b| {
+            let i = b.info();
+            json!({
+                "path": b.path,
+                "kind": b.kind,
+                "bundle_id": i.and_then(|i| i.bundle_id_str()),
+                "version": i.and_then(|i| str_of(&i.short_version)),
+                "build": i.and_then(|i| str_of(&i.build_version)),
+            })
+        }).collect::<Vec<_>>(),
+        "diagnostics": diagnostics,
+        "summary": summary,
+    })
+}
+
+fn write_human(
+    out: &mut impl Write,
+    facts: &Facts,
+    ctx: &Context,
+    diagnostics: &[Diagnostic],
+    summary: &Summary,
+    style: Style,
+) -> anyhow::Result<()> {
+    for d in diagnostics {
+        let label = format!("{}[{}]", d.severity, d.code);
+        let label = match d.severity {
+            Severity::Error => style.error(&label),
+            Severity::Warning => style.warning(&label),
+            Severity::Info => style.info(&label),
+        };
+        writeln!(
+            out,
+            "{label}{} {}",
+            style.bold(":"),
+            style.bold(&clean(&d.message))
+        )?;
+        let mut location = clean(&d.location.path);
+        if let Some(key) = &d.location.key {
+            location.push_str(": ");
+            location.push_str(&clean(key));
+        }
+        if let Some(arch) = &d.location.arch {
+            location.push_str(&format!(" [{}]", clean(arch)));
+        }
+        writeln!(out, "  {} {location}", style.gutter("-->"))?;
+        writeln!(
+            out,
+            "  {} {}: {}",
+            style.gutter("="),
+            style.bold("help"),
+            clean(&d.help)
+        )?;
+        writeln!(out)?;
+    }
+    let app = facts.app();
+    let info = app.info();
+    let what = format!(
+        "{} {} ({})",
+        clean(info.and_then(|i| i.bundle_id_str()).unwrap_or("?")),
+        clean(info.and_then(|i| str_of(&i.short_version)).unwrap_or("?")),
+        clean(info.and_then(|i| str_of(&i.build_version)).unwrap_or("?")),
+    );
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let verdict = if summary.passed {
+        style.ok("passed")
+    } else {
+        style.error("failed")
+    };
+    writeln!(
+        out,
+        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {})",
+        facts.bundles.len(),
+        plural(summary.errors, "error"),
+        plural(summary.warnings, "warning"),
+        plural(summary.infos, "info"),
+        ctx.distribution,
+        ctx.as_of.format("%Y-%m-%d"),
+    )?;
+    Ok(())
+}

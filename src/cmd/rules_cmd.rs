@@ -1,0 +1,108 @@
+//! `ipagate rules` (every rule, one line each) and `ipagate explain CODE`.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+use serde_json::json;
+
+use crate::exit;
+
+/// Output format of `ipagate rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    /// Aligned columns.
+    Human,
+    /// A JSON array.
+    Json,
+    /// A Markdown table (the README's rule list is this output).
+    Markdown,
+}
+
+/// Arguments of `ipagate rules`.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+    pub format: RulesFormat,
+}
+
+/// Arguments of `ipagate explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A rule code (`ITMS-90060`, `90060`, `IPAGATE-1001`) or name (`short-version-invalid`).
+    pub code: String,
+}
+
+/// Runs `rules`.
+pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    let rules = ipagate_rules::rules();
+    match args.format {
+        RulesFormat::Json => {
+            let list: Vec<_> = rules
+                .iter()
+                .map(|r| json!({"code": r.code, "rule": r.name, "severity": r.severity, "scope": r.scope.as_str(), "summary": r.summary}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+        RulesFormat::Markdown => write!(out, "{}", markdown_table())?,
+        RulesFormat::Human => {
+            for r in rules {
+                writeln!(
+                    out,
+                    "{:<13} {:<8} {:<9} {:<36} {}",
+                    r.code,
+                    r.severity.as_str(),
+                    r.scope.as_str(),
+                    r.name,
+                    r.summary
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
+/// The rule list as a Markdown table.
+pub fn markdown_table() -> String {
+    let mut s =
+        String::from("| code | rule | severity | applies to | checks |\n|---|---|---|---|---|\n");
+    for r in ipagate_rules::rules() {
+        s.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            r.scope.as_str(),
+            r.summary.replace('|', "\\|")
+        ));
+    }
+    s
+}
+
+/// Runs `explain`.
+pub fn run_explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    let rule = ipagate_rules::find(&args.code).ok_or_else(|| {
+        anyhow!(
+            "unknown rule {:?}; `ipagate rules` lists every code and name",
+            args.code
+        )
+    })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} {} ({}, applies to: {})",
+        rule.code,
+        rule.name,
+        rule.severity.as_str(),
+        rule.scope.as_str()
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{}", rule.summary)?;
+    writeln!(out)?;
+    writeln!(out, "{}", rule.explain)?;
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
