@@ -1,2 +1,27 @@
-//! ipagate-bumper (being written).
+//! Build numbers: how to compare them, which one comes next, and how to write one into a project.
+//!
+//! This crate is offline. The App Store Connect side (`ipagate-asc`) fetches builds and uploads; the CLI turns them
+//! into [`Candidate`]s and [`decide`] applies the policy of `shared/reference/app-store-connect.md` §4:
+//! maximum over processed builds **and** uploads still in flight, compared by dotted numeric components
+//! ([`BuildNumber`], never strings), marketing versions `1.2` and `1.2.0` being the same train.
+//!
+//! ```
+//! use ipagate_bumper::{decide, BuildNumber, Candidate, Policy, SourceKind};
+//! let seen = vec![
+//!     Candidate::new(SourceKind::Build, "9", Some("1.0"), "VALID"),
+//!     Candidate::new(SourceKind::BuildUpload, "10", Some("1.0"), "PROCESSING"),
+//! ];
+//! let decision = decide(&seen, &Policy::default()).unwrap();
+//! assert_eq!(decision.latest.unwrap().to_string(), "10"); // "9" > "10" as strings; not here
+//! assert_eq!(decision.next.to_string(), "11");
+//! ```
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod decide;
+pub mod number;
+pub mod project;
+
+pub use decide::{decide, Candidate, Decision, DecideError, Policy, SourceKind, Strategy, VersionScope};
+pub use number::{BuildNumber, MarketingVersion, ParseError};
+pub use project::{apply, Change, ChangeKind, ApplyError, ApplyOptions, ApplyReport, Note};

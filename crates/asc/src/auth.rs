@@ -1,0 +1,308 @@
+//! ES256 JSON Web Tokens for the App Store Connect API (reference §1, Apple's "Generating Tokens for API Requests").
+//!
+//! A team key signs `{iss, iat, exp, aud}`; an individual key signs `{sub: "user", iat, exp, aud}`. The header carries
+//! `alg: ES256`, `kid` and `typ: JWT`. Apple rejects tokens that expire more than 20 minutes ahead, so tokens live
+//! [`DEFAULT_TOKEN_LIFETIME`] (15 min) and are backdated 60 s against clock skew; the cached token is re-minted once
+//! less than [`REFRESH_MARGIN`] is left. Private keys and tokens are never shown by `Debug` or `Display`.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::retry::{Clock, SystemClock};
+
+/// How long a minted token is valid. Well under Apple's 20-minute cap even with a minute of skew.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// `iat` is set this far in the past so a client clock slightly ahead of Apple's is not rejected.
+pub const IAT_BACKDATE: Duration = Duration::from_secs(60);
+/// A cached token with less than this left is replaced before use.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// Apple's hard cap on `exp - now`.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(20 * 60);
+
+/// A `.p8` private key (PKCS#8 PEM wrapping an EC P-256 key). `Debug` never shows the key.
+#[derive(Clone)]
+pub struct PrivateKey {
+    encoding: EncodingKey,
+}
+
+/// Why a private key or API key cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text has no PEM block at all.
+    #[error("private key is not PEM text (expected a `-----BEGIN PRIVATE KEY-----` block as in an AuthKey_<KEYID>.p8 file)")]
+    NotPem,
+    /// A PEM block of another kind (RSA, certificate, encrypted key...).
+    #[error("private key is a `{label}` PEM block; App Store Connect keys are unencrypted PKCS#8 `PRIVATE KEY` blocks{hint}")]
+    WrongPemLabel {
+        /// The label found after `-----BEGIN `.
+        label: String,
+        /// Extra advice for a known mistake.
+        hint: &'static str,
+    },
+    /// PKCS#8 but not an EC P-256 key, or corrupt.
+    #[error("private key is not a usable ES256 key (PKCS#8 EC P-256 expected; is the .p8 file damaged or of another key type?)")]
+    NotEs256,
+    /// The key id is not the 10 characters Apple issues.
+    #[error("key id {0:?} is not a valid App Store Connect key id (10 letters or digits, e.g. 2X9R4HXF34)")]
+    BadKeyId(String),
+    /// The issuer id is empty.
+    #[error("issuer id is empty")]
+    EmptyIssuer,
+}
+
+impl PrivateKey {
+    /// Parses a `.p8` key and proves it can sign ES256.
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let label = pem_label(text).ok_or(KeyError::NotPem)?;
+        if label != "PRIVATE KEY" {
+            let hint = match label.as_str() {
+                "EC PRIVATE KEY" => {
+                    " (convert with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out AuthKey_KEYID.p8`)"
+                }
+                "ENCRYPTED PRIVATE KEY" => " (this one is encrypted)",
+                _ => "",
+            };
+            return Err(KeyError::WrongPemLabel { label, hint });
+        }
+        let encoding = EncodingKey::from_ec_pem(text.as_bytes()).map_err(|_| KeyError::NotEs256)?;
+        let key = PrivateKey { encoding };
+        // Signing once up front turns a wrong curve or a corrupt key into a load-time error instead of a 401 later.
+        let header = Header::new(Algorithm::ES256);
+        jsonwebtoken::encode(&header, &serde_json::json!({"probe": true}), &key.encoding)
+            .map_err(|_| KeyError::NotEs256)?;
+        Ok(key)
+    }
+}
+
+fn pem_label(text: &str) -> Option<String> {
+    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
+    let rest = &text[start..];
+    let end = rest.find("-----")?;
+    Some(rest[..end].trim().to_owned())
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey(<redacted>)")
+    }
+}
+
+/// Who the key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issuer {
+    /// A team key: the issuer id (a UUID) goes into `iss`.
+    Team(String),
+    /// An individual key: `sub: "user"` instead of `iss`.
+    Individual,
+}
+
+/// The `aud` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Audience {
+    /// `appstoreconnect-v1`.
+    #[default]
+    AppStoreConnect,
+    /// `apple-developer-enterprise-v1` (Enterprise program, fastlane's `in_house`).
+    Enterprise,
+}
+
+impl Audience {
+    /// The claim value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::AppStoreConnect => "appstoreconnect-v1",
+            Audience::Enterprise => "apple-developer-enterprise-v1",
+        }
+    }
+}
+
+/// Everything needed to mint tokens.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    key_id: String,
+    issuer: Issuer,
+    audience: Audience,
+    key: PrivateKey,
+}
+
+impl ApiKey {
+    /// A key for the App Store Connect audience.
+    pub fn new(key_id: &str, issuer: Issuer, key: PrivateKey) -> Result<Self, KeyError> {
+        let key_id = key_id.trim();
+        if key_id.is_empty() || key_id.len() > 32 || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(KeyError::BadKeyId(key_id.to_owned()));
+        }
+        if let Issuer::Team(id) = &issuer
+            && id.trim().is_empty()
+        {
+            return Err(KeyError::EmptyIssuer);
+        }
+        let issuer = match issuer {
+            Issuer::Team(id) => Issuer::Team(id.trim().to_owned()),
+            Issuer::Individual => Issuer::Individual,
+        };
+        Ok(ApiKey { key_id: key_id.to_owned(), issuer, audience: Audience::default(), key })
+    }
+
+    /// Changes the audience.
+    pub fn with_audience(mut self, audience: Audience) -> Self {
+        self.audience = audience;
+        self
+    }
+
+    /// The key id (`kid`), not a secret.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &Issuer {
+        &self.issuer
+    }
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'static str>,
+    iat: u64,
+    exp: u64,
+    aud: &'static str,
+}
+
+/// A bearer token. `Debug` is redacted; read it with [`Token::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    value: Arc<str>,
+    expires_at: SystemTime,
+}
+
+impl Token {
+    /// The JWT text, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// When the token stops being valid (`exp`).
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token").field("value", &"<redacted>").field("expires_at", &self.expires_at).finish()
+    }
+}
+
+/// Minting failed (the clock is before 1970, or signing failed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot mint an App Store Connect token: {reason}")]
+pub struct MintError {
+    reason: &'static str,
+}
+
+/// Mints tokens and caches the current one until it is about to expire.
+pub struct TokenProvider {
+    key: ApiKey,
+    lifetime: Duration,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<Option<Token>>,
+    minted: AtomicU64,
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenProvider")
+            .field("key", &self.key)
+            .field("lifetime", &self.lifetime)
+            .field("minted", &self.minted.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenProvider {
+    /// A provider using the system clock and [`DEFAULT_TOKEN_LIFETIME`].
+    pub fn new(key: ApiKey) -> Self {
+        Self::with_clock(key, Arc::new(SystemClock))
+    }
+
+    /// A provider reading time from `clock` (tests inject one).
+    pub fn with_clock(key: ApiKey, clock: Arc<dyn Clock>) -> Self {
+        TokenProvider { key, lifetime: DEFAULT_TOKEN_LIFETIME, clock, cache: Mutex::new(None), minted: AtomicU64::new(0) }
+    }
+
+    /// Sets the token lifetime, clamped to leave a minute of headroom under Apple's 20-minute cap.
+    pub fn set_lifetime(&mut self, lifetime: Duration) {
+        let cap = MAX_TOKEN_LIFETIME - IAT_BACKDATE;
+        self.lifetime = lifetime.clamp(REFRESH_MARGIN * 2, cap);
+    }
+
+    /// The key this provider signs with.
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    /// How many tokens were minted so far.
+    pub fn minted(&self) -> u64 {
+        self.minted.load(Ordering::Relaxed)
+    }
+
+    /// The cached token, or a fresh one if none is cached or it expires within [`REFRESH_MARGIN`].
+    pub fn token(&self) -> Result<Token, MintError> {
+        let now = self.clock.now();
+        let mut cache = self.cache.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(token) = cache.as_ref()
+            && token.expires_at > now + REFRESH_MARGIN
+        {
+            return Ok(token.clone());
+        }
+        let token = self.mint(now)?;
+        *cache = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Drops `rejected` from the cache (after a 401) so the next [`TokenProvider::token`] mints a new one.
+    pub fn invalidate(&self, rejected: &Token) {
+        let mut cache = self.cache.lock().unwrap_or_else(|poison| poison.into_inner());
+        if cache.as_ref() == Some(rejected) {
+            *cache = None;
+        }
+    }
+
+    fn mint(&self, now: SystemTime) -> Result<Token, MintError> {
+        let secs = now
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| MintError { reason: "the system clock is before 1970" })?
+            .as_secs();
+        let exp = secs + self.lifetime.as_secs();
+        let claims = Claims {
+            iss: match &self.key.issuer {
+                Issuer::Team(id) => Some(id.as_str()),
+                Issuer::Individual => None,
+            },
+            sub: match &self.key.issuer {
+                Issuer::Team(_) => None,
+                Issuer::Individual => Some("user"),
+            },
+            iat: secs.saturating_sub(IAT_BACKDATE.as_secs()),
+            exp,
+            aud: self.key.audience.as_str(),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.key.key_id.clone());
+        header.typ = Some("JWT".to_owned());
+        let value = jsonwebtoken::encode(&header, &claims, &self.key.key.encoding)
+            .map_err(|_| MintError { reason: "ES256 signing failed" })?;
+        self.minted.fetch_add(1, Ordering::Relaxed);
+        Ok(Token { value: value.into(), expires_at: UNIX_EPOCH + Duration::from_secs(exp) })
+    }
+}

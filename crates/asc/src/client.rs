@@ -1,0 +1,576 @@
+//! The HTTP client: authentication, bounded reads, retries, paging.
+//!
+//! Retry rules (reference §9): a 401 re-mints the token and retries once, then fails with a clock hint; 429 waits
+//! `Retry-After` (or backs off) for any method, since the request was refused before it ran; 503, other 5xx, timeouts and
+//! broken connections are retried only for idempotent requests and for creates whose duplicate the server detects
+//! (a retried `POST /v1/buildUploads` answers 409 `ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE`, which the caller resolves).
+//! At most [`ClientBuilder::concurrency`] requests are in flight; a request waiting to retry holds no slot.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::auth::{ApiKey, TokenProvider};
+use crate::error::{describe_body, ApiError, ApiErrors, RequestError};
+use crate::jsonapi::{Collection, Document, ResourceOf, ResourceType};
+use crate::query::Query;
+use crate::retry::{parse_retry_after, Clock, RateLimit, RetryPolicy, Sleeper, SystemClock, TokioSleeper};
+
+/// Whether a request may be sent again after an ambiguous failure (5xx, timeout, broken connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// GET, PATCH, DELETE: repeating is harmless.
+    Idempotent,
+    /// A create whose repetition the server rejects recognisably (409 DUPLICATE); the caller handles that answer.
+    DuplicateDetectable,
+    /// Never repeated after an ambiguous failure.
+    NotIdempotent,
+}
+
+impl Idempotency {
+    fn may_repeat(self) -> bool {
+        !matches!(self, Idempotency::NotIdempotent)
+    }
+}
+
+/// Counters of what the client did, for `--format json` and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ClientStats {
+    /// HTTP requests sent (every attempt counts).
+    pub requests: u64,
+    /// Of those, retries.
+    pub retries: u64,
+    /// Tokens minted.
+    pub tokens_minted: u64,
+    /// The last `X-Rate-Limit` seen.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// Building a client failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The base URL is not an absolute http(s) URL.
+    #[error("invalid App Store Connect base URL {0:?} (expected e.g. https://api.appstoreconnect.apple.com)")]
+    BadBaseUrl(String),
+    /// The HTTP stack could not be set up.
+    #[error("cannot set up the HTTP client")]
+    Http(#[source] reqwest::Error),
+}
+
+/// Configures a [`Client`].
+pub struct ClientBuilder {
+    key: ApiKey,
+    base_url: String,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    clock: Arc<dyn Clock>,
+    concurrency: usize,
+    timeout: Duration,
+    max_body: usize,
+    max_pages: usize,
+    token_lifetime: Option<Duration>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("key", &self.key)
+            .field("base_url", &self.base_url)
+            .field("policy", &self.policy)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The server root, e.g. `https://api.appstoreconnect.apple.com` (paths add `/v1/...`; a trailing `/v1` is dropped).
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = url.to_owned();
+        self
+    }
+
+    /// Retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How waits happen (tests inject an instant sleeper).
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// Where time comes from (JWT `iat`/`exp`, HTTP-date `Retry-After`).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Requests in flight at once (default 4; Apple's servers misbehave under more).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Timeout of one attempt (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted (default 64 MiB).
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body = n;
+        self
+    }
+
+    /// Most pages one listing follows (default 10 000, i.e. two million resources).
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.max_pages = n.max(1);
+        self
+    }
+
+    /// Token lifetime (clamped under Apple's 20-minute cap).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let base = parse_base_url(&self.base_url).ok_or_else(|| BuildError::BadBaseUrl(self.base_url.clone()))?;
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(Duration::from_secs(15))
+            .user_agent(concat!("ipagate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(BuildError::Http)?;
+        let mut tokens = TokenProvider::with_clock(self.key, self.clock.clone());
+        if let Some(lifetime) = self.token_lifetime {
+            tokens.set_lifetime(lifetime);
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                tokens,
+                policy: self.policy,
+                sleeper: self.sleeper,
+                clock: self.clock,
+                permits: Semaphore::new(self.concurrency),
+                max_body: self.max_body,
+                max_pages: self.max_pages,
+                requests: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+                rate_limit: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+fn parse_base_url(text: &str) -> Option<Url> {
+    let mut url = Url::parse(text.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    let path = url.path().trim_end_matches('/');
+    let path = path.strip_suffix("/v1").unwrap_or(path).to_owned();
+    url.set_path(&path);
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url)
+}
+
+/// An App Store Connect API client. Cheap to clone; clones share the token cache, limits and counters.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    tokens: TokenProvider,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    clock: Arc<dyn Clock>,
+    permits: Semaphore,
+    max_body: usize,
+    max_pages: usize,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rate_limit: Mutex<Option<RateLimit>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .field("tokens", &self.inner.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A raw answer: status and body (already bounded).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+enum Attempt {
+    Done(RawResponse),
+    Retry { wait: Option<Duration>, last: String },
+    Fail(RequestError),
+}
+
+impl Client {
+    /// Starts configuring a client for `key` against Apple's production API.
+    pub fn builder(key: ApiKey) -> ClientBuilder {
+        ClientBuilder {
+            key,
+            base_url: crate::DEFAULT_BASE_URL.to_owned(),
+            policy: RetryPolicy::default(),
+            sleeper: Arc::new(TokioSleeper),
+            clock: Arc::new(SystemClock),
+            concurrency: 4,
+            timeout: Duration::from_secs(60),
+            max_body: 64 << 20,
+            max_pages: 10_000,
+            token_lifetime: None,
+        }
+    }
+
+    /// The server root.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// What the client did so far.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            retries: self.inner.retries.load(Ordering::Relaxed),
+            tokens_minted: self.inner.tokens.minted(),
+            rate_limit: *self.inner.rate_limit.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// The token provider (shared with clones).
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.inner.tokens
+    }
+
+    /// `base + path + ?query`; `path` starts with `/v1/`.
+    pub fn url(&self, path: &str, query: &Query) -> Result<Url, RequestError> {
+        let text = format!("{}{}", self.inner.base.as_str().trim_end_matches('/'), path);
+        let mut url = Url::parse(&text).map_err(|_| RequestError::BadUrl { url: text.clone() })?;
+        if !query.pairs().is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in query.pairs() {
+                pairs.append_pair(name, value);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Resolves a link from a response (absolute, or relative to the base) and refuses other hosts.
+    pub fn resolve_link(&self, link: &str) -> Result<Url, RequestError> {
+        let url = self.inner.base.join(link).map_err(|_| RequestError::BadUrl { url: link.to_owned() })?;
+        if url.origin() != self.inner.base.origin() {
+            return Err(RequestError::ForeignLink { url: link.to_owned() });
+        }
+        Ok(url)
+    }
+
+    /// `GET path?query`, decoded as `D`.
+    pub async fn get<D: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<D, RequestError> {
+        let url = self.url(path, query)?;
+        self.get_url(url).await
+    }
+
+    /// `GET url`, decoded as `D`.
+    pub async fn get_url<D: DeserializeOwned>(&self, url: Url) -> Result<D, RequestError> {
+        let response = self.send(Method::GET, url.clone(), None, Idempotency::Idempotent).await?;
+        decode("GET", &url, &response.body)
+    }
+
+    /// Every resource of a list endpoint, following `links.next` exactly as given until it is absent.
+    /// A `links.next` that repeats a page, leaves the host, or pages past the cap is an error.
+    pub async fn get_all<T: ResourceType>(&self, path: &str, query: &Query) -> Result<Collection<T>, RequestError> {
+        let mut url = self.url(path, query)?;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut collection = Collection { data: Vec::new(), included: Vec::new(), pages: 0, total: None };
+        loop {
+            if !seen.insert(url.as_str().to_owned()) {
+                return Err(RequestError::PagingLoop { url: url.to_string() });
+            }
+            if collection.pages >= self.inner.max_pages {
+                return Err(RequestError::TooManyPages { pages: collection.pages });
+            }
+            let page: Document<Vec<ResourceOf<T>>> = self.get_url(url.clone()).await?;
+            if collection.pages == 0 {
+                collection.total = page.meta.as_ref().and_then(|m| m.paging.as_ref()).and_then(|p| p.total);
+            }
+            collection.pages += 1;
+            collection.data.extend(page.data);
+            collection.included.extend(page.included);
+            match page.links.and_then(|links| links.next).filter(|next| !next.is_empty()) {
+                Some(next) => url = self.resolve_link(&next)?,
+                None => return Ok(collection),
+            }
+        }
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post<B: Serialize, D: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency: Idempotency,
+    ) -> Result<D, RequestError> {
+        let url = self.url(path, &Query::new())?;
+        let bytes = encode_body("POST", &url, body)?;
+        let response = self.send(Method::POST, url.clone(), Some(bytes), idempotency).await?;
+        decode("POST", &url, &response.body)
+    }
+
+    /// `PATCH path` with a JSON body (idempotent).
+    pub async fn patch<B: Serialize, D: DeserializeOwned>(&self, path: &str, body: &B) -> Result<D, RequestError> {
+        let url = self.url(path, &Query::new())?;
+        let bytes = encode_body("PATCH", &url, body)?;
+        let response = self.send(Method::PATCH, url.clone(), Some(bytes), Idempotency::Idempotent).await?;
+        decode("PATCH", &url, &response.body)
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Result<(), RequestError> {
+        let url = self.url(path, &Query::new())?;
+        self.send(Method::DELETE, url, None, Idempotency::Idempotent).await.map(|_| ())
+    }
+
+    /// Sends one request with authentication and the retry rules; returns the 2xx answer.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        idempotency: Idempotency,
+    ) -> Result<RawResponse, RequestError> {
+        let policy = &self.inner.policy;
+        let mut retries = 0u32;
+        let mut unauthorized = 0u32;
+        loop {
+            match self.attempt(&method, &url, body.as_deref(), idempotency, &mut unauthorized).await {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Fail(error) => return Err(error),
+                Attempt::Retry { wait, last } => {
+                    if retries >= policy.max_retries {
+                        return Err(RequestError::RetriesExhausted {
+                            method: method.to_string(),
+                            path: url.path().to_owned(),
+                            attempts: retries + 1 + unauthorized,
+                            last,
+                        });
+                    }
+                    let wait = wait.unwrap_or_else(|| policy.backoff(retries));
+                    retries += 1;
+                    self.inner.retries.fetch_add(1, Ordering::Relaxed);
+                    if !wait.is_zero() {
+                        self.inner.sleeper.sleep(wait).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        idempotency: Idempotency,
+        unauthorized: &mut u32,
+    ) -> Attempt {
+        let m = method.to_string();
+        let path = url.path().to_owned();
+        let token = match self.inner.tokens.token() {
+            Ok(token) => token,
+            Err(e) => return Attempt::Fail(e.into()),
+        };
+        let result = {
+            let _permit = match self.inner.permits.acquire().await {
+                Ok(permit) => permit,
+                Err(_) => return Attempt::Fail(RequestError::BadUrl { url: url.to_string() }),
+            };
+            self.inner.requests.fetch_add(1, Ordering::Relaxed);
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .header(ACCEPT, "application/json");
+            if let Some(body) = body {
+                request = request.header(CONTENT_TYPE, "application/json").body(body.to_vec());
+            }
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    self.note_rate_limit(&headers);
+                    read_body(response, self.inner.max_body).await.map(|body| (status, headers, body))
+                }
+                Err(e) => Err(BodyError::Transport(e)),
+            }
+        };
+        let (status, headers, body) = match result {
+            Ok(parts) => parts,
+            Err(BodyError::TooLarge) => {
+                return Attempt::Fail(RequestError::TooLarge { method: m, path, limit: self.inner.max_body });
+            }
+            Err(BodyError::Transport(e)) => {
+                if idempotency.may_repeat() {
+                    return Attempt::Retry { wait: None, last: transport_summary(&e) };
+                }
+                return Attempt::Fail(RequestError::Transport { method: m, path, source: e });
+            }
+        };
+        if status.is_success() {
+            return Attempt::Done(RawResponse { status: status.as_u16(), body });
+        }
+        let errors = parse_errors(&body);
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                self.inner.tokens.invalidate(&token);
+                if *unauthorized < self.inner.policy.unauthorized_retries {
+                    *unauthorized += 1;
+                    return Attempt::Retry { wait: Some(Duration::ZERO), last: "HTTP 401".to_owned() };
+                }
+                Attempt::Fail(RequestError::Unauthorized {
+                    method: m,
+                    path,
+                    errors: errors.unwrap_or_default(),
+                })
+            }
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                if status == StatusCode::SERVICE_UNAVAILABLE && !idempotency.may_repeat() {
+                    return Attempt::Fail(status_error(m, path, status, errors, &body));
+                }
+                let wait = headers
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, self.inner.clock.now()));
+                if let Some(wait) = wait
+                    && wait > self.inner.policy.max_retry_after
+                {
+                    return Attempt::Fail(RequestError::RetryAfterTooLong {
+                        method: m,
+                        path,
+                        status: status.as_u16(),
+                        wait,
+                        limit: self.inner.policy.max_retry_after,
+                    });
+                }
+                Attempt::Retry { wait, last: summary(status, errors.as_ref()) }
+            }
+            s if s.is_server_error() && idempotency.may_repeat() => {
+                Attempt::Retry { wait: None, last: summary(status, errors.as_ref()) }
+            }
+            _ => Attempt::Fail(status_error(m, path, status, errors, &body)),
+        }
+    }
+
+    fn note_rate_limit(&self, headers: &HeaderMap) {
+        if let Some(limit) = headers.get("x-rate-limit").and_then(|v| v.to_str().ok()).and_then(RateLimit::parse) {
+            *self.inner.rate_limit.lock().unwrap_or_else(|p| p.into_inner()) = Some(limit);
+        }
+    }
+}
+
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn transport_summary(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "connection broken".to_owned()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    errors: Vec<ApiError>,
+}
+
+fn parse_errors(body: &[u8]) -> Option<ApiErrors> {
+    serde_json::from_slice::<ErrorBody>(body).ok().map(|b| ApiErrors(b.errors))
+}
+
+fn summary(status: StatusCode, errors: Option<&ApiErrors>) -> String {
+    match errors {
+        Some(errors) => format!("HTTP {} {}", status.as_u16(), errors),
+        None => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+fn status_error(method: String, path: String, status: StatusCode, errors: Option<ApiErrors>, body: &[u8]) -> RequestError {
+    match errors {
+        Some(errors) => RequestError::Api { method, path, status: status.as_u16(), errors },
+        None => RequestError::UnexpectedStatus { method, path, status: status.as_u16(), what: describe_body(body) },
+    }
+}
+
+fn encode_body<B: Serialize>(method: &str, url: &Url, body: &B) -> Result<Vec<u8>, RequestError> {
+    serde_json::to_vec(body).map_err(|source| RequestError::BadJson {
+        method: method.to_owned(),
+        path: url.path().to_owned(),
+        what: "request body does not serialize",
+        source,
+    })
+}
+
+/// Decodes a 2xx body; an HTML page, truncated JSON or the wrong shape are distinct errors.
+fn decode<D: DeserializeOwned>(method: &str, url: &Url, body: &[u8]) -> Result<D, RequestError> {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    if !matches!(start.map(|i| body[i]), Some(b'{') | Some(b'[')) {
+        return Err(RequestError::NotJson { method: method.to_owned(), path: url.path().to_owned(), what: describe_body(body) });
+    }
+    serde_json::from_slice(body).map_err(|source| RequestError::BadJson {
+        method: method.to_owned(),
+        path: url.path().to_owned(),
+        what: if source.is_eof() { "truncated JSON" } else { "not the documented shape" },
+        source,
+    })
+}

@@ -1,0 +1,422 @@
+//! Finding the API key: flags, environment, a fastlane API key JSON file, or `AuthKey_<KEYID>.p8` in the usual
+//! directories (reference §1.1).
+//!
+//! Each of issuer id, key id and private key is taken from the first source that has it, in this order:
+//! 1. flags (`--issuer-id`, `--key-id`, `--private-key`, `--private-key-path`);
+//! 2. environment: `APP_STORE_CONNECT_ISSUER_ID` / `APP_STORE_CONNECT_KEY_IDENTIFIER` / `APP_STORE_CONNECT_PRIVATE_KEY`
+//!    (codemagic-cli-tools' names; values may be `@env:NAME` or `@file:PATH`), then `ASC_ISSUER_ID` / `ASC_KEY_ID` /
+//!    `ASC_PRIVATE_KEY` (PEM text) / `ASC_PRIVATE_KEY_PATH`;
+//! 3. a fastlane API key JSON (`--api-key-path`): `{"key_id", "issuer_id", "key", "in_house"?, "is_key_content_base64"?}`;
+//! 4. `AuthKey_<KEYID>.p8` in `$API_PRIVATE_KEYS_DIR`, `./private_keys`, `~/private_keys`, `~/.private_keys`,
+//!    `~/.appstoreconnect/private_keys`.
+//!
+//! No error or warning ever contains key material: only names of variables and paths.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+
+use crate::auth::{ApiKey, Audience, Issuer, KeyError, PrivateKey};
+
+/// What the user passed on the command line.
+#[derive(Clone, Default)]
+pub struct CredentialFlags {
+    /// `--issuer-id`.
+    pub issuer_id: Option<String>,
+    /// `--key-id`.
+    pub key_id: Option<String>,
+    /// `--private-key`: PEM text, `@env:NAME` or `@file:PATH`.
+    pub private_key: Option<String>,
+    /// `--private-key-path`.
+    pub private_key_path: Option<PathBuf>,
+    /// `--api-key-path`: fastlane API key JSON.
+    pub api_key_path: Option<PathBuf>,
+    /// `--individual-key`: the key is an individual key (`sub: "user"`, no issuer).
+    pub individual: bool,
+}
+
+impl fmt::Debug for CredentialFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialFlags")
+            .field("issuer_id", &self.issuer_id)
+            .field("key_id", &self.key_id)
+            .field("private_key", &self.private_key.as_ref().map(|_| "<redacted>"))
+            .field("private_key_path", &self.private_key_path)
+            .field("api_key_path", &self.api_key_path)
+            .field("individual", &self.individual)
+            .finish()
+    }
+}
+
+/// The process environment, abstracted so tests control it.
+pub trait Environment {
+    /// An environment variable.
+    fn var(&self, name: &str) -> Option<String>;
+    /// The home directory.
+    fn home_dir(&self) -> Option<PathBuf>;
+    /// The working directory.
+    fn current_dir(&self) -> Option<PathBuf>;
+}
+
+/// The real process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+    fn home_dir(&self) -> Option<PathBuf> {
+        std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    }
+    fn current_dir(&self) -> Option<PathBuf> {
+        std::env::current_dir().ok()
+    }
+}
+
+/// Where a value came from (shown to users; never the value of a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag.
+    Flag(&'static str),
+    /// An environment variable.
+    Env(String),
+    /// A file (a `.p8`, `@file:` target or API key JSON).
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "{flag}"),
+            Origin::Env(name) => write!(f, "${name}"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Something worth telling the user that does not stop the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialWarning {
+    /// The key file can be read by the group or others.
+    KeyFileReadableByOthers {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+impl fmt::Display for CredentialWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialWarning::KeyFileReadableByOthers { path, mode } => write!(
+                f,
+                "private key file {} is readable by other users (mode {:03o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The key and where its parts came from.
+#[derive(Debug)]
+pub struct ResolvedCredentials {
+    /// The key, ready to mint tokens.
+    pub key: ApiKey,
+    /// Where the key id came from.
+    pub key_id_origin: Origin,
+    /// Where the issuer id came from (`None` for an individual key).
+    pub issuer_origin: Option<Origin>,
+    /// Where the private key came from.
+    pub private_key_origin: Origin,
+    /// Warnings for the user.
+    pub warnings: Vec<CredentialWarning>,
+}
+
+/// Why credentials could not be put together.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// No key id anywhere.
+    #[error("no App Store Connect key id: pass --key-id, set APP_STORE_CONNECT_KEY_IDENTIFIER or ASC_KEY_ID, or use --api-key-path")]
+    MissingKeyId,
+    /// No issuer id and not an individual key.
+    #[error("no App Store Connect issuer id: pass --issuer-id, set APP_STORE_CONNECT_ISSUER_ID or ASC_ISSUER_ID, or pass --individual-key for an individual API key")]
+    MissingIssuer,
+    /// No private key anywhere.
+    #[error("no private key for key id {key_id}: pass --private-key or --private-key-path, set APP_STORE_CONNECT_PRIVATE_KEY, ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH, or put AuthKey_{key_id}.p8 in ./private_keys, ~/private_keys, ~/.private_keys or ~/.appstoreconnect/private_keys")]
+    MissingPrivateKey {
+        /// The key id.
+        key_id: String,
+    },
+    /// `@env:NAME` names an unset variable.
+    #[error("{origin} refers to environment variable {name}, which is not set")]
+    UnsetIndirection {
+        /// Where the reference was.
+        origin: Origin,
+        /// The variable.
+        name: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The API key JSON is malformed.
+    #[error("{} is not a fastlane API key JSON ({reason})", path.display())]
+    BadApiKeyJson {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never file content).
+        reason: String,
+    },
+    /// The key itself is unusable.
+    #[error("private key from {origin} is unusable")]
+    Key {
+        /// Where it came from.
+        origin: Origin,
+        /// Cause.
+        #[source]
+        source: KeyError,
+    },
+}
+
+#[derive(serde::Deserialize)]
+struct FastlaneKey {
+    key_id: Option<String>,
+    issuer_id: Option<String>,
+    key: Option<String>,
+    #[serde(default)]
+    in_house: Option<bool>,
+    #[serde(default)]
+    is_key_content_base64: Option<bool>,
+}
+
+/// Puts credentials together from `flags` and `env`.
+pub fn resolve(flags: &CredentialFlags, env: &dyn Environment) -> Result<ResolvedCredentials, CredentialError> {
+    let mut warnings = Vec::new();
+    let fastlane = match &flags.api_key_path {
+        Some(path) => Some((path.clone(), read_fastlane(path, &mut warnings)?)),
+        None => None,
+    };
+
+    // Key id.
+    let key_id = first_value(
+        env,
+        [
+            (flags.key_id.clone(), Origin::Flag("--key-id")),
+            (env.var("APP_STORE_CONNECT_KEY_IDENTIFIER"), Origin::Env("APP_STORE_CONNECT_KEY_IDENTIFIER".into())),
+            (env.var("ASC_KEY_ID"), Origin::Env("ASC_KEY_ID".into())),
+            (
+                fastlane.as_ref().and_then(|(_, f)| f.key_id.clone()),
+                Origin::File(fastlane.as_ref().map(|(p, _)| p.clone()).unwrap_or_default()),
+            ),
+        ],
+        &mut warnings,
+    )?;
+    let (key_id, key_id_origin) = key_id.ok_or(CredentialError::MissingKeyId)?;
+    let key_id = key_id.trim().to_owned();
+
+    // Issuer.
+    let individual = flags.individual;
+    let issuer = if individual {
+        None
+    } else {
+        first_value(
+            env,
+            [
+                (flags.issuer_id.clone(), Origin::Flag("--issuer-id")),
+                (env.var("APP_STORE_CONNECT_ISSUER_ID"), Origin::Env("APP_STORE_CONNECT_ISSUER_ID".into())),
+                (env.var("ASC_ISSUER_ID"), Origin::Env("ASC_ISSUER_ID".into())),
+                (
+                    fastlane.as_ref().and_then(|(_, f)| f.issuer_id.clone()),
+                    Origin::File(fastlane.as_ref().map(|(p, _)| p.clone()).unwrap_or_default()),
+                ),
+            ],
+            &mut warnings,
+        )?
+    };
+    // A fastlane JSON without issuer_id is an individual key (fastlane: `sub = 'user'` when no issuer).
+    let fastlane_individual = fastlane.as_ref().is_some_and(|(_, f)| f.issuer_id.is_none()) && issuer.is_none();
+    let (issuer, issuer_origin) = match issuer {
+        Some((id, origin)) => (Issuer::Team(id.trim().to_owned()), Some(origin)),
+        None if individual || fastlane_individual => (Issuer::Individual, None),
+        None => return Err(CredentialError::MissingIssuer),
+    };
+
+    // Private key text.
+    let (pem, private_key_origin) = private_key_text(flags, env, fastlane.as_ref(), &key_id, &mut warnings)?;
+    let pem = normalise_pem(&pem);
+    let private = PrivateKey::from_pem(&pem)
+        .map_err(|source| CredentialError::Key { origin: private_key_origin.clone(), source })?;
+    let audience = if fastlane.as_ref().is_some_and(|(_, f)| f.in_house == Some(true)) {
+        Audience::Enterprise
+    } else {
+        Audience::AppStoreConnect
+    };
+    let key = ApiKey::new(&key_id, issuer, private)
+        .map_err(|source| CredentialError::Key { origin: key_id_origin.clone(), source })?
+        .with_audience(audience);
+    Ok(ResolvedCredentials { key, key_id_origin, issuer_origin, private_key_origin, warnings })
+}
+
+/// The first non-empty candidate, with `@env:`/`@file:` indirection applied.
+fn first_value<const N: usize>(
+    env: &dyn Environment,
+    candidates: [(Option<String>, Origin); N],
+    warnings: &mut Vec<CredentialWarning>,
+) -> Result<Option<(String, Origin)>, CredentialError> {
+    for (value, origin) in candidates {
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else { continue };
+        return indirect(env, value, origin, warnings).map(Some);
+    }
+    Ok(None)
+}
+
+/// codemagic's `@env:NAME` / `@file:PATH` indirection.
+fn indirect(
+    env: &dyn Environment,
+    value: String,
+    origin: Origin,
+    warnings: &mut Vec<CredentialWarning>,
+) -> Result<(String, Origin), CredentialError> {
+    if let Some(name) = value.strip_prefix("@env:") {
+        let name = name.trim().to_owned();
+        let resolved =
+            env.var(&name).ok_or_else(|| CredentialError::UnsetIndirection { origin: origin.clone(), name: name.clone() })?;
+        return Ok((resolved, Origin::Env(name)));
+    }
+    if let Some(path) = value.strip_prefix("@file:") {
+        let path = expand_home(env, path.trim());
+        let text = read_key_file(&path, warnings)?;
+        return Ok((text, Origin::File(path)));
+    }
+    Ok((value, origin))
+}
+
+fn private_key_text(
+    flags: &CredentialFlags,
+    env: &dyn Environment,
+    fastlane: Option<&(PathBuf, FastlaneKey)>,
+    key_id: &str,
+    warnings: &mut Vec<CredentialWarning>,
+) -> Result<(String, Origin), CredentialError> {
+    if let Some(found) = first_value(env, [(flags.private_key.clone(), Origin::Flag("--private-key"))], warnings)? {
+        return Ok(found);
+    }
+    if let Some(path) = &flags.private_key_path {
+        return Ok((read_key_file(path, warnings)?, Origin::File(path.clone())));
+    }
+    if let Some(found) = first_value(
+        env,
+        [
+            (env.var("APP_STORE_CONNECT_PRIVATE_KEY"), Origin::Env("APP_STORE_CONNECT_PRIVATE_KEY".into())),
+            (env.var("ASC_PRIVATE_KEY"), Origin::Env("ASC_PRIVATE_KEY".into())),
+        ],
+        warnings,
+    )? {
+        return Ok(found);
+    }
+    if let Some(path) = env.var("ASC_PRIVATE_KEY_PATH").filter(|p| !p.trim().is_empty()) {
+        let path = expand_home(env, path.trim());
+        return Ok((read_key_file(&path, warnings)?, Origin::File(path)));
+    }
+    if let Some((path, key)) = fastlane
+        && let Some(text) = &key.key
+    {
+        let text = if key.is_key_content_base64 == Some(true) {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| {
+                CredentialError::BadApiKeyJson { path: path.clone(), reason: "`key` is not valid base64".to_owned() }
+            })?;
+            String::from_utf8(bytes).map_err(|_| CredentialError::BadApiKeyJson {
+                path: path.clone(),
+                reason: "`key` does not decode to text".to_owned(),
+            })?
+        } else {
+            text.clone()
+        };
+        return Ok((text, Origin::File(path.clone())));
+    }
+    for dir in key_dirs(env) {
+        let path = dir.join(format!("AuthKey_{key_id}.p8"));
+        if path.is_file() {
+            return Ok((read_key_file(&path, warnings)?, Origin::File(path)));
+        }
+    }
+    Err(CredentialError::MissingPrivateKey { key_id: key_id.to_owned() })
+}
+
+/// The directories searched for `AuthKey_<KEYID>.p8`, in order.
+pub fn key_dirs(env: &dyn Environment) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = env.var("API_PRIVATE_KEYS_DIR").filter(|d| !d.is_empty()) {
+        dirs.push(PathBuf::from(dir));
+    }
+    if let Some(cwd) = env.current_dir() {
+        dirs.push(cwd.join("private_keys"));
+    }
+    if let Some(home) = env.home_dir() {
+        dirs.push(home.join("private_keys"));
+        dirs.push(home.join(".private_keys"));
+        dirs.push(home.join(".appstoreconnect").join("private_keys"));
+    }
+    dirs
+}
+
+fn expand_home(env: &dyn Environment, path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), env.home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Largest key or key JSON file read (a .p8 is ~250 bytes).
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+fn read_key_file(path: &Path, warnings: &mut Vec<CredentialWarning>) -> Result<String, CredentialError> {
+    let meta = std::fs::metadata(path).map_err(|source| CredentialError::Read { path: path.to_owned(), source })?;
+    if meta.len() > MAX_KEY_FILE {
+        return Err(CredentialError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "file too large for a key"),
+        });
+    }
+    check_permissions(path, &meta, warnings);
+    std::fs::read_to_string(path).map_err(|source| CredentialError::Read { path: path.to_owned(), source })
+}
+
+#[cfg(unix)]
+fn check_permissions(path: &Path, meta: &std::fs::Metadata, warnings: &mut Vec<CredentialWarning>) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        warnings.push(CredentialWarning::KeyFileReadableByOthers { path: path.to_owned(), mode });
+    }
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_path: &Path, _meta: &std::fs::Metadata, _warnings: &mut Vec<CredentialWarning>) {}
+
+fn read_fastlane(path: &Path, warnings: &mut Vec<CredentialWarning>) -> Result<FastlaneKey, CredentialError> {
+    let text = read_key_file(path, warnings)?;
+    serde_json::from_str::<FastlaneKey>(&text).map_err(|e| CredentialError::BadApiKeyJson {
+        path: path.to_owned(),
+        // serde_json's message names the position and expectation, not the content.
+        reason: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+    })
+}
+
+/// CI secrets often hold a PEM with literal `\n` sequences, or surrounding quotes.
+fn normalise_pem(text: &str) -> String {
+    let text = text.trim().trim_matches('"');
+    if !text.contains('\n') && text.contains("\\n") { text.replace("\\n", "\n") } else { text.to_owned() }
+}

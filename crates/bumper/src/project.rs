@@ -1,0 +1,486 @@
+//! Writing a build number into a project: Info.plist `CFBundleVersion` (XML or binary, format kept), Flutter
+//! `pubspec.yaml` `version: x.y.z+N`, Xcode `project.pbxproj` `CURRENT_PROJECT_VERSION` (every build configuration)
+//! and `*.xcconfig`.
+//!
+//! Every file is read and its new content computed first; only when all of them succeed are they written, each
+//! through a temporary file in the same directory renamed over the original, so an error leaves the project as it
+//! was and no file is ever half-written. Values that are build-setting references (`$(CURRENT_PROJECT_VERSION)`) are
+//! left alone with a [`Note`]: they follow the setting that is written.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::number::BuildNumber;
+
+/// Options of [`apply`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Compute and report, write nothing.
+    pub dry_run: bool,
+}
+
+/// What kind of file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// XML property list.
+    InfoPlistXml,
+    /// Binary property list.
+    InfoPlistBinary,
+    /// Flutter pubspec.
+    Pubspec,
+    /// Xcode project.
+    Pbxproj,
+    /// Build settings file.
+    Xcconfig,
+}
+
+/// One file's change.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// Path relative to the project directory.
+    pub path: PathBuf,
+    /// File kind.
+    pub kind: ChangeKind,
+    /// The key or setting (`CFBundleVersion`, `version`, `CURRENT_PROJECT_VERSION`).
+    pub key: &'static str,
+    /// Old values (distinct, in file order).
+    pub old: Vec<String>,
+    /// New value.
+    pub new: String,
+    /// How many places changed.
+    pub occurrences: usize,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} {} -> {}", self.path.display(), self.key, self.old.join(", "), self.new)?;
+        if self.occurrences > 1 {
+            write!(f, " ({} places)", self.occurrences)?;
+        }
+        Ok(())
+    }
+}
+
+/// Something left alone, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Note {
+    /// Path relative to the project directory.
+    pub path: PathBuf,
+    /// The reason.
+    pub message: String,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// What [`apply`] did (or would do with `dry_run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApplyReport {
+    /// Changed files, sorted by path.
+    pub changes: Vec<Change>,
+    /// Files or places left alone.
+    pub notes: Vec<Note>,
+    /// Whether files were written.
+    pub written: bool,
+}
+
+/// Why nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The project directory is not a directory.
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    /// Nothing to write into.
+    #[error("no Info.plist, pubspec.yaml, project.pbxproj or .xcconfig with a build number found under {}", .0.display())]
+    NothingFound(PathBuf),
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plist does not parse.
+    #[error("{} is not a property list", path.display())]
+    BadPlist {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: plist::Error,
+    },
+    /// A file's content is not what its kind requires.
+    #[error("{}: {reason}", path.display())]
+    BadContent {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing failed (files before this one were already replaced whole; none is partial).
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Directories never searched: dependencies, build output, VCS metadata.
+const SKIP_DIRS: &[&str] =
+    &["Pods", "Carthage", "build", "DerivedData", "node_modules", ".dart_tool", ".symlinks", ".build", ".git", ".gradle"];
+/// Depth limit of the search.
+const MAX_DEPTH: usize = 10;
+/// Files larger than this are not project files we edit.
+const MAX_FILE: u64 = 32 << 20;
+
+struct Planned {
+    abs: PathBuf,
+    content: Vec<u8>,
+    change: Change,
+}
+
+/// Writes `number` into every place under `project` that holds the build number.
+pub fn apply(project: &Path, number: &BuildNumber, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+    if !project.is_dir() {
+        return Err(ApplyError::NotADirectory(project.to_owned()));
+    }
+    let mut files = Vec::new();
+    walk(project, 0, &mut files)?;
+    files.sort();
+    let new = number.to_string();
+    let mut plan = Vec::new();
+    let mut notes = Vec::new();
+    let mut recognised = 0usize;
+    for abs in files {
+        let rel = abs.strip_prefix(project).unwrap_or(&abs).to_owned();
+        let Some(kind) = classify(&rel) else { continue };
+        recognised += 1;
+        let bytes = read(&abs)?;
+        let edited = match kind {
+            FileKind::Plist => edit_plist(&bytes, &new, &abs)?,
+            FileKind::Pubspec => edit_pubspec(&bytes, &new, &abs)?,
+            FileKind::Pbxproj => edit_settings(&bytes, &new, &abs, ChangeKind::Pbxproj)?,
+            FileKind::Xcconfig => edit_settings(&bytes, &new, &abs, ChangeKind::Xcconfig)?,
+        };
+        for message in edited.notes {
+            notes.push(Note { path: rel.clone(), message });
+        }
+        if let Some((content, change_kind, key, old, occurrences)) = edited.result {
+            if content == bytes {
+                continue;
+            }
+            plan.push(Planned {
+                abs,
+                content,
+                change: Change { path: rel, kind: change_kind, key, old, new: new.clone(), occurrences },
+            });
+        }
+    }
+    if recognised == 0 {
+        return Err(ApplyError::NothingFound(project.to_owned()));
+    }
+    if !options.dry_run {
+        for item in &plan {
+            write_atomic(&item.abs, &item.content)?;
+        }
+    }
+    Ok(ApplyReport {
+        changes: plan.into_iter().map(|p| p.change).collect(),
+        notes,
+        written: !options.dry_run,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum FileKind {
+    Plist,
+    Pubspec,
+    Pbxproj,
+    Xcconfig,
+}
+
+fn classify(rel: &Path) -> Option<FileKind> {
+    let name = rel.file_name()?.to_str()?;
+    if name.ends_with("Info.plist") {
+        Some(FileKind::Plist)
+    } else if name == "pubspec.yaml" && rel.parent().is_some_and(|p| p.as_os_str().is_empty()) {
+        Some(FileKind::Pubspec)
+    } else if name == "project.pbxproj"
+        && rel.parent().and_then(|p| p.extension()).is_some_and(|e| e == "xcodeproj")
+    {
+        Some(FileKind::Pbxproj)
+    } else if name.ends_with(".xcconfig") {
+        Some(FileKind::Xcconfig)
+    } else {
+        None
+    }
+}
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| ApplyError::Read { path: dir.to_owned(), source })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| ApplyError::Read { path: dir.to_owned(), source })?;
+        // Symlinks are not followed: they lead out of the project or into loops.
+        let Ok(kind) = entry.file_type() else { continue };
+        let path = entry.path();
+        if kind.is_dir() {
+            let name = entry.file_name();
+            if SKIP_DIRS.iter().any(|s| name == *s) {
+                continue;
+            }
+            walk(&path, depth + 1, out)?;
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
+    let meta = std::fs::metadata(path).map_err(|source| ApplyError::Read { path: path.to_owned(), source })?;
+    if meta.len() > MAX_FILE {
+        return Err(ApplyError::BadContent { path: path.to_owned(), reason: format!("larger than {MAX_FILE} bytes") });
+    }
+    std::fs::read(path).map_err(|source| ApplyError::Read { path: path.to_owned(), source })
+}
+
+type Edit = (Vec<u8>, ChangeKind, &'static str, Vec<String>, usize);
+
+struct Edited {
+    result: Option<Edit>,
+    notes: Vec<String>,
+}
+
+fn is_reference(value: &str) -> bool {
+    value.contains("$(") || value.contains("${")
+}
+
+const VARIABLE_NOTE: &str = "left alone: the value is a build-setting reference";
+
+fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
+    let binary = bytes.starts_with(b"bplist");
+    let mut value = plist::Value::from_reader(std::io::Cursor::new(bytes))
+        .map_err(|source| ApplyError::BadPlist { path: path.to_owned(), source })?;
+    let Some(dict) = value.as_dictionary_mut() else {
+        return Err(ApplyError::BadContent { path: path.to_owned(), reason: "top level is not a dictionary".to_owned() });
+    };
+    let old = match dict.get("CFBundleVersion") {
+        None => return Ok(Edited { result: None, notes: vec!["no CFBundleVersion key; left alone".to_owned()] }),
+        Some(plist::Value::String(s)) => s.clone(),
+        Some(_) => {
+            return Err(ApplyError::BadContent { path: path.to_owned(), reason: "CFBundleVersion is not a string".to_owned() });
+        }
+    };
+    if is_reference(&old) {
+        return Ok(Edited { result: None, notes: vec![format!("CFBundleVersion {old} {VARIABLE_NOTE}")] });
+    }
+    if binary {
+        dict.insert("CFBundleVersion".to_owned(), plist::Value::String(new.to_owned()));
+        let mut out = Vec::new();
+        value.to_writer_binary(&mut out).map_err(|source| ApplyError::BadPlist { path: path.to_owned(), source })?;
+        return Ok(Edited { result: Some((out, ChangeKind::InfoPlistBinary, "CFBundleVersion", vec![old], 1)), notes: vec![] });
+    }
+    // XML: change only the value's text so layout, comments and key order stay as they were.
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApplyError::BadContent { path: path.to_owned(), reason: "XML plist is not UTF-8".to_owned() })?;
+    let out = match replace_xml_string_value(text, "CFBundleVersion", new) {
+        Some(out) => out,
+        None => {
+            dict.insert("CFBundleVersion".to_owned(), plist::Value::String(new.to_owned()));
+            let mut out = Vec::new();
+            value.to_writer_xml(&mut out).map_err(|source| ApplyError::BadPlist { path: path.to_owned(), source })?;
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    };
+    Ok(Edited {
+        result: Some((out.into_bytes(), ChangeKind::InfoPlistXml, "CFBundleVersion", vec![old], 1)),
+        notes: vec![],
+    })
+}
+
+/// Replaces the `<string>` after `<key>KEY</key>` when the key occurs exactly once.
+fn replace_xml_string_value(text: &str, key: &str, new: &str) -> Option<String> {
+    let needle = format!("<key>{key}</key>");
+    let at = text.find(&needle)?;
+    if text[at + needle.len()..].contains(&needle) {
+        return None;
+    }
+    let after = at + needle.len();
+    let rest = &text[after..];
+    let ws = rest.len() - rest.trim_start().len();
+    let open = "<string>";
+    if !rest[ws..].starts_with(open) {
+        return None;
+    }
+    let value_start = after + ws + open.len();
+    let close = text[value_start..].find("</string>")? + value_start;
+    let escaped = new.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Some(format!("{}{}{}", &text[..value_start], escaped, &text[close..]))
+}
+
+fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApplyError::BadContent { path: path.to_owned(), reason: "not UTF-8".to_owned() })?;
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut old = None;
+    for line in text.split_inclusive('\n') {
+        if old.is_none()
+            && let Some(rest) = line.strip_prefix("version:")
+        {
+            let (body, eol) = split_eol(rest);
+            let (value_part, comment) = split_comment(body);
+            let lead = &value_part[..value_part.len() - value_part.trim_start().len()];
+            let value = value_part.trim();
+            let (quote, inner) = match value.chars().next() {
+                Some(q @ ('"' | '\'')) if value.len() >= 2 && value.ends_with(q) => (Some(q), &value[1..value.len() - 1]),
+                _ => (None, value),
+            };
+            if inner.is_empty() {
+                return Err(ApplyError::BadContent { path: path.to_owned(), reason: "`version:` has no value".to_owned() });
+            }
+            let (name, build) = match inner.split_once('+') {
+                Some((name, build)) => (name, Some(build)),
+                None => (inner, None),
+            };
+            let new_inner = format!("{name}+{new}");
+            let new_value = match quote {
+                Some(q) => format!("{q}{new_inner}{q}"),
+                None => new_inner,
+            };
+            // Keep the spacing before a trailing comment.
+            let gap = &value_part[value_part.trim_end().len()..];
+            out.push_str("version:");
+            out.push_str(lead);
+            out.push_str(&new_value);
+            out.push_str(gap);
+            out.push_str(comment);
+            out.push_str(eol);
+            old = Some(build.unwrap_or("(none)").to_owned());
+            continue;
+        }
+        out.push_str(line);
+    }
+    match old {
+        Some(old) => Ok(Edited { result: Some((out.into_bytes(), ChangeKind::Pubspec, "version", vec![old], 1)), notes: vec![] }),
+        None => Ok(Edited { result: None, notes: vec!["no top-level `version:` line; left alone".to_owned()] }),
+    }
+}
+
+fn split_eol(line: &str) -> (&str, &str) {
+    if let Some(body) = line.strip_suffix("\r\n") {
+        (body, "\r\n")
+    } else if let Some(body) = line.strip_suffix('\n') {
+        (body, "\n")
+    } else {
+        (line, "")
+    }
+}
+
+/// Splits ` 1.2.3+4  # comment` at a `#` that starts a YAML comment (after whitespace, outside quotes).
+fn split_comment(body: &str) -> (&str, &str) {
+    let mut quote = None;
+    let mut prev_space = true;
+    for (i, c) in body.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev_space => return (&body[..i], &body[i..]),
+            _ => {}
+        }
+        prev_space = c.is_whitespace();
+    }
+    (body, "")
+}
+
+/// `CURRENT_PROJECT_VERSION = value;` in a pbxproj, `CURRENT_PROJECT_VERSION[sdk=*] = value // comment` in an xcconfig.
+fn edit_settings(bytes: &[u8], new: &str, path: &Path, kind: ChangeKind) -> Result<Edited, ApplyError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApplyError::BadContent { path: path.to_owned(), reason: "not UTF-8".to_owned() })?;
+    const KEY: &str = "CURRENT_PROJECT_VERSION";
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut olds: Vec<String> = Vec::new();
+    let mut count = 0;
+    let mut notes = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let (body, eol) = split_eol(line);
+        let indent_len = body.len() - body.trim_start().len();
+        let rest = &body[indent_len..];
+        let Some(after_key) = rest.strip_prefix(KEY) else {
+            out.push_str(line);
+            continue;
+        };
+        // Optional xcconfig condition `[config=Release]`.
+        let cond_len = if after_key.starts_with('[') { after_key.find(']').map_or(0, |i| i + 1) } else { 0 };
+        let after_cond = &after_key[cond_len..];
+        let Some(eq) = after_cond.find('=').filter(|&i| after_cond[..i].trim().is_empty()) else {
+            out.push_str(line);
+            continue;
+        };
+        let value_region = &after_cond[eq + 1..];
+        let (value_raw, tail) = match kind {
+            ChangeKind::Pbxproj => match value_region.find(';') {
+                Some(i) => (&value_region[..i], &value_region[i..]),
+                None => (value_region, ""),
+            },
+            _ => match value_region.find("//") {
+                Some(i) => (&value_region[..i], &value_region[i..]),
+                None => (value_region, ""),
+            },
+        };
+        let lead = &value_raw[..value_raw.len() - value_raw.trim_start().len()];
+        let trail = &value_raw[value_raw.trim_end().len()..];
+        let value = value_raw.trim();
+        let unquoted = value.trim_matches('"');
+        if is_reference(unquoted) {
+            notes.push(format!("{KEY} {unquoted} {VARIABLE_NOTE}"));
+            out.push_str(line);
+            continue;
+        }
+        let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+        let needs_quotes = quoted || (kind == ChangeKind::Pbxproj && !new.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+        let new_value = if needs_quotes { format!("\"{new}\"") } else { new.to_owned() };
+        out.push_str(&body[..indent_len]);
+        out.push_str(KEY);
+        out.push_str(&after_key[..cond_len]);
+        out.push_str(&after_cond[..=eq]);
+        out.push_str(lead);
+        out.push_str(&new_value);
+        out.push_str(trail);
+        out.push_str(tail);
+        out.push_str(eol);
+        if !olds.iter().any(|o| o == unquoted) {
+            olds.push(unquoted.to_owned());
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Ok(Edited { result: None, notes });
+    }
+    Ok(Edited { result: Some((out.into_bytes(), kind, KEY, olds, count)), notes })
+}
+
+fn write_atomic(path: &Path, content: &[u8]) -> Result<(), ApplyError> {
+    let err = |source| ApplyError::Write { path: path.to_owned(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let permissions = std::fs::metadata(path).map_err(err)?.permissions();
+    let mut temp = tempfile::Builder::new().prefix(".ipagate-").tempfile_in(dir).map_err(err)?;
+    temp.write_all(content).map_err(err)?;
+    temp.as_file().sync_all().map_err(err)?;
+    std::fs::set_permissions(temp.path(), permissions).map_err(err)?;
+    temp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
