@@ -1,0 +1,175 @@
+//! JWT checks as App Store Connect makes them (`app-store-connect.md` §1).
+//!
+//! A token passes when: the header says `alg: ES256` and names a configured `kid`; the signature
+//! verifies against that key's public key; `aud` is `appstoreconnect-v1`; a team key carries
+//! `iss` = the configured issuer id, an individual key carries `sub: "user"` and no `iss`; `exp`
+//! is in the future and at most 20 minutes ahead; `iat`, when present, is not in the future.
+//! "Now" is the server clock plus the fault plan's clock skew.
+
+use std::fmt;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+/// The longest lifetime Apple accepts: "tokens that expire more than 20 minutes into the future
+/// are not valid".
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 20 * 60;
+
+/// An API key the emulator accepts.
+#[derive(Clone)]
+pub struct ApiKey {
+    /// The key id (`kid`), e.g. `2X9R4HXF34`.
+    pub key_id: String,
+    /// The public key, PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo, P-256).
+    pub public_key_pem: String,
+    /// An individual key: tokens carry `sub: "user"` instead of `iss`.
+    pub individual: bool,
+}
+
+impl ApiKey {
+    /// A team key (tokens carry `iss`).
+    pub fn team(key_id: &str, public_key_pem: &str) -> ApiKey {
+        ApiKey {
+            key_id: key_id.to_string(),
+            public_key_pem: public_key_pem.to_string(),
+            individual: false,
+        }
+    }
+
+    /// An individual key (tokens carry `sub: "user"`).
+    pub fn individual(key_id: &str, public_key_pem: &str) -> ApiKey {
+        ApiKey {
+            individual: true,
+            ..ApiKey::team(key_id, public_key_pem)
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key_id", &self.key_id)
+            .field("individual", &self.individual)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("public key of {key_id} is not a P-256 public key in PEM")]
+pub struct KeyError {
+    /// The key id.
+    pub key_id: String,
+    #[source]
+    source: jsonwebtoken::errors::Error,
+}
+
+/// Keys ready for verification.
+pub(crate) struct Verifier {
+    keys: Vec<(ApiKey, DecodingKey)>,
+    issuer_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<serde_json::Value>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+}
+
+/// The verified caller.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub key_id: String,
+}
+
+impl Verifier {
+    pub fn new(keys: &[ApiKey], issuer_id: &str) -> Result<Verifier, KeyError> {
+        let mut ready = Vec::new();
+        for key in keys {
+            let decoding =
+                DecodingKey::from_ec_pem(key.public_key_pem.as_bytes()).map_err(|source| {
+                    KeyError {
+                        key_id: key.key_id.clone(),
+                        source,
+                    }
+                })?;
+            ready.push((key.clone(), decoding));
+        }
+        Ok(Verifier {
+            keys: ready,
+            issuer_id: issuer_id.to_string(),
+        })
+    }
+
+    /// Checks an `Authorization` header value; `Err` says why (for the request log, never the token).
+    pub fn verify(&self, authorization: Option<&str>, now: i64) -> Result<Caller, String> {
+        let header = authorization.ok_or("no Authorization header")?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or("Authorization is not a Bearer token")?
+            .trim();
+        if token.len() > 8192 {
+            return Err("token too long".into());
+        }
+        let head = jsonwebtoken::decode_header(token).map_err(|_| "token header unreadable")?;
+        if head.alg != Algorithm::ES256 {
+            return Err(format!("alg is {:?}, not ES256", head.alg));
+        }
+        let kid = head.kid.ok_or("no kid in the token header")?;
+        let (key, decoding) = self
+            .keys
+            .iter()
+            .find(|(k, _)| k.key_id == kid)
+            .ok_or_else(|| format!("unknown kid {:?}", truncate(&kid)))?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, decoding, &validation)
+            .map_err(|e| format!("signature or claims invalid: {e}"))?;
+        let claims = data.claims;
+        let aud_ok = match &claims.aud {
+            Some(serde_json::Value::String(a)) => a == "appstoreconnect-v1",
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .any(|a| a.as_str() == Some("appstoreconnect-v1")),
+            _ => false,
+        };
+        if !aud_ok {
+            return Err("aud is not appstoreconnect-v1".into());
+        }
+        if key.individual {
+            if claims.iss.is_some() || claims.sub.as_deref() != Some("user") {
+                return Err("individual key: token needs sub \"user\" and no iss".into());
+            }
+        } else if claims.iss.as_deref() != Some(self.issuer_id.as_str()) {
+            return Err("iss is not the issuer id".into());
+        }
+        let exp = claims.exp.ok_or("no exp")?;
+        if exp <= now {
+            return Err(format!("token expired {} s ago", now - exp));
+        }
+        if exp - now > MAX_TOKEN_LIFETIME_SECS {
+            return Err(format!(
+                "exp is {} s ahead, more than 20 minutes",
+                exp - now
+            ));
+        }
+        if let Some(iat) = claims.iat
+            && iat > now
+        {
+            return Err(format!("iat is {} s in the future", iat - now));
+        }
+        Ok(Caller {
+            key_id: key.key_id.clone(),
+        })
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(32).collect()
+}

@@ -1,0 +1,601 @@
+//! The HTTP server: one axum fallback handler that logs, injects faults, checks the JWT and the
+//! rate limit, then hands `/v1` to the routes, `/upload/...` to the part store and `/_sandbox/...`
+//! to introspection.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::{KeyError, Verifier};
+use crate::faults::{FaultEngine, FaultPlan};
+use crate::jsonapi::{ApiError, Query};
+use crate::routes::{self, Ctx, Options, Reply};
+use crate::seed::SeedError;
+use crate::store::Store;
+use crate::Config;
+
+/// Largest JSON request body accepted (Apple's bodies here are a few hundred bytes).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+/// The request log keeps at most this many entries (oldest dropped first).
+pub const MAX_LOGGED_REQUESTS: usize = 100_000;
+/// Longest path+query kept in the log.
+const MAX_LOGGED_PATH: usize = 4096;
+
+/// One request as the emulator saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path with the query string, as sent.
+    pub path: String,
+    /// Status answered.
+    pub status: u16,
+    /// Why a request was refused (e.g. which JWT check failed); never contains secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound (in use, no permission).
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configured public key is unusable.
+    #[error("invalid API key")]
+    Key(#[source] KeyError),
+    /// The seed is inconsistent.
+    #[error("invalid seed")]
+    Seed(#[source] SeedError),
+}
+
+struct Shared {
+    store: Mutex<Store>,
+    verifier: Verifier,
+    faults: Mutex<FaultEngine>,
+    log: Mutex<VecDeque<LoggedRequest>>,
+    rate: Mutex<HashMap<String, VecDeque<Instant>>>,
+    budget: u32,
+    options: Options,
+}
+
+/// Locks a mutex; a panic elsewhere never poisons the emulator for later requests.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for it.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Binds `addr` (`127.0.0.1:0` picks a free port) and serves in the background on the
+    /// current tokio runtime.
+    pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, StartError> {
+        let verifier =
+            Verifier::new(&config.keys, &config.issuer_id).map_err(StartError::Key)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let host = match local.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
+        let store = Store::from_seed(&config.seed, &base_url).map_err(StartError::Seed)?;
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            verifier,
+            faults: Mutex::new(FaultEngine::new(config.faults)),
+            log: Mutex::new(VecDeque::new()),
+            rate: Mutex::new(HashMap::new()),
+            budget: config.hourly_request_budget,
+            options: Options {
+                processing: config.processing,
+                part_size: config.upload_part_size.max(1),
+                loose_bundle_id: config.loose_bundle_id_filter,
+            },
+        });
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            shared,
+            addr: local,
+            base_url,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The server root, e.g. `http://127.0.0.1:PORT` (no `/v1`, like `https://api.appstoreconnect.apple.com`).
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every `/v1` and `/upload` request so far, in order (not `/_sandbox`).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        lock(&self.shared.log).iter().cloned().collect()
+    }
+
+    /// Empties the request log.
+    pub fn clear_request_log(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// The current state: `{type: [{id, attributes, relationships}]}`.
+    pub fn state_json(&self) -> Value {
+        lock(&self.shared.store).to_json()
+    }
+
+    /// Completes every PROCESSING build upload (creating its build); returns their ids.
+    pub fn advance_processing(&self) -> Vec<String> {
+        routes::advance_all(&mut lock(&self.shared.store), Utc::now())
+    }
+
+    /// Ends a not-yet-complete upload in FAILED with one error; false if there is no such upload.
+    pub fn fail_upload(&self, upload_id: &str, code: &str, description: &str) -> bool {
+        routes::fail_upload(&mut lock(&self.shared.store), upload_id, code, description)
+    }
+
+    /// Replaces the fault plan (counters and random stream restart).
+    pub fn set_faults(&self, plan: FaultPlan) {
+        *lock(&self.shared.faults) = FaultEngine::new(plan);
+    }
+
+    /// Stops accepting connections and waits (at most a second) for open ones to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(1), task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error_response(error: &ApiError) -> Response {
+    let mut response = json_response(error.status, &error.body());
+    if let Some(secs) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let logged_path: String = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .chars()
+        .take(MAX_LOGGED_PATH)
+        .collect();
+    if path == "/_sandbox" || path.starts_with("/_sandbox/") {
+        return sandbox(&shared, &method, &path, request).await;
+    }
+    let injection = lock(&shared.faults).inject(&method, &path);
+    if injection.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(injection.latency_ms)).await;
+    }
+    let (response, note) = if let Some(status) = injection.server_error {
+        let error = ApiError {
+            retry_after: (status == 503).then_some(1),
+            ..ApiError::new(
+                status,
+                "UNEXPECTED_ERROR",
+                "An unexpected error occurred.",
+                "An unexpected error occurred on the server side. If this issue continues, contact us at https://developer.apple.com/contact/.",
+            )
+        };
+        (error_response(&error), Some("injected server error".to_string()))
+    } else if let Some(retry_after) = injection.rate_limited {
+        let error = ApiError {
+            retry_after,
+            ..rate_limit_error()
+        };
+        (error_response(&error), Some("injected 429 burst".to_string()))
+    } else if let Some(rest) = path.strip_prefix("/v1/") {
+        api(&shared, &method, rest, &path, request).await
+    } else if let Some(rest) = path.strip_prefix("/upload/") {
+        upload_part(&shared, &method, rest, request).await
+    } else {
+        (error_response(&ApiError::no_path()), None)
+    };
+    let status = response.status().as_u16();
+    {
+        let mut log = lock(&shared.log);
+        if log.len() >= MAX_LOGGED_REQUESTS {
+            log.pop_front();
+        }
+        log.push_back(LoggedRequest {
+            method,
+            path: logged_path,
+            status,
+            note,
+        });
+    }
+    match injection.reset_after_bytes {
+        Some(limit) => truncate(response, limit).await,
+        None => response,
+    }
+}
+
+/// Sends the first `limit` body bytes, then fails the stream so the connection is cut.
+async fn truncate(response: Response, limit: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let cut = usize::try_from(limit).unwrap_or(usize::MAX).min(bytes.len());
+    let head = bytes.slice(..cut);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(head),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault plan: connection reset",
+        )),
+    ];
+    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+}
+
+fn rate_limit_error() -> ApiError {
+    ApiError::new(
+        429,
+        "RATE_LIMIT_EXCEEDED",
+        "The request rate limit has been reached.",
+        "We've received too many requests for this API. Please wait and try again or slow down your request rate.",
+    )
+}
+
+impl Shared {
+    /// Counts one request against `key`'s rolling hour; returns the remaining budget, or `None`
+    /// when it is exhausted.
+    fn consume(&self, key: &str) -> Option<u32> {
+        let now = Instant::now();
+        let mut rate = lock(&self.rate);
+        let window = rate.entry(key.to_string()).or_default();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600))
+        {
+            window.pop_front();
+        }
+        let used = u32::try_from(window.len()).unwrap_or(u32::MAX);
+        if used >= self.budget {
+            return None;
+        }
+        window.push_back(now);
+        Some(self.budget - used - 1)
+    }
+}
+
+async fn api(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    path: &str,
+    request: Request,
+) -> (Response, Option<String>) {
+    let skew = lock(&shared.faults).clock_skew_secs();
+    let now = Utc::now();
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let caller = match shared
+        .verifier
+        .verify(authorization.as_deref(), now.timestamp().saturating_add(skew))
+    {
+        Ok(caller) => caller,
+        Err(reason) => {
+            let error = ApiError::new(
+                401,
+                "NOT_AUTHORIZED",
+                "Authentication credentials are missing or invalid.",
+                "Provide a properly configured and signed bearer token, and make sure that it has not expired. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens",
+            );
+            return (error_response(&error), Some(reason));
+        }
+    };
+    let remaining = shared.consume(&caller.key_id);
+    let rate_header = HeaderValue::from_str(&format!(
+        "user-hour-lim:{};user-hour-rem:{};",
+        shared.budget,
+        remaining.unwrap_or(0)
+    ))
+    .ok();
+    let (mut response, note) = match remaining {
+        None => (error_response(&rate_limit_error()), Some("hourly budget spent".into())),
+        Some(_) => serve_v1(shared, method, rest, path, request, now).await,
+    };
+    if let Some(value) = rate_header {
+        response.headers_mut().insert("x-rate-limit", value);
+    }
+    (response, note)
+}
+
+async fn serve_v1(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    path: &str,
+    request: Request,
+    now: chrono::DateTime<Utc>,
+) -> (Response, Option<String>) {
+    let query = Query::parse(request.uri().query());
+    let body = match read_json(method, request).await {
+        Ok(body) => body,
+        Err(error) => return (error_response(&error), None),
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return (error_response(&ApiError::no_path()), None);
+    }
+    let result = {
+        let mut store = lock(&shared.store);
+        let ctx = Ctx {
+            store: &mut store,
+            options: shared.options,
+            now,
+            query: &query,
+            path,
+            body,
+        };
+        routes::v1(ctx, method, &segments)
+    };
+    match result {
+        Ok(Reply::Json(status, doc)) => (json_response(status, &doc), None),
+        Ok(Reply::NoContent) => (empty(StatusCode::NO_CONTENT), None),
+        Err(error) => (error_response(&error), None),
+    }
+}
+
+/// Reads a JSON body (POST/PATCH/PUT/DELETE), at most [`MAX_JSON_BODY`] bytes; empty → `None`.
+async fn read_json(method: &str, request: Request) -> Result<Option<Value>, ApiError> {
+    if !matches!(method, "POST" | "PATCH" | "PUT" | "DELETE") {
+        return Ok(None);
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                413,
+                "ENTITY_ERROR.REQUEST_TOO_LARGE",
+                "The request entity is too large",
+                format!("The request body is larger than {MAX_JSON_BODY} bytes"),
+            )
+        })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        ApiError::new(
+            400,
+            "ENTITY_ERROR.INVALID_JSON",
+            "The request entity is not valid JSON",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// `PUT /upload/{fileId}/{partNumber}`: the presigned part URLs of `uploadOperations`.
+async fn upload_part(
+    shared: &Shared,
+    method: &str,
+    rest: &str,
+    request: Request,
+) -> (Response, Option<String>) {
+    let fail = |status: u16, code: &str, detail: &str| {
+        let error = ApiError::new(status, code, "The upload part was refused", detail);
+        (error_response(&error), Some(detail.to_string()))
+    };
+    if method != "PUT" {
+        return fail(405, "METHOD_NOT_ALLOWED", "upload parts take PUT");
+    }
+    let Some((file, part)) = rest.split_once('/') else {
+        return (error_response(&ApiError::no_path()), None);
+    };
+    let Ok(part) = part.parse::<usize>() else {
+        return (error_response(&ApiError::no_path()), None);
+    };
+    let expected = {
+        let store = lock(&shared.store);
+        store
+            .parts
+            .get(file)
+            .and_then(|parts| parts.get(part.wrapping_sub(1)))
+            .map(|p| (p.offset, p.length))
+    };
+    let Some((_offset, length)) = expected else {
+        return (error_response(&ApiError::no_path()), None);
+    };
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        return fail(
+            400,
+            "INVALID_ARGUMENT",
+            "presigned upload URLs take no Authorization header",
+        );
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if content_type != Some("application/octet-stream") {
+        return fail(
+            403,
+            "SIGNATURE_DOES_NOT_MATCH",
+            "send exactly the requestHeaders of the upload operation (Content-Type: application/octet-stream)",
+        );
+    }
+    let limit = usize::try_from(length).unwrap_or(usize::MAX);
+    let Ok(bytes) = axum::body::to_bytes(request.into_body(), limit).await else {
+        return fail(400, "INVALID_ARGUMENT", "more bytes than the part's length");
+    };
+    if bytes.len() as u64 != length {
+        return fail(400, "INVALID_ARGUMENT", "fewer bytes than the part's length");
+    }
+    {
+        let mut store = lock(&shared.store);
+        if let Some(p) = store
+            .parts
+            .get_mut(file)
+            .and_then(|parts| parts.get_mut(part - 1))
+        {
+            p.received = true;
+        }
+    }
+    let mut response = empty(StatusCode::OK);
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{file}-{part}-{length}\"")) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    (response, None)
+}
+
+/// `/_sandbox/...`: introspection and control, no JWT, not logged.
+async fn sandbox(shared: &Shared, method: &str, path: &str, request: Request) -> Response {
+    let segments: Vec<&str> = path
+        .trim_start_matches("/_sandbox")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["state"]) => json_response(200, &lock(&shared.store).to_json()),
+        ("GET", ["requests"]) => {
+            let log: Vec<LoggedRequest> = lock(&shared.log).iter().cloned().collect();
+            json_response(200, &json!(log))
+        }
+        ("DELETE", ["requests"]) => {
+            lock(&shared.log).clear();
+            empty(StatusCode::NO_CONTENT)
+        }
+        ("POST", ["advance"]) => {
+            let done = routes::advance_all(&mut lock(&shared.store), Utc::now());
+            json_response(200, &json!({"completed": done}))
+        }
+        ("POST", ["buildUploads", id, "fail"]) => {
+            let id = id.to_string();
+            let body = read_json("POST", request).await.ok().flatten();
+            let field = |name: &str, default: &str| {
+                body.as_ref()
+                    .and_then(|b| b.get(name))
+                    .and_then(Value::as_str)
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            let code = field("code", "90000");
+            let description = field("description", "The build failed processing in the sandbox.");
+            if routes::fail_upload(&mut lock(&shared.store), &id, &code, &description) {
+                empty(StatusCode::NO_CONTENT)
+            } else {
+                error_response(&ApiError::not_found("buildUploads", &id))
+            }
+        }
+        ("GET", ["faults"]) => json_response(200, &json!(lock(&shared.faults).plan())),
+        ("PUT", ["faults"]) => {
+            let body = match read_json("PUT", request).await {
+                Ok(body) => body,
+                Err(error) => return error_response(&error),
+            };
+            let parsed = body.map(serde_json::from_value::<FaultPlan>);
+            match parsed {
+                Some(Ok(plan)) => {
+                    *lock(&shared.faults) = FaultEngine::new(plan);
+                    empty(StatusCode::NO_CONTENT)
+                }
+                Some(Err(e)) => error_response(&ApiError::new(
+                    400,
+                    "PARAMETER_ERROR.INVALID",
+                    "Invalid fault plan",
+                    e.to_string(),
+                )),
+                None => error_response(&ApiError::new(
+                    400,
+                    "PARAMETER_ERROR.INVALID",
+                    "Invalid fault plan",
+                    "send a fault plan as JSON",
+                )),
+            }
+        }
+        _ => error_response(&ApiError::no_path()),
+    }
+}
