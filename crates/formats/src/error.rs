@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Why an input could not be opened as an app package.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read {}: {kind}", path.display())]
+#[error("cannot read {}", path.display())]
 pub struct OpenError {
     /// The input given by the user.
     pub path: PathBuf,

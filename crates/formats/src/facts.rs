@@ -506,12 +506,21 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
         .as_ref()
         .and_then(|name| package.entry(&format!("{dir}/{name}")))
         .filter(|e| !e.is_dir);
+    // A launch screen compiles to `<name>.storyboardc` (storyboard) or `<name>.nib` (XIB), at the
+    // top of the bundle or in a localisation folder.
     let launch_storyboard_exists = match &info {
         InfoPlistState::Parsed(p) => p.launch_storyboard.as_ref().is_some_and(|name| {
-            package.exists(&format!("{dir}/{name}.storyboardc"))
-                || package
-                    .children(dir)
-                    .any(|e| e.path.ends_with(&format!(".lproj/{name}.storyboardc")))
+            ["storyboardc", "nib"].iter().any(|ext| {
+                let compiled = format!("{name}.{ext}");
+                package.exists(&format!("{dir}/{compiled}"))
+                    || package.children(dir).any(|e| {
+                        let rel = &e.path[dir.len() + 1..];
+                        rel.split_once('/').is_some_and(|(first, rest)| {
+                            first.ends_with(".lproj")
+                                && (rest == compiled || rest.starts_with(&format!("{compiled}/")))
+                        })
+                    })
+            })
         }),
         _ => false,
     };

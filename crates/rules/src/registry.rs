@@ -1247,11 +1247,11 @@ static RULES: &[Rule] = &[
     rule!(
         "ITMS-90502",
         "arm64-capability-missing",
-        Warning,
+        Info,
         All,
         check_arm64_capability,
         "an arm64-only app (MinimumOSVersion >= 11) requires armv7 instead of arm64",
-        "From the Info.plist alone: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities requires 'armv7' without 'arm64'. (The exact check, from the Mach-O slices, arrives with the Mach-O reader; until then this is a warning.)\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\".\n\nFix: replace 'armv7' by 'arm64'."
+        "From the Info.plist alone: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities requires 'armv7' without 'arm64'. The Info.plist alone cannot decide this rule: Xcode 9-11 templates listed 'armv7' for arm64-only apps and App Store Connect accepted them, so this is only an info until the Mach-O reader confirms the slices.\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\".\n\nFix: replace 'armv7' by 'arm64'."
     ),
     rule!(
         "ITMS-90542",

@@ -1,0 +1,268 @@
+//! Real-corpus suite (opt-in): every archive under `$IPAGATE_CORPUS/ipas` (the shared corpus at
+//! `../shared/corpus`, which a fresh clone does not have) is read by the real binary without a
+//! panic; each readable IPA's bundle ids, versions, plist format and nested bundles agree with the
+//! independent reader's `facts.json`; the negative archives end with one clear error line and exit 2.
+//!
+//! Without `IPAGATE_CORPUS` the tests say they were skipped and pass, except under CI (`CI` set),
+//! where a missing corpus fails them. `.ci/run` sets `IPAGATE_CORPUS=../shared/corpus`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::ipagate;
+
+fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("IPAGATE_CORPUS") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            assert!(
+                dir.join("facts.json").is_file(),
+                "IPAGATE_CORPUS={} has no facts.json",
+                dir.display()
+            );
+            Some(dir)
+        }
+        None if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but IPAGATE_CORPUS is not: the real-corpus suite must run in CI (../shared/corpus)"
+            )
+        }
+        None => {
+            eprintln!("SKIPPED corpus test: set IPAGATE_CORPUS=../shared/corpus to run it");
+            None
+        }
+    }
+}
+
+fn archives(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.join("ipas")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read corpus dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn facts(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("facts.json")).expect("read facts.json"))
+        .expect("parse facts.json")
+}
+
+fn key(dir: &Path, file: &Path) -> String {
+    file.strip_prefix(dir)
+        .expect("under corpus")
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[test]
+fn corpus_every_archive_reads_without_panic() {
+    let Some(dir) = corpus() else { return };
+    let files = archives(&dir);
+    assert!(
+        files.len() >= 30,
+        "expected the corpus's 33 archives, found {}",
+        files.len()
+    );
+    for file in &files {
+        let path = file.to_str().expect("utf-8 path");
+        let runs: [(&str, &[&str]); 2] = [
+            ("inspect", &["inspect", path, "--format", "json"]),
+            (
+                "preflight",
+                &[
+                    "preflight",
+                    path,
+                    "--format",
+                    "json",
+                    "--as-of",
+                    "2026-11-25",
+                ],
+            ),
+        ];
+        for (cmd, args) in runs {
+            let out = ipagate(args);
+            let code = out.status.code().expect("exited, not killed by a signal");
+            assert!(code <= 2, "{cmd} {}: exit {code}", file.display());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !stderr.contains("panicked"),
+                "{cmd} {} panicked: {stderr}",
+                file.display()
+            );
+            if code == 2 {
+                assert_eq!(
+                    stderr.lines().count(),
+                    1,
+                    "{cmd} {}: one error line expected, got {stderr}",
+                    file.display()
+                );
+            } else {
+                let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+                assert_eq!(doc["schema_version"], 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn corpus_negative_archives_fail_with_a_clear_error() {
+    let Some(dir) = corpus() else { return };
+    let facts = facts(&dir);
+    let mut negatives = 0;
+    for file in archives(&dir) {
+        let entry = &facts["files"][key(&dir, &file)];
+        let kind = entry["summary"]["kind"].as_str().unwrap_or("");
+        if !kind.starts_with("NEGATIVE") {
+            continue;
+        }
+        negatives += 1;
+        let out = ipagate(&["inspect", file.to_str().expect("utf-8 path")]);
+        assert_eq!(out.status.code(), Some(2), "{}: {kind}", file.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            stderr.starts_with("ipagate: error: cannot read "),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&name), "the error names the file: {stderr}");
+        // The problem is named, not just "failed".
+        assert!(
+            ["not a zip", "no .app", "no Info.plist"]
+                .iter()
+                .any(|p| stderr.contains(p)),
+            "{}: {stderr}",
+            file.display()
+        );
+    }
+    assert_eq!(negatives, 7, "the corpus README lists 7 negative archives");
+}
+
+fn plist_str<'a>(info: &'a Value, key: &str) -> Option<&'a str> {
+    info[key].as_str()
+}
+
+#[test]
+fn corpus_bundle_facts_agree_with_the_independent_reader() {
+    let Some(dir) = corpus() else { return };
+    let facts = facts(&dir);
+    let mut compared = 0;
+    for file in archives(&dir) {
+        let entry = &facts["files"][key(&dir, &file)];
+        let Some(apps) = entry["facts"]["apps"].as_array() else {
+            continue;
+        };
+        let expected = &apps[0];
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let bundles = doc["bundles"].as_array().expect("bundles");
+        let app = &bundles[0];
+        let values = &app["info_plist"]["values"];
+        let info = &expected["info"];
+        let ctx = file.display().to_string();
+        assert_eq!(
+            values["bundle_id"].as_str(),
+            plist_str(info, "CFBundleIdentifier"),
+            "{ctx}: bundle id"
+        );
+        assert_eq!(
+            values["short_version"].as_str(),
+            plist_str(info, "CFBundleShortVersionString"),
+            "{ctx}: version"
+        );
+        assert_eq!(
+            values["build_version"].as_str(),
+            plist_str(info, "CFBundleVersion"),
+            "{ctx}: build"
+        );
+        assert_eq!(
+            values["minimum_os"].as_str(),
+            plist_str(info, "MinimumOSVersion"),
+            "{ctx}: minimum OS"
+        );
+        let binary = info["binary"].as_bool().expect("binary flag");
+        assert_eq!(
+            values["format"].as_str(),
+            Some(if binary { "binary" } else { "xml" }),
+            "{ctx}: plist format"
+        );
+        // The app root: facts.json keeps the raw path (`Outer/Payload/X.app`, `X.app`), ipagate
+        // normalises every layout to `Payload/X.app`; the last component must agree.
+        let root = expected["root"].as_str().expect("root");
+        let app_path = app["path"].as_str().expect("path");
+        assert_eq!(
+            app_path.rsplit('/').next(),
+            root.rsplit('/').next(),
+            "{ctx}: app root"
+        );
+        // Nested bundles, relative to the app.
+        let rel = |kind: &str| -> Vec<String> {
+            let mut v: Vec<String> = bundles
+                .iter()
+                .filter(|b| b["kind"] == kind && b["parent"].as_str() == Some(app_path))
+                .map(|b| b["path"].as_str().expect("path")[app_path.len() + 1..].to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let list = |k: &str| -> Vec<String> {
+            let mut v: Vec<String> = expected[k]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        assert_eq!(rel("app-extension"), list("appex"), "{ctx}: extensions");
+        assert_eq!(rel("watch-app"), list("watch"), "{ctx}: watch apps");
+        assert_eq!(rel("app-clip"), list("appclips"), "{ctx}: app clips");
+        // facts.json lists `Frameworks/` entries by name: frameworks and loose dylibs together.
+        let mut frameworks: Vec<String> = rel("framework")
+            .iter()
+            .map(|p| p.trim_start_matches("Frameworks/").to_string())
+            .collect();
+        frameworks.extend(
+            app["loose_dylibs"]
+                .as_array()
+                .expect("dylibs")
+                .iter()
+                .filter_map(|d| d.as_str().map(str::to_owned)),
+        );
+        frameworks.sort();
+        assert_eq!(frameworks, list("frameworks"), "{ctx}: frameworks");
+        compared += 1;
+    }
+    assert!(
+        compared >= 24,
+        "expected to compare the corpus's 26 readable IPAs, compared {compared}"
+    );
+}
