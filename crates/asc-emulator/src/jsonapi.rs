@@ -45,7 +45,12 @@ impl ApiError {
     pub fn parameter(name: &str, detail: impl Into<String>) -> ApiError {
         ApiError {
             source: Some(json!({"parameter": name})),
-            ..ApiError::new(400, "PARAMETER_ERROR.INVALID", "A parameter has an invalid value", detail)
+            ..ApiError::new(
+                400,
+                "PARAMETER_ERROR.INVALID",
+                "A parameter has an invalid value",
+                detail,
+            )
         }
     }
 
@@ -192,7 +197,10 @@ impl<'a> View<'a> {
     pub fn new(store: &'a Store, kind: &str, query: &Query) -> Result<View<'a>, ApiError> {
         let mut fields = HashMap::new();
         for (key, _) in &query.pairs {
-            if let Some(t) = key.strip_prefix("fields[").and_then(|k| k.strip_suffix(']')) {
+            if let Some(t) = key
+                .strip_prefix("fields[")
+                .and_then(|k| k.strip_suffix(']'))
+            {
                 fields.insert(t.to_string(), query.list(key).into_iter().collect());
             }
         }
@@ -228,10 +236,9 @@ impl<'a> View<'a> {
         }
         let own = format!("{}/v1/{kind}/{}", self.base, r.id);
         let mut rels = Map::new();
+        // Sparse fieldsets trim attributes only: relationship links stay, because clients such
+        // as codemagic-cli-tools follow `links.related` even when their `fields[...]` omit it.
         for rel in rels_of(kind).unwrap_or(&[]) {
-            if !self.shows(kind, rel.name) {
-                continue;
-            }
             let mut obj = Map::new();
             if rel.links {
                 obj.insert(
@@ -245,12 +252,12 @@ impl<'a> View<'a> {
             let included = primary && self.include.iter().any(|i| i == rel.name);
             let ids = self.store.related_ids(kind, r, rel);
             let to_one = matches!(rel.kind, RelKind::One | RelKind::OneReverse(_));
-            if to_one && (included || (!rel.links && !ids.is_empty())) {
-                let data = ids
-                    .first()
-                    .map(|id| json!({"type": rel.target, "id": id}))
-                    .unwrap_or(Value::Null);
-                obj.insert("data".into(), data);
+            // An empty to-one shows no `data` at all: the spec never marks it nullable.
+            if to_one
+                && (included || !rel.links)
+                && let Some(id) = ids.first()
+            {
+                obj.insert("data".into(), json!({"type": rel.target, "id": id}));
             } else if !to_one && included {
                 let data: Vec<Value> = ids
                     .iter()
@@ -418,7 +425,10 @@ pub(crate) fn list_document(
 ) -> Result<Value, ApiError> {
     let mut filters: Vec<(String, Vec<String>)> = Vec::new();
     for (key, _) in &query.pairs {
-        if let Some(name) = key.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')) {
+        if let Some(name) = key
+            .strip_prefix("filter[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
             if !spec.filters.contains(&name) {
                 return Err(unknown_parameter(key));
             }
@@ -455,7 +465,9 @@ pub(crate) fn list_document(
             _ => {
                 return Err(ApiError::parameter(
                     "limit",
-                    format!("'{v}' is not a valid value for 'limit': an integer from 1 to {MAX_LIMIT}"),
+                    format!(
+                        "'{v}' is not a valid value for 'limit': an integer from 1 to {MAX_LIMIT}"
+                    ),
                 ));
             }
         },
@@ -541,7 +553,11 @@ pub(crate) fn list_document(
         if let (Some(l), Some(p)) = (links.as_object_mut(), paging.as_object_mut()) {
             l.insert(
                 "next".into(),
-                json!(format!("{}{path}?{}", store.base_url, query.with_cursor(&cursor))),
+                json!(format!(
+                    "{}{path}?{}",
+                    store.base_url,
+                    query.with_cursor(&cursor)
+                )),
             );
             p.insert("nextCursor".into(), json!(cursor));
         }

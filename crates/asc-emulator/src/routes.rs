@@ -242,7 +242,10 @@ fn related(ctx: Ctx<'_>, kind: &'static str, id: &str, name: &str) -> Result<Rep
             let target = ids.first().and_then(|t| ctx.store.get(rel.target, t));
             let view = View::new(ctx.store, rel.target, ctx.query)?;
             let self_url = format!("{}{}", ctx.store.base_url, ctx.path);
-            Ok(Reply::Json(200, view.document(rel.target, target, &self_url)))
+            Ok(Reply::Json(
+                200,
+                view.document(rel.target, target, &self_url),
+            ))
         }
         RelKind::ManyReverse(_) | RelKind::ManyStored => {
             let rows: Vec<&Resource> = ids
@@ -423,7 +426,10 @@ impl Entity {
             return Err(ApiError::attribute(
                 "ENTITY_ERROR.ATTRIBUTE.INVALID",
                 name,
-                format!("'{v}' is not a valid value for '{name}'; allowed: {}", allowed.join(", ")),
+                format!(
+                    "'{v}' is not a valid value for '{name}'; allowed: {}",
+                    allowed.join(", ")
+                ),
             ));
         }
         Ok(value)
@@ -509,7 +515,9 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
                 &["cfBundleShortVersionString", "cfBundleVersion", "platform"],
                 &["app"],
             )?;
-            let app = e.relation(ctx.store, "app", "apps", true)?.unwrap_or_default();
+            let app = e
+                .relation(ctx.store, "app", "apps", true)?
+                .unwrap_or_default();
             let marketing = e
                 .string("cfBundleShortVersionString", true)?
                 .unwrap_or_default();
@@ -527,7 +535,8 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
             }
             let id = ctx.store.new_id(kind);
             let mut r = Resource::new(id.clone());
-            r.attrs.insert("cfBundleShortVersionString".into(), json!(marketing));
+            r.attrs
+                .insert("cfBundleShortVersionString".into(), json!(marketing));
             r.attrs.insert("cfBundleVersion".into(), json!(number));
             r.attrs.insert("platform".into(), json!(platform));
             r.attrs.insert("createdDate".into(), json!(now));
@@ -550,7 +559,9 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
                 ],
                 &["app", "build", "appStoreVersionLocalizations"],
             )?;
-            let app = e.relation(ctx.store, "app", "apps", true)?.unwrap_or_default();
+            let app = e
+                .relation(ctx.store, "app", "apps", true)?
+                .unwrap_or_default();
             let platform = e.one_of("platform", PLATFORMS, true)?.unwrap_or_default();
             let version = e.string("versionString", true)?.unwrap_or_default();
             let release = e.one_of("releaseType", RELEASE_TYPES, false)?;
@@ -578,7 +589,8 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
             let mut r = Resource::new(id.clone());
             r.attrs.insert("platform".into(), json!(platform));
             r.attrs.insert("versionString".into(), json!(version));
-            r.attrs.insert("appVersionState".into(), json!("PREPARE_FOR_SUBMISSION"));
+            r.attrs
+                .insert("appVersionState".into(), json!("PREPARE_FOR_SUBMISSION"));
             r.attrs.insert("createdDate".into(), json!(now));
             insert_opt(&mut r, "releaseType", release);
             insert_opt(&mut r, "copyright", copyright);
@@ -592,12 +604,15 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
         }
         "betaBuildLocalizations" => {
             e.check_known(&["whatsNew", "locale"], &["build"])?;
-            let build = e.relation(ctx.store, "build", "builds", true)?.unwrap_or_default();
+            let build = e
+                .relation(ctx.store, "build", "builds", true)?
+                .unwrap_or_default();
             let locale = e.string("locale", true)?.unwrap_or_default();
             let whats_new = e.string("whatsNew", false)?;
             let taken = ctx.store.table(kind).is_some_and(|t| {
                 t.iter().any(|l| {
-                    l.one.get("build") == Some(&build) && l.attr_str("locale") == Some(locale.as_str())
+                    l.one.get("build") == Some(&build)
+                        && l.attr_str("locale") == Some(locale.as_str())
                 })
             });
             if taken {
@@ -617,7 +632,9 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
         }
         "betaAppReviewSubmissions" => {
             e.check_known(&[], &["build"])?;
-            let build = e.relation(ctx.store, "build", "builds", true)?.unwrap_or_default();
+            let build = e
+                .relation(ctx.store, "build", "builds", true)?
+                .unwrap_or_default();
             let taken = ctx
                 .store
                 .table(kind)
@@ -632,7 +649,8 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
             }
             let id = ctx.store.new_id(kind);
             let mut r = Resource::new(id.clone());
-            r.attrs.insert("betaReviewState".into(), json!("WAITING_FOR_REVIEW"));
+            r.attrs
+                .insert("betaReviewState".into(), json!("WAITING_FOR_REVIEW"));
             r.attrs.insert("submittedDate".into(), json!(now));
             r.one.insert("build", build.clone());
             ctx.store.insert(kind, r);
@@ -641,14 +659,21 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
                 .get("builds", &build)
                 .and_then(|b| b.one.get("buildBetaDetail").cloned());
             if let Some(d) = detail.and_then(|d| ctx.store.get_mut("buildBetaDetails", &d)) {
-                d.attrs.insert("externalBuildState".into(), json!("WAITING_FOR_BETA_REVIEW"));
+                d.attrs.insert(
+                    "externalBuildState".into(),
+                    json!("WAITING_FOR_BETA_REVIEW"),
+                );
             }
             id
         }
         "reviewSubmissions" => {
             e.check_known(&["platform"], &["app"])?;
-            let app = e.relation(ctx.store, "app", "apps", true)?.unwrap_or_default();
-            let platform = e.one_of("platform", PLATFORMS, false)?.unwrap_or_else(|| "IOS".into());
+            let app = e
+                .relation(ctx.store, "app", "apps", true)?
+                .unwrap_or_default();
+            let platform = e
+                .one_of("platform", PLATFORMS, false)?
+                .unwrap_or_else(|| "IOS".into());
             let open = ctx.store.table(kind).and_then(|t| {
                 t.iter()
                     .find(|s| {
@@ -656,7 +681,12 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
                             && s.attr_str("platform") == Some(platform.as_str())
                             && matches!(
                                 s.attr_str("state"),
-                                Some("READY_FOR_REVIEW" | "WAITING_FOR_REVIEW" | "IN_REVIEW" | "UNRESOLVED_ISSUES")
+                                Some(
+                                    "READY_FOR_REVIEW"
+                                        | "WAITING_FOR_REVIEW"
+                                        | "IN_REVIEW"
+                                        | "UNRESOLVED_ISSUES"
+                                )
                             )
                     })
                     .map(|s| s.id.clone())
@@ -705,12 +735,19 @@ fn insert_opt(r: &mut Resource, name: &str, value: Option<String>) {
 }
 
 fn create_upload_file(ctx: &mut Ctx<'_>, e: &Entity) -> Result<String, ApiError> {
-    e.check_known(&["assetType", "fileName", "fileSize", "uti"], &["buildUpload"])?;
+    e.check_known(
+        &["assetType", "fileName", "fileSize", "uti"],
+        &["buildUpload"],
+    )?;
     let upload = e
         .relation(ctx.store, "buildUpload", "buildUploads", true)?
         .unwrap_or_default();
     let asset_type = e
-        .one_of("assetType", &["ASSET", "ASSET_DESCRIPTION", "ASSET_SPI"], true)?
+        .one_of(
+            "assetType",
+            &["ASSET", "ASSET_DESCRIPTION", "ASSET_SPI"],
+            true,
+        )?
         .unwrap_or_default();
     let file_name = e.string("fileName", true)?.unwrap_or_default();
     let uti = e
@@ -800,12 +837,14 @@ fn create_upload_file(ctx: &mut Ctx<'_>, e: &Entity) -> Result<String, ApiError>
         "assetDeliveryState".into(),
         json!({"state": "AWAITING_UPLOAD", "errors": [], "warnings": []}),
     );
-    r.attrs.insert("assetToken".into(), json!(format!("sandbox/{id}")));
+    r.attrs
+        .insert("assetToken".into(), json!(format!("sandbox/{id}")));
     r.attrs.insert("assetType".into(), json!(asset_type));
     r.attrs.insert("fileName".into(), json!(file_name));
     r.attrs.insert("fileSize".into(), json!(size));
     r.attrs.insert("uti".into(), json!(uti));
-    r.attrs.insert("uploadOperations".into(), Value::Array(operations));
+    r.attrs
+        .insert("uploadOperations".into(), Value::Array(operations));
     r.one.insert("buildUpload", upload.clone());
     ctx.store.insert("buildUploadFiles", r);
     ctx.store.parts.insert(id.clone(), parts);
@@ -836,16 +875,23 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
                     "An expired build cannot be un-expired; only 'expired: true' is allowed",
                 ));
             }
-            let build = ctx.store.get_mut(kind, id).ok_or_else(|| ApiError::not_found(kind, id))?;
+            let build = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             if let Some(v) = encryption {
-                build.attrs.insert("usesNonExemptEncryption".into(), json!(v));
+                build
+                    .attrs
+                    .insert("usesNonExemptEncryption".into(), json!(v));
             }
             if expired == Some(true) {
                 build.attrs.insert("expired".into(), json!(true));
                 let detail = build.one.get("buildBetaDetail").cloned();
                 if let Some(d) = detail.and_then(|d| ctx.store.get_mut("buildBetaDetails", &d)) {
-                    d.attrs.insert("internalBuildState".into(), json!("EXPIRED"));
-                    d.attrs.insert("externalBuildState".into(), json!("EXPIRED"));
+                    d.attrs
+                        .insert("internalBuildState".into(), json!("EXPIRED"));
+                    d.attrs
+                        .insert("externalBuildState".into(), json!("EXPIRED"));
                 }
             }
         }
@@ -872,7 +918,10 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
             if let Some(b) = &build {
                 check_build_of_app(ctx.store, b, &app, "build")?;
             }
-            let r = ctx.store.get_mut(kind, id).ok_or_else(|| ApiError::not_found(kind, id))?;
+            let r = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             insert_opt(r, "versionString", version);
             insert_opt(r, "copyright", copyright);
             insert_opt(r, "releaseType", release);
@@ -923,7 +972,10 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
                     ));
                 }
             }
-            let r = ctx.store.get_mut(kind, id).ok_or_else(|| ApiError::not_found(kind, id))?;
+            let r = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             if let Some(c) = checksums
                 && !c.is_null()
             {
@@ -949,7 +1001,10 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
         "buildBetaDetails" => {
             e.check_known(&["autoNotifyEnabled"], &[])?;
             let notify = e.boolean("autoNotifyEnabled")?;
-            let r = ctx.store.get_mut(kind, id).ok_or_else(|| ApiError::not_found(kind, id))?;
+            let r = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             if let Some(n) = notify {
                 r.attrs.insert("autoNotifyEnabled".into(), json!(n));
             }
@@ -964,7 +1019,10 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
             }
             e.check_known(&["whatsNew"], &[])?;
             let whats_new = e.string("whatsNew", false)?;
-            let r = ctx.store.get_mut(kind, id).ok_or_else(|| ApiError::not_found(kind, id))?;
+            let r = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             insert_opt(r, "whatsNew", whats_new);
         }
         "reviewSubmissions" => {
@@ -972,10 +1030,10 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
             let platform = e.one_of("platform", PLATFORMS, false)?;
             let submitted = e.boolean("submitted")?;
             let canceled = e.boolean("canceled")?;
-            let has_items = ctx
-                .store
-                .table("reviewSubmissionItems")
-                .is_some_and(|t| t.iter().any(|i| i.one.get("reviewSubmission").is_some_and(|s| s == id)));
+            let has_items = ctx.store.table("reviewSubmissionItems").is_some_and(|t| {
+                t.iter()
+                    .any(|i| i.one.get("reviewSubmission").is_some_and(|s| s == id))
+            });
             if submitted == Some(true) && !has_items {
                 return Err(ApiError::new(
                     409,
@@ -984,7 +1042,10 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
                     "The review submission has no items to submit",
                 ));
             }
-            let r = ctx.store.get_mut(kind, id).ok_or_else(|| ApiError::not_found(kind, id))?;
+            let r = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             insert_opt(r, "platform", platform);
             if submitted == Some(true) {
                 r.attrs.insert("state".into(), json!("WAITING_FOR_REVIEW"));

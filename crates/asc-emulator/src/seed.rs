@@ -158,7 +158,9 @@ pub enum SeedError {
         allowed: String,
     },
     /// A date that is not RFC 3339.
-    #[error("seed: app {app}: {field} {value:?} is not an RFC 3339 date (like 2026-01-02T03:04:05Z)")]
+    #[error(
+        "seed: app {app}: {field} {value:?} is not an RFC 3339 date (like 2026-01-02T03:04:05Z)"
+    )]
     InvalidDate {
         /// The app (id or index).
         app: String,
@@ -182,7 +184,9 @@ pub enum SeedError {
         kind: &'static str,
     },
     /// A beta group names a build the app does not have.
-    #[error("seed: app {app}: beta group {group:?} names build {build:?}, which the app does not have")]
+    #[error(
+        "seed: app {app}: beta group {group:?} names build {build:?}, which the app does not have"
+    )]
     UnknownBuild {
         /// The app.
         app: String,

@@ -18,13 +18,13 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::Config;
 use crate::auth::{KeyError, Verifier};
 use crate::faults::{FaultEngine, FaultPlan};
 use crate::jsonapi::{ApiError, Query};
 use crate::routes::{self, Ctx, Options, Reply};
 use crate::seed::SeedError;
 use crate::store::Store;
-use crate::Config;
 
 /// Largest JSON request body accepted (Apple's bodies here are a few hundred bytes).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -79,7 +79,9 @@ struct Shared {
 
 /// Locks a mutex; a panic elsewhere never poisons the emulator for later requests.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for it.
@@ -103,8 +105,7 @@ impl Emulator {
     /// Binds `addr` (`127.0.0.1:0` picks a free port) and serves in the background on the
     /// current tokio runtime.
     pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, StartError> {
-        let verifier =
-            Verifier::new(&config.keys, &config.issuer_id).map_err(StartError::Key)?;
+        let verifier = Verifier::new(&config.keys, &config.issuer_id).map_err(StartError::Key)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
@@ -196,7 +197,10 @@ impl Emulator {
         }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(1), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -214,10 +218,12 @@ impl Drop for Emulator {
 fn json_response(status: u16, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -265,13 +271,19 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 "An unexpected error occurred on the server side. If this issue continues, contact us at https://developer.apple.com/contact/.",
             )
         };
-        (error_response(&error), Some("injected server error".to_string()))
+        (
+            error_response(&error),
+            Some("injected server error".to_string()),
+        )
     } else if let Some(retry_after) = injection.rate_limited {
         let error = ApiError {
             retry_after,
             ..rate_limit_error()
         };
-        (error_response(&error), Some("injected 429 burst".to_string()))
+        (
+            error_response(&error),
+            Some("injected 429 burst".to_string()),
+        )
     } else if let Some(rest) = path.strip_prefix("/v1/") {
         api(&shared, &method, rest, &path, request).await
     } else if let Some(rest) = path.strip_prefix("/upload/") {
@@ -301,20 +313,29 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 /// Sends the first `limit` body bytes, then fails the stream so the connection is cut.
 async fn truncate(response: Response, limit: u64) -> Response {
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let cut = usize::try_from(limit).unwrap_or(usize::MAX).min(bytes.len());
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let cut = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
     let head = bytes.slice(..cut);
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(head),
-        Err(std::io::Error::new(
+    // The error comes a moment later so the head and the first bytes are flushed first.
+    let reset = futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err::<Bytes, _>(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
             "fault plan: connection reset",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+        ))
+    });
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<Bytes, std::io::Error>(head)]),
+        reset,
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 fn rate_limit_error() -> ApiError {
@@ -362,10 +383,10 @@ async fn api(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let caller = match shared
-        .verifier
-        .verify(authorization.as_deref(), now.timestamp().saturating_add(skew))
-    {
+    let caller = match shared.verifier.verify(
+        authorization.as_deref(),
+        now.timestamp().saturating_add(skew),
+    ) {
         Ok(caller) => caller,
         Err(reason) => {
             let error = ApiError::new(
@@ -385,7 +406,10 @@ async fn api(
     ))
     .ok();
     let (mut response, note) = match remaining {
-        None => (error_response(&rate_limit_error()), Some("hourly budget spent".into())),
+        None => (
+            error_response(&rate_limit_error()),
+            Some("hourly budget spent".into()),
+        ),
         Some(_) => serve_v1(shared, method, rest, path, request, now).await,
     };
     if let Some(value) = rate_header {
@@ -512,7 +536,11 @@ async fn upload_part(
         return fail(400, "INVALID_ARGUMENT", "more bytes than the part's length");
     };
     if bytes.len() as u64 != length {
-        return fail(400, "INVALID_ARGUMENT", "fewer bytes than the part's length");
+        return fail(
+            400,
+            "INVALID_ARGUMENT",
+            "fewer bytes than the part's length",
+        );
     }
     {
         let mut store = lock(&shared.store);

@@ -56,10 +56,25 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
         "apps",
         &[
             rel("betaGroups", "betaGroups", ManyReverse("app"), true),
-            rel("appStoreVersions", "appStoreVersions", ManyReverse("app"), true),
-            rel("preReleaseVersions", "preReleaseVersions", ManyReverse("app"), true),
+            rel(
+                "appStoreVersions",
+                "appStoreVersions",
+                ManyReverse("app"),
+                true,
+            ),
+            rel(
+                "preReleaseVersions",
+                "preReleaseVersions",
+                ManyReverse("app"),
+                true,
+            ),
             rel("builds", "builds", ManyReverse("app"), true),
-            rel("reviewSubmissions", "reviewSubmissions", ManyReverse("app"), true),
+            rel(
+                "reviewSubmissions",
+                "reviewSubmissions",
+                ManyReverse("app"),
+                true,
+            ),
             rel("buildUploads", "buildUploads", ManyReverse("app"), true),
         ],
     ),
@@ -82,7 +97,12 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
             ),
             rel("app", "apps", One, true),
             rel("buildBetaDetail", "buildBetaDetails", One, true),
-            rel("appStoreVersion", "appStoreVersions", OneReverse("build"), true),
+            rel(
+                "appStoreVersion",
+                "appStoreVersions",
+                OneReverse("build"),
+                true,
+            ),
             rel("buildUpload", "buildUploads", OneReverse("build"), false),
         ],
     ),
@@ -124,8 +144,14 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
             rel("builds", "builds", ManyStored, true),
         ],
     ),
-    ("betaBuildLocalizations", &[rel("build", "builds", One, true)]),
-    ("betaAppReviewSubmissions", &[rel("build", "builds", One, true)]),
+    (
+        "betaBuildLocalizations",
+        &[rel("build", "builds", One, true)],
+    ),
+    (
+        "betaAppReviewSubmissions",
+        &[rel("build", "builds", One, true)],
+    ),
     (
         "reviewSubmissions",
         &[
@@ -298,7 +324,11 @@ impl Store {
                 format!("{}", 6_000_000_000u64 + self.next_id)
             } else {
                 let tag = TYPES.iter().position(|(t, _)| *t == kind).unwrap_or(99);
-                format!("{:08x}-0000-4000-8000-{:012x}", 0xa5c0_0000u32 + tag as u32, self.next_id)
+                format!(
+                    "{:08x}-0000-4000-8000-{:012x}",
+                    0xa5c0_0000u32 + tag as u32,
+                    self.next_id
+                )
             };
             if !self.tables.get(kind).is_some_and(|t| t.contains(&id)) {
                 return id;
@@ -426,7 +456,10 @@ impl Store {
         }
         builds
             .iter()
-            .find(|b| b.one.get("app").is_some_and(|a| a == app) && b.attr_str("version") == Some(reference))
+            .find(|b| {
+                b.one.get("app").is_some_and(|a| a == app)
+                    && b.attr_str("version") == Some(reference)
+            })
             .map(|b| b.id.clone())
     }
 
@@ -458,13 +491,17 @@ impl Store {
         let builds = self.table("builds").into_iter().flat_map(Table::iter);
         for build in builds {
             if build.one.get("app").is_some_and(|a| a == app)
-                && build.attr_str("version").is_some_and(|v| train_key(v) == number)
+                && build
+                    .attr_str("version")
+                    .is_some_and(|v| train_key(v) == number)
                 && let Some(prv) = build
                     .one
                     .get("preReleaseVersion")
                     .and_then(|p| self.get("preReleaseVersions", p))
                 && prv.attr_str("platform") == Some(platform)
-                && prv.attr_str("version").is_some_and(|v| train_key(v) == train)
+                && prv
+                    .attr_str("version")
+                    .is_some_and(|v| train_key(v) == train)
             {
                 return Some(build.id.clone());
             }
@@ -476,8 +513,14 @@ impl Store {
     pub fn complete_upload(&mut self, upload_id: &str, now: DateTime<Utc>) -> Option<String> {
         let upload = self.get("buildUploads", upload_id)?.clone();
         let app = upload.one.get("app")?.clone();
-        let marketing = upload.attr_str("cfBundleShortVersionString").unwrap_or("1.0").to_string();
-        let number = upload.attr_str("cfBundleVersion").unwrap_or("1").to_string();
+        let marketing = upload
+            .attr_str("cfBundleShortVersionString")
+            .unwrap_or("1.0")
+            .to_string();
+        let number = upload
+            .attr_str("cfBundleVersion")
+            .unwrap_or("1")
+            .to_string();
         let platform = upload.attr_str("platform").unwrap_or("IOS").to_string();
         let uploaded = upload
             .attr_str("uploadedDate")
@@ -503,7 +546,10 @@ impl Store {
         };
         let upload = self.get_mut("buildUploads", upload_id)?;
         set_upload_state(upload, "COMPLETE", Vec::new());
-        upload.attrs.entry("uploadedDate").or_insert(Value::String(uploaded));
+        upload
+            .attrs
+            .entry("uploadedDate")
+            .or_insert(Value::String(uploaded));
         upload.one.insert("build", build.clone());
         self.polls.remove(upload_id);
         Some(build)
@@ -521,13 +567,19 @@ impl Store {
         Ok(store)
     }
 
-    fn claim_id(&mut self, kind: &'static str, given: Option<&String>) -> Result<String, SeedError> {
+    fn claim_id(
+        &mut self,
+        kind: &'static str,
+        given: Option<&String>,
+    ) -> Result<String, SeedError> {
         match given {
             Some(id) if id.is_empty() => Err(SeedError::EmptyId { kind }),
-            Some(id) if self.table(kind).is_some_and(|t| t.contains(id)) => Err(SeedError::DuplicateId {
-                kind,
-                id: id.clone(),
-            }),
+            Some(id) if self.table(kind).is_some_and(|t| t.contains(id)) => {
+                Err(SeedError::DuplicateId {
+                    kind,
+                    id: id.clone(),
+                })
+            }
             Some(id) => Ok(id.clone()),
             None => Ok(self.new_id(kind)),
         }
@@ -558,14 +610,27 @@ impl Store {
                 })
         };
         let mut resource = Resource::new(app_id.clone());
-        let name = app.name.clone().unwrap_or_else(|| format!("App {}", index + 1));
+        let name = app
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("App {}", index + 1));
         resource.set(
             "bundleId",
-            app.bundle_id.clone().unwrap_or_else(|| format!("com.example.app{}", index + 1)),
+            app.bundle_id
+                .clone()
+                .unwrap_or_else(|| format!("com.example.app{}", index + 1)),
         );
         resource.set("name", name);
-        resource.set("sku", app.sku.clone().unwrap_or_else(|| format!("SKU{}", index + 1)));
-        resource.set("primaryLocale", app.primary_locale.clone().unwrap_or_else(|| "en-US".into()));
+        resource.set(
+            "sku",
+            app.sku
+                .clone()
+                .unwrap_or_else(|| format!("SKU{}", index + 1)),
+        );
+        resource.set(
+            "primaryLocale",
+            app.primary_locale.clone().unwrap_or_else(|| "en-US".into()),
+        );
         self.insert("apps", resource);
 
         for build in &app.builds {
@@ -573,9 +638,15 @@ impl Store {
             check("platform", platform, PLATFORMS)?;
             let state = build.processing_state.as_deref().unwrap_or("VALID");
             check("processingState", state, PROCESSING_STATES)?;
-            let audience = build.build_audience_type.as_deref().unwrap_or("APP_STORE_ELIGIBLE");
+            let audience = build
+                .build_audience_type
+                .as_deref()
+                .unwrap_or("APP_STORE_ELIGIBLE");
             check("buildAudienceType", audience, AUDIENCE_TYPES)?;
-            let uploaded = date("uploadedDate", build.uploaded_date.as_deref().unwrap_or(DEFAULT_DATE))?;
+            let uploaded = date(
+                "uploadedDate",
+                build.uploaded_date.as_deref().unwrap_or(DEFAULT_DATE),
+            )?;
             let id = self.claim_id("builds", build.id.as_ref())?;
             self.add_build(
                 &app_id,
@@ -612,9 +683,18 @@ impl Store {
             let mut resource = Resource::new(id.clone());
             resource.set(
                 "cfBundleShortVersionString",
-                upload.cf_bundle_short_version_string.clone().unwrap_or_else(|| "1.0".into()),
+                upload
+                    .cf_bundle_short_version_string
+                    .clone()
+                    .unwrap_or_else(|| "1.0".into()),
             );
-            resource.set("cfBundleVersion", upload.cf_bundle_version.clone().unwrap_or_else(|| "1".into()));
+            resource.set(
+                "cfBundleVersion",
+                upload
+                    .cf_bundle_version
+                    .clone()
+                    .unwrap_or_else(|| "1".into()),
+            );
             resource.set("platform", platform);
             resource.set("createdDate", created);
             resource.set_opt("uploadedDate", uploaded);
@@ -622,7 +702,10 @@ impl Store {
             resource.one.insert("app", app_id.clone());
             self.insert("buildUploads", resource);
             if state == "COMPLETE" {
-                let marketing = upload.cf_bundle_short_version_string.as_deref().unwrap_or("1.0");
+                let marketing = upload
+                    .cf_bundle_short_version_string
+                    .as_deref()
+                    .unwrap_or("1.0");
                 let number = upload.cf_bundle_version.as_deref().unwrap_or("1");
                 let existing = self.table("builds").and_then(|t| {
                     t.iter()
@@ -634,7 +717,9 @@ impl Store {
                                     .and_then(|p| self.get("preReleaseVersions", p))
                                     .is_some_and(|p| {
                                         p.attr_str("platform") == Some(platform)
-                                            && p.attr_str("version").is_some_and(|v| train_key(v) == train_key(marketing))
+                                            && p.attr_str("version").is_some_and(|v| {
+                                                train_key(v) == train_key(marketing)
+                                            })
                                     })
                         })
                         .map(|b| b.id.clone())
@@ -651,7 +736,10 @@ impl Store {
         for version in &app.app_store_versions {
             let platform = version.platform.as_deref().unwrap_or("IOS");
             check("platform", platform, PLATFORMS)?;
-            let state = version.app_version_state.as_deref().unwrap_or("PREPARE_FOR_SUBMISSION");
+            let state = version
+                .app_version_state
+                .as_deref()
+                .unwrap_or("PREPARE_FOR_SUBMISSION");
             check("appVersionState", state, APP_VERSION_STATES)?;
             if let Some(release) = &version.release_type {
                 check("releaseType", release, RELEASE_TYPES)?;
@@ -660,7 +748,10 @@ impl Store {
                 Some(d) => Some(date("createdDate", d)?),
                 None => None,
             };
-            let version_string = version.version_string.clone().unwrap_or_else(|| "1.0".into());
+            let version_string = version
+                .version_string
+                .clone()
+                .unwrap_or_else(|| "1.0".into());
             let id = self.claim_id("appStoreVersions", version.id.as_ref())?;
             let mut resource = Resource::new(id);
             resource.set("platform", platform);
@@ -695,7 +786,10 @@ impl Store {
 
         for (n, group) in app.beta_groups.iter().enumerate() {
             let id = self.claim_id("betaGroups", group.id.as_ref())?;
-            let name = group.name.clone().unwrap_or_else(|| format!("Group {}", n + 1));
+            let name = group
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("Group {}", n + 1));
             let mut builds = Vec::new();
             for reference in &group.builds {
                 match self.find_build(&app_id, reference) {
@@ -712,7 +806,10 @@ impl Store {
             let mut resource = Resource::new(id);
             resource.set("name", name);
             resource.set("isInternalGroup", group.is_internal_group.unwrap_or(false));
-            resource.set("publicLinkEnabled", group.public_link_enabled.unwrap_or(false));
+            resource.set(
+                "publicLinkEnabled",
+                group.public_link_enabled.unwrap_or(false),
+            );
             resource.set("hasAccessToAllBuilds", false);
             resource.set("createdDate", DEFAULT_DATE);
             resource.one.insert("app", app_id.clone());
@@ -762,7 +859,11 @@ pub(crate) struct NewBuild<'a> {
 
 /// `state.state` of a build upload.
 pub(crate) fn upload_state(upload: &Resource) -> Option<&str> {
-    upload.attrs.get("state").and_then(|s| s.get("state")).and_then(Value::as_str)
+    upload
+        .attrs
+        .get("state")
+        .and_then(|s| s.get("state"))
+        .and_then(Value::as_str)
 }
 
 /// Sets `state` (a `BuildUploadState` object) of a build upload.
