@@ -1,4 +1,6 @@
 //! End-to-end tests: run the real `ipagate` binary on inputs built in code.
 
-mod support;
+mod cli;
 mod corpus;
+mod rules;
+mod support;

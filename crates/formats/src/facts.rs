@@ -454,7 +454,10 @@ fn classify(path: &str, parent: Option<(&str, BundleKind)>) -> BundleKind {
         BundleKind::WatchApp
     } else if name.ends_with(".app") && dir == "AppClips" && parent_kind == BundleKind::App {
         BundleKind::AppClip
-    } else if name.ends_with(".framework") && dir == "Frameworks" {
+    } else if name.ends_with(".framework")
+        && dir == "Frameworks"
+        && (app_like || parent_kind == BundleKind::AppExtension)
+    {
         BundleKind::Framework
     } else if name.ends_with(".app") || name.ends_with(".appex") || name.ends_with(".framework") {
         BundleKind::MisplacedBundle

@@ -332,14 +332,15 @@ fn check_bundle_id_chars(facts: &Facts, _: &Context, sink: &mut Sink) {
     for (_, b, info) in parsed(facts) {
         let loc = plist_key(b, "CFBundleIdentifier");
         match &info.bundle_id {
-            None | Some(Text::Str(_)) if text_value(&info.bundle_id).is_none_or(str::is_empty) => {
-                if is_versioned(b.kind) {
-                    sink.emit(
-                        loc,
-                        format!("the bundle at '{}' has no CFBundleIdentifier", b.path),
-                        "set CFBundleIdentifier to $(PRODUCT_BUNDLE_IDENTIFIER)",
-                    );
-                }
+            None | Some(Text::Str(_))
+                if text_value(&info.bundle_id).is_none_or(str::is_empty)
+                    && is_versioned(b.kind) =>
+            {
+                sink.emit(
+                    loc,
+                    format!("the bundle at '{}' has no CFBundleIdentifier", b.path),
+                    "set CFBundleIdentifier to $(PRODUCT_BUNDLE_IDENTIFIER)",
+                );
             }
             Some(Text::WrongType(w)) => sink.emit(
                 loc,
@@ -680,25 +681,55 @@ fn check_bgtask(facts: &Facts, _: &Context, sink: &mut Sink) {
     }
 }
 
+/// `MinimumOSVersion` 11.0 or later only runs on arm64 devices, so the binary can only be arm64.
+fn arm64_only(info: &InfoPlist) -> bool {
+    text_value(&info.minimum_os)
+        .and_then(os_version)
+        .is_some_and(|v| !version_lt(&v, &[11, 0]))
+}
+
 fn check_arm64_capability(facts: &Facts, _: &Context, sink: &mut Sink) {
     let app = facts.app();
     let Some(info) = app.info() else { return };
     let Some(caps) = &info.required_capabilities else {
         return;
     };
-    let min = text_value(&info.minimum_os).and_then(os_version);
-    let arm64_only = min.as_ref().is_some_and(|v| !version_lt(v, &[11, 0]));
-    if arm64_only
-        && caps.required.iter().any(|c| c == "armv7")
-        && !caps.required.iter().any(|c| c == "arm64")
-    {
+    if !arm64_only(info) {
+        return;
+    }
+    let min = text_value(&info.minimum_os).unwrap_or_default();
+    let loc = plist_key(app, "UIRequiredDeviceCapabilities");
+    if caps.forbidden.iter().any(|c| c == "arm64") {
+        // No device runs MinimumOSVersion >= 11 without arm64: nobody could install the app.
+        sink.emit_as(
+            Severity::Error,
+            loc,
+            format!("UIRequiredDeviceCapabilities forbids 'arm64' (false) but MinimumOSVersion {min} only runs on arm64 devices"),
+            "remove the 'arm64: false' entry (or set it to true)",
+        );
+    } else if !caps.required.iter().any(|c| c == "arm64") {
+        sink.emit(
+            loc,
+            format!("MinimumOSVersion {min} means the app can only contain arm64 code, but UIRequiredDeviceCapabilities does not list 'arm64'"),
+            "add 'arm64' to UIRequiredDeviceCapabilities (Mach-O slices are checked once the Mach-O reader lands)",
+        );
+    }
+}
+
+fn check_capabilities_narrowed(facts: &Facts, _: &Context, sink: &mut Sink) {
+    let app = facts.app();
+    let Some(info) = app.info() else { return };
+    let Some(caps) = &info.required_capabilities else {
+        return;
+    };
+    if arm64_only(info) && caps.required.iter().any(|c| c == "armv7") {
         sink.emit(
             plist_key(app, "UIRequiredDeviceCapabilities"),
             format!(
-                "MinimumOSVersion {} means the app can only contain arm64 code, but UIRequiredDeviceCapabilities requires 'armv7' and not 'arm64'",
+                "UIRequiredDeviceCapabilities requires 'armv7' in an app whose MinimumOSVersion {} only runs on arm64; if an earlier version did not require it, App Store Connect rejects the narrowing",
                 text_value(&info.minimum_os).unwrap_or_default()
             ),
-            "replace 'armv7' by 'arm64' in UIRequiredDeviceCapabilities (Mach-O slices are checked by a later ipagate release)",
+            "replace 'armv7' by 'arm64'; updates may only keep or relax their capability requirements",
         );
     }
 }
@@ -1025,7 +1056,6 @@ fn check_layout(facts: &Facts, _: &Context, sink: &mut Sink) {
         Layout::NestedPayload => {
             "Payload/ is not at the root of the archive (it sits inside an extra folder)"
         }
-        Layout::ZippedApp => "the archive is a zipped .app without a Payload/ folder, not an .ipa",
         _ => return,
     };
     sink.emit(
@@ -1146,6 +1176,15 @@ static RULES: &[Rule] = &[
         "Checks CFBundleShortVersionString against ^[0-9]+(\\.[0-9]+){0,2}$ in every versioned bundle, frameworks included.\n\nApple rejects 4 components (7.1.2.1), -beta, +build, spaces: \"must be a period-separated list of at most three non-negative integers\".\n\nFix: use a plain marketing version such as 1.2.3; if a vendor framework carries a bad one, ask the vendor or patch its Info.plist before signing."
     ),
     rule!(
+        "ITMS-90109",
+        "capabilities-narrowed",
+        Warning,
+        AppStore,
+        check_capabilities_narrowed,
+        "UIRequiredDeviceCapabilities requires armv7 in an arm64-only app (heuristic)",
+        "A heuristic from the Info.plist alone: 'armv7' in UIRequiredDeviceCapabilities of an app whose MinimumOSVersion (11.0 or later) only runs on arm64. App Store Connect compares capabilities with the previous version, which only it knows; a requirement added since then is rejected with \"The key UIRequiredDeviceCapabilities in the Info.plist may not contain values that would prevent this application from running on devices that were supported by previous versions\".\n\nFix: replace 'armv7' by 'arm64'; updates may only keep or relax their requirements."
+    ),
+    rule!(
         "ITMS-90171",
         "bundle-structure-invalid",
         Error,
@@ -1250,8 +1289,8 @@ static RULES: &[Rule] = &[
         Info,
         All,
         check_arm64_capability,
-        "an arm64-only app (MinimumOSVersion >= 11) requires armv7 instead of arm64",
-        "From the Info.plist alone: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities requires 'armv7' without 'arm64'. The Info.plist alone cannot decide this rule: Xcode 9-11 templates listed 'armv7' for arm64-only apps and App Store Connect accepted them, so this is only an info until the Mach-O reader confirms the slices.\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\".\n\nFix: replace 'armv7' by 'arm64'."
+        "an arm64-only app (MinimumOSVersion >= 11) whose UIRequiredDeviceCapabilities lacks arm64",
+        "From the Info.plist: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities does not list 'arm64' (an info), or forbids it with 'arm64: false' (an error: no device could install the app).\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\". The Info.plist alone cannot decide the first case: Xcode 9-11 templates listed only 'armv7' for arm64-only apps and App Store Connect accepted them, so it stays an info until the Mach-O reader confirms the slices.\n\nFix: list 'arm64'."
     ),
     rule!(
         "ITMS-90542",
@@ -1430,8 +1469,8 @@ static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_layout,
-        "Payload/ is not at the root of the archive (zipped .app or an extra top folder)",
-        "Checks that the archive is an .ipa: Payload/<Name>.app at its root. A zipped .app or a Payload/ inside an extra folder can still be read and checked, but App Store Connect will not take it.\n\nFix: export with xcodebuild -exportArchive, or zip the Payload folder itself."
+        "Payload/ is not at the root of the archive (it sits inside an extra top folder)",
+        "Checks that an .ipa has Payload/<Name>.app at its root. A Payload/ inside an extra folder (a hand-zipped archive) can still be read and checked, but App Store Connect will not take it. A zipped .app (no Payload/ at all) is an accepted input form, like an .app folder or an .xcarchive, and is not reported.\n\nFix: export with xcodebuild -exportArchive, or zip the Payload folder itself."
     ),
     rule!(
         "IPAGATE-2005",

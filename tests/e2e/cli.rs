@@ -1,0 +1,317 @@
+//! The command line itself: exit codes, JSON shape, human output, colour, configuration, the rule
+//! list in the README, and broken pipes.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{bin, ipagate};
+
+fn write_clean(dir: &tempfile::TempDir) -> String {
+    let s = ipagate_fixtures::scenario("clean").expect("clean scenario");
+    let path = dir.path().join("Demo.ipa");
+    std::fs::write(&path, s.bytes()).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+fn write_broken(dir: &tempfile::TempDir) -> String {
+    let s = ipagate_fixtures::scenario("broken").expect("broken scenario");
+    let path = dir.path().join("Broken.ipa");
+    std::fs::write(&path, s.bytes()).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn preflight_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_clean(&dir);
+    let out = ipagate(&[
+        "preflight",
+        &path,
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-25",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["tool"]["name"], "ipagate");
+    assert_eq!(doc["as_of"], "2026-11-25");
+    assert_eq!(doc["distribution"], "app-store");
+    assert_eq!(doc["app"]["bundle_id"], "com.example.demo");
+    assert_eq!(doc["app"]["version"], "1.2.3");
+    assert_eq!(doc["app"]["build"], "42");
+    let sha = doc["input"]["sha256"].as_str().expect("sha256");
+    assert_eq!(sha.len(), 64);
+    assert_eq!(
+        doc["input"]["size"].as_u64(),
+        std::fs::metadata(&path).ok().map(|m| m.len())
+    );
+    assert!(doc["bundles"].as_array().is_some_and(|b| b.len() > 1));
+    for key in ["errors", "warnings", "infos", "passed"] {
+        assert!(doc["summary"].get(key).is_some(), "summary.{key}");
+    }
+}
+
+#[test]
+fn preflight_fails_the_gate_with_exit_1_and_compiler_style_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_broken(&dir);
+    let out = ipagate(&["preflight", &path, "--as-of", "2026-11-25"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("error[ITMS-90060]: "), "{text}");
+    assert!(
+        text.contains("  --> Payload/Demo.app/Info.plist: CFBundleShortVersionString"),
+        "{text}"
+    );
+    assert!(text.contains("  = help: "), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("preflight failed: com.example.demo")),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "no colour when not a terminal");
+    let forced = ipagate(&[
+        "preflight",
+        &path,
+        "--as-of",
+        "2026-11-25",
+        "--color",
+        "always",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&forced.stdout).contains("\x1b[1;31merror[ITMS-"),
+        "--color always colours"
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_broken(&dir);
+    let args = [
+        "preflight",
+        path.as_str(),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-25",
+    ];
+    let first = ipagate(&args).stdout;
+    for _ in 0..3 {
+        assert_eq!(ipagate(&args).stdout, first);
+    }
+}
+
+#[test]
+fn deny_warnings_and_distribution_change_the_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = ipagate_fixtures::scenario("clean").expect("clean");
+    let Some(ipa) = s.ipa() else {
+        panic!("clean is built by the builder")
+    };
+    // Only a warning: the encryption declaration is missing.
+    let path = dir.path().join("Warn.ipa");
+    std::fs::write(&path, ipa.remove("ITSAppUsesNonExemptEncryption").build()).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    assert_eq!(
+        ipagate(&["preflight", &path, "--as-of", "2026-11-25"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        ipagate(&[
+            "preflight",
+            &path,
+            "--as-of",
+            "2026-11-25",
+            "--deny-warnings"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+    // An App Store-only rule does not apply to ad hoc builds.
+    let out = ipagate(&[
+        "preflight",
+        &path,
+        "--as-of",
+        "2026-11-25",
+        "--deny-warnings",
+        "--distribution",
+        "ad-hoc",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn config_file_overrides_severity_and_rejects_unknown_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_broken(&dir);
+    let config = dir.path().join("ipagate.toml");
+    std::fs::write(
+        &config,
+        "[rules]\nITMS-90060 = \"off\"\narchive-macosx-junk = \"error\"\n",
+    )
+    .expect("write");
+    let out = ipagate(&[
+        "preflight",
+        &path,
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-25",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let diags = doc["diagnostics"].as_array().expect("diagnostics");
+    assert!(
+        !diags.iter().any(|d| d["code"] == "ITMS-90060"),
+        "turned off"
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["rule"] == "archive-macosx-junk" && d["severity"] == "error"),
+        "raised to error"
+    );
+
+    std::fs::write(&config, "deny-warning = true\n").expect("write");
+    let out = ipagate(&[
+        "preflight",
+        &path,
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deny-warning"),
+        "names the unknown key"
+    );
+    std::fs::write(&config, "[rules]\nITMS-12345 = \"off\"\n").expect("write");
+    let out = ipagate(&[
+        "preflight",
+        &path,
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule \"ITMS-12345\""));
+}
+
+#[test]
+fn rules_and_explain() {
+    let out = ipagate(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(ipagate_rules::rules().len())
+    );
+    let out = ipagate(&["explain", "90060"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ITMS-90060 short-version-invalid"));
+    let out = ipagate(&["explain", "ITMS-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule"));
+}
+
+#[test]
+fn readme_rule_list_is_current() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme
+        .find("<!-- rules:start -->\n")
+        .expect("rules:start marker")
+        + "<!-- rules:start -->\n".len();
+    let end = readme.find("<!-- rules:end -->").expect("rules:end marker");
+    let out = ipagate(&["rules", "--format", "markdown"]);
+    assert_eq!(
+        &readme[start..end],
+        String::from_utf8_lossy(&out.stdout),
+        "README rule list is stale: run `cargo run -- rules --format markdown` and paste it between the markers"
+    );
+}
+
+#[test]
+fn bad_invocations_exit_2() {
+    assert_eq!(ipagate(&["preflight"]).status.code(), Some(2));
+    assert_eq!(
+        ipagate(&["preflight", "x.ipa", "--as-of", "25/11/2026"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = ipagate(&["inspect", "/definitely/not/here.ipa"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("ipagate: error: cannot read /definitely/not/here.ipa")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ipagate(&["inspect", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an .app bundle or an .xcarchive"));
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let mut child = Command::new(bin())
+        .args(["rules"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Close our end of stdout at once: the writer sees EPIPE.
+    drop(child.stdout.take());
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn hostile_names_are_sanitised_for_terminals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = ipagate_fixtures::scenario("clean").expect("clean");
+    let Some(ipa) = s.ipa() else {
+        panic!("builder")
+    };
+    let evil = ipa.set("CFBundleShortVersionString", "1\x1b[2J.0");
+    let path = dir.path().join("Evil.ipa");
+    std::fs::write(&path, evil.build()).expect("write");
+    let out = ipagate(&[
+        "preflight",
+        path.to_str().expect("utf-8"),
+        "--as-of",
+        "2026-11-25",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains('\x1b'),
+        "escape sequences from the archive must not reach the terminal: {text}"
+    );
+    assert!(text.contains("\\u{1b}"), "{text}");
+}

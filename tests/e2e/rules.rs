@@ -1,0 +1,227 @@
+//! Every rule against the fixture catalog of `ipagate-fixtures`, through the real binary's JSON:
+//! the clean packages trip nothing, each rule-trip package trips what its recipe says, every rule
+//! is tripped by at least one package, unreadable inputs end with one error line and exit 2, and
+//! hostile archives end without a panic.
+
+use std::collections::BTreeSet;
+
+use ipagate_fixtures::{Expect, Make, Scenario, scenarios};
+use serde_json::Value;
+
+use crate::support::ipagate;
+
+/// Writes a scenario to a temporary file and runs `preflight --format json` on it.
+fn preflight(dir: &tempfile::TempDir, s: &Scenario) -> (Option<i32>, Value, String) {
+    let path = dir.path().join(format!("{}.ipa", s.name));
+    std::fs::write(&path, s.bytes()).expect("write fixture");
+    let out = ipagate(&[
+        "preflight",
+        path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-25",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), doc, stderr)
+}
+
+/// (code, rule) pairs of the diagnostics in a report.
+fn fired(doc: &Value) -> BTreeSet<(String, String)> {
+    doc["diagnostics"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|d| {
+                    (
+                        d["code"].as_str().unwrap_or("").to_string(),
+                        d["rule"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The fixture catalog labels conditions without an Apple code in its own words; these are the
+/// rules that check them.
+fn rule_for_label(label: &str) -> &str {
+    match label {
+        "appex-id-prefix" => "extension-bundle-id-prefix",
+        "executable-key" => "executable-missing",
+        "watch-companion" => "watch-companion-mismatch",
+        "watch-id-prefix" => "watch-bundle-id-prefix",
+        "watch-extension-app-id" => "watch-extension-app-id",
+        "package-type" => "package-type-mismatch",
+        "appex-nsextension" => "extension-point-missing",
+        "encryption-key" => "encryption-declaration-missing",
+        "launch-storyboard" => "launch-screen-missing",
+        "macosx-junk" => "archive-macosx-junk",
+        "ds-store" => "archive-ds-store",
+        "outside-payload" => "archive-unexpected-top-level",
+        other => other,
+    }
+}
+
+fn matches(expected: &str, code: &str, rule: &str) -> bool {
+    let wanted = rule_for_label(expected);
+    code.eq_ignore_ascii_case(expected)
+        || rule == wanted
+        || code.eq_ignore_ascii_case(&format!("ITMS-{expected}"))
+}
+
+#[test]
+fn clean_packages_trip_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clean: Vec<Scenario> = scenarios()
+        .into_iter()
+        .filter(|s| s.expect == Expect::Pass)
+        .collect();
+    assert!(clean.len() >= 3, "the catalog has clean packages");
+    for s in &clean {
+        let (code, doc, stderr) = preflight(&dir, s);
+        assert_eq!(code, Some(0), "{}: {stderr}", s.name);
+        assert_eq!(
+            doc["diagnostics"],
+            Value::Array(vec![]),
+            "{} must be clean",
+            s.name
+        );
+        assert_eq!(doc["summary"]["passed"], true);
+    }
+}
+
+#[test]
+fn each_rule_trip_package_trips_its_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for s in scenarios() {
+        let Expect::Trips(expected) = s.expect else {
+            continue;
+        };
+        let (code, doc, stderr) = preflight(&dir, &s);
+        assert!(
+            matches!(code, Some(0) | Some(1)),
+            "{}: exit {code:?}: {stderr}",
+            s.name
+        );
+        let got = fired(&doc);
+        for want in expected {
+            assert!(
+                got.iter().any(|(c, r)| matches(want, c, r)),
+                "{}: expected {want}, got {got:?}",
+                s.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rule_is_tripped_by_some_package() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut tripped: BTreeSet<String> = BTreeSet::new();
+    for s in scenarios() {
+        if !matches!(s.expect, Expect::Trips(_) | Expect::Hostile) {
+            continue;
+        }
+        let (_, doc, _) = preflight(&dir, &s);
+        tripped.extend(fired(&doc).into_iter().map(|(_, rule)| rule));
+    }
+    let all: BTreeSet<String> = ipagate_rules::rules()
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    let missing: Vec<&String> = all.difference(&tripped).collect();
+    assert!(
+        missing.is_empty(),
+        "rules that no fixture trips: {missing:?}"
+    );
+}
+
+#[test]
+fn unreadable_inputs_end_with_one_error_line_and_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut seen = 0;
+    for s in scenarios() {
+        if s.expect != Expect::Unreadable {
+            continue;
+        }
+        seen += 1;
+        let (code, _, stderr) = preflight(&dir, &s);
+        assert_eq!(code, Some(2), "{}: {stderr}", s.name);
+        assert_eq!(stderr.lines().count(), 1, "{}: {stderr}", s.name);
+        assert!(
+            stderr.contains(&format!("{}.ipa", s.name)),
+            "{}: the error names the file: {stderr}",
+            s.name
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(seen >= 5, "the catalog has bad inputs");
+}
+
+#[test]
+fn hostile_archives_end_without_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for s in scenarios() {
+        if s.expect != Expect::Hostile {
+            continue;
+        }
+        let (code, _, stderr) = preflight(&dir, &s);
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{}: exit {code:?}: {stderr}",
+            s.name
+        );
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", s.name);
+        if code == Some(2) {
+            assert_eq!(stderr.lines().count(), 1, "{}: {stderr}", s.name);
+        }
+    }
+}
+
+#[test]
+fn other_input_forms_give_the_same_facts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = scenarios()
+        .into_iter()
+        .find(|s| s.name == "clean")
+        .expect("clean scenario");
+    let Make::Ipa(make) = s.make else {
+        panic!("clean is built by the builder")
+    };
+    let ipa = make();
+    let ipa_path = dir.path().join("Demo.ipa");
+    std::fs::write(&ipa_path, ipa.build()).expect("write");
+    let zipped = dir.path().join("Demo.app.zip");
+    std::fs::write(&zipped, ipa.build_zipped_app()).expect("write");
+    let app_dir = ipa.write_app_dir(&dir.path().join("dir")).expect("app dir");
+    let archive = ipa
+        .write_xcarchive(&dir.path().join("arch"))
+        .expect("xcarchive");
+    let bundles = |p: &std::path::Path| -> Value {
+        let out = ipagate(&["inspect", p.to_str().expect("utf-8"), "--format", "json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            p.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["bundles"].clone()
+    };
+    let reference = bundles(&ipa_path);
+    assert!(
+        reference.as_array().is_some_and(|b| b.len() > 4),
+        "the clean package nests bundles"
+    );
+    for other in [&zipped, &app_dir, &archive] {
+        assert_eq!(
+            bundles(other),
+            reference,
+            "{} differs from the .ipa",
+            other.display()
+        );
+    }
+}
