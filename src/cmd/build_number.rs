@@ -1,13 +1,423 @@
-//! `ipagate build-number`: being written (issue 3).
+//! `ipagate build-number latest|next|apply`: the next build number App Store Connect will accept, and writing it
+//! into a project.
+//!
+//! Requests (`--format json` reports them): with `--bundle-id`, one app lookup, then the app's build uploads and its
+//! builds (concurrently); with `--app-id`, only the last two. Each list is one request per 200 entries.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use ipagate_asc::credentials::{self, CredentialFlags, ProcessEnvironment};
+use ipagate_asc::history::{AppSelector, BuildHistory, HistoryQuery, fetch_build_history};
+use ipagate_asc::resources::Platform;
+use ipagate_asc::{Client, ClientStats};
+use ipagate_bumper::{
+    ApplyOptions, ApplyReport, BuildNumber, Candidate, Decision, MarketingVersion, Policy,
+    SourceKind, Strategy, VersionScope, decide,
+};
+use serde_json::json;
+
+use crate::exit;
 
 /// Subcommands of `ipagate build-number`.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Subcommand)]
 pub enum BuildNumberCommand {
-    /// Print the latest build number.
-    Latest,
+    /// Print the highest build number App Store Connect has seen (processed builds and uploads still processing).
+    Latest(QueryArgs),
+    /// Print the next build number to upload (latest + 1 by default); `--apply` also writes it into the project.
+    Next(NextArgs),
+    /// Write a build number into the project: Info.plist, pubspec.yaml, project.pbxproj, *.xcconfig.
+    Apply(ApplyArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The number alone.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// `--platform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlatformArg {
+    /// iOS and iPadOS.
+    Ios,
+    /// macOS.
+    MacOs,
+    /// tvOS.
+    TvOs,
+    /// visionOS.
+    VisionOs,
+}
+
+impl From<PlatformArg> for Platform {
+    fn from(p: PlatformArg) -> Platform {
+        match p {
+            PlatformArg::Ios => Platform::Ios,
+            PlatformArg::MacOs => Platform::MacOs,
+            PlatformArg::TvOs => Platform::TvOs,
+            PlatformArg::VisionOs => Platform::VisionOs,
+        }
+    }
+}
+
+/// `--strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// Increment the last component of the latest number.
+    Increment,
+    /// The current UTC time as YYYYMMDDHHMM (or latest + 1 if that is not higher).
+    Timestamp,
+}
+
+/// Credentials and server.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// API issuer id (team keys). Else $APP_STORE_CONNECT_ISSUER_ID, $ASC_ISSUER_ID, --api-key-path.
+    #[arg(long, value_name = "UUID")]
+    pub issuer_id: Option<String>,
+    /// API key id. Else $APP_STORE_CONNECT_KEY_IDENTIFIER, $ASC_KEY_ID, --api-key-path.
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Private key: PEM text, @env:NAME or @file:PATH. Else --private-key-path, $APP_STORE_CONNECT_PRIVATE_KEY,
+    /// $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_PATH, --api-key-path, AuthKey_<ID>.p8 in ./private_keys, ~/private_keys,
+    /// ~/.private_keys, ~/.appstoreconnect/private_keys.
+    #[arg(long, value_name = "KEY")]
+    pub private_key: Option<String>,
+    /// Path of the .p8 private key.
+    #[arg(long, value_name = "FILE")]
+    pub private_key_path: Option<PathBuf>,
+    /// fastlane API key JSON: {"key_id", "issuer_id", "key", "in_house"}.
+    #[arg(long, value_name = "FILE")]
+    pub api_key_path: Option<PathBuf>,
+    /// The key is an individual API key (no issuer id; the token says sub "user").
+    #[arg(long)]
+    pub individual_key: bool,
+    /// Server root (paths add /v1/...), e.g. the URL printed by `ipagate sandbox`.
+    #[arg(long, env = "ASC_BASE_URL", value_name = "URL", default_value = ipagate_asc::DEFAULT_BASE_URL)]
+    pub api_base_url: String,
+}
+
+/// Arguments of `latest` (and the query part of `next`).
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("app").required(true).args(["bundle_id", "app_id"])))]
+pub struct QueryArgs {
+    /// The app's bundle identifier (matched exactly).
+    #[arg(long, value_name = "ID")]
+    pub bundle_id: Option<String>,
+    /// The app's Apple id (numeric).
+    #[arg(long, value_name = "ID")]
+    pub app_id: Option<String>,
+    /// Platform whose builds count.
+    #[arg(long, value_enum, default_value = "IOS")]
+    pub platform: PlatformArg,
+    /// Only this marketing version's train (1.2 and 1.2.0 are the same train).
+    #[arg(long, value_name = "X.Y.Z", conflicts_with = "all_versions")]
+    pub version: Option<String>,
+    /// Across all versions: monotonic build numbers (the default).
+    #[arg(long)]
+    pub all_versions: bool,
+    /// Count FAILED uploads too.
+    #[arg(long)]
+    pub include_failed: bool,
+    /// The next number when nothing was uploaded yet.
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub initial: String,
+    /// How the next number is made.
+    #[arg(long, value_enum, default_value = "increment")]
+    pub strategy: StrategyArg,
+    /// The next number is at least N (e.g. the CI run number).
+    #[arg(long, value_name = "N")]
+    pub at_least: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Arguments of `next`.
+#[derive(Debug, Args)]
+pub struct NextArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Also write the number into the project (see `apply`).
+    #[arg(long)]
+    pub apply: bool,
+    /// Project directory for --apply.
+    #[arg(long, value_name = "DIR", default_value = ".", requires = "apply")]
+    pub project: PathBuf,
+    /// With --apply: show what would change, write nothing.
+    #[arg(long, requires = "apply")]
+    pub dry_run: bool,
+}
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The build number to write.
+    #[arg(value_name = "N")]
+    pub number: String,
+    /// Project directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// Show what would change, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 /// Runs `build-number`.
-pub fn run(_args: BuildNumberCommand) -> anyhow::Result<u8> {
-    anyhow::bail!("build-number is not implemented yet")
+pub fn run(args: BuildNumberCommand) -> anyhow::Result<u8> {
+    match args {
+        BuildNumberCommand::Latest(query) => run_query(&query, Mode::Latest, None),
+        BuildNumberCommand::Next(next) => {
+            let apply = next.apply.then(|| {
+                (
+                    next.project.clone(),
+                    ApplyOptions {
+                        dry_run: next.dry_run,
+                    },
+                )
+            });
+            run_query(&next.query, Mode::Next, apply)
+        }
+        BuildNumberCommand::Apply(args) => run_apply(&args),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Latest,
+    Next,
+}
+
+fn parse_number(flag: &str, text: &str) -> anyhow::Result<BuildNumber> {
+    BuildNumber::parse(text).with_context(|| format!("invalid {flag}"))
+}
+
+fn policy(args: &QueryArgs) -> anyhow::Result<Policy> {
+    let scope = match &args.version {
+        Some(v) => VersionScope::Version(MarketingVersion::parse(v).context("invalid --version")?),
+        None => VersionScope::AllVersions,
+    };
+    let strategy = match args.strategy {
+        StrategyArg::Increment => Strategy::Increment,
+        StrategyArg::Timestamp => {
+            let stamp = chrono::Utc::now().format("%Y%m%d%H%M").to_string();
+            Strategy::Timestamp(parse_number("timestamp", &stamp)?)
+        }
+    };
+    Ok(Policy {
+        scope,
+        include_failed: args.include_failed,
+        initial: parse_number("--initial", &args.initial)?,
+        strategy,
+        at_least: args
+            .at_least
+            .as_deref()
+            .map(|n| parse_number("--at-least", n))
+            .transpose()?,
+    })
+}
+
+fn run_query(
+    args: &QueryArgs,
+    mode: Mode,
+    apply: Option<(PathBuf, ApplyOptions)>,
+) -> anyhow::Result<u8> {
+    let policy = policy(args)?;
+    // Check the project before asking the network, so bad input fails fast and nothing is written.
+    if let Some((project, _)) = &apply {
+        ipagate_bumper::apply(
+            project,
+            &BuildNumber::from_u64(1),
+            &ApplyOptions { dry_run: true },
+        )?;
+    }
+    let flags = CredentialFlags {
+        issuer_id: args.auth.issuer_id.clone(),
+        key_id: args.auth.key_id.clone(),
+        private_key: args.auth.private_key.clone(),
+        private_key_path: args.auth.private_key_path.clone(),
+        api_key_path: args.auth.api_key_path.clone(),
+        individual: args.auth.individual_key,
+    };
+    let resolved = credentials::resolve(&flags, &ProcessEnvironment)?;
+    let mut stderr = std::io::stderr().lock();
+    for warning in &resolved.warnings {
+        let _ = writeln!(stderr, "ipagate: warning: {warning}");
+    }
+    let client = Client::builder(resolved.key)
+        .base_url(&args.auth.api_base_url)
+        .build()?;
+    let query = HistoryQuery {
+        app: match (&args.bundle_id, &args.app_id) {
+            (Some(bundle_id), _) => AppSelector::BundleId(bundle_id.clone()),
+            (None, Some(app_id)) => AppSelector::AppId(app_id.clone()),
+            (None, None) => bail!("pass --bundle-id or --app-id"),
+        },
+        platform: args.platform.into(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let history = runtime.block_on(fetch_build_history(&client, &query))?;
+    let stats = client.stats();
+    let decision = decide(&candidates(&history), &policy)?;
+    for skipped in &decision.skipped {
+        if matches!(
+            skipped.reason,
+            ipagate_bumper::decide::SkipReason::NotNumeric
+        ) {
+            let _ = writeln!(stderr, "ipagate: note: {skipped}");
+        }
+    }
+    let report = match &apply {
+        Some((project, options)) => Some(ipagate_bumper::apply(project, &decision.next, options)?),
+        None => None,
+    };
+    drop(stderr);
+    print_query(
+        args,
+        mode,
+        &query,
+        &history,
+        &policy,
+        &decision,
+        &stats,
+        report.as_ref(),
+    )?;
+    Ok(exit::SUCCESS)
+}
+
+fn candidates(history: &BuildHistory) -> Vec<Candidate> {
+    let builds = history.builds.iter().map(|b| {
+        Candidate::new(
+            SourceKind::Build,
+            &b.build_number,
+            b.marketing_version.as_deref(),
+            b.processing_state
+                .as_ref()
+                .map_or("UNKNOWN", |s| s.as_str()),
+        )
+    });
+    let uploads = history.uploads.iter().map(|u| {
+        Candidate::new(
+            SourceKind::BuildUpload,
+            &u.build_number,
+            u.marketing_version.as_deref(),
+            u.state.as_ref().map_or("UNKNOWN", |s| s.as_str()),
+        )
+    });
+    builds.chain(uploads).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_query(
+    args: &QueryArgs,
+    mode: Mode,
+    query: &HistoryQuery,
+    history: &BuildHistory,
+    policy: &Policy,
+    decision: &Decision,
+    stats: &ClientStats,
+    report: Option<&ApplyReport>,
+) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let sources: Vec<_> = decision
+                .sources
+                .iter()
+                .map(|s| {
+                    json!({"kind": s.kind, "build_number": s.build_number, "version": s.marketing_version, "state": s.state})
+                })
+                .collect();
+            let mut out = json!({
+                "app_id": history.app_id,
+                "bundle_id": history.bundle_id,
+                "platform": query.platform.as_str(),
+                "version_scope": policy.scope.to_string(),
+                "latest": decision.latest,
+                "next": decision.next,
+                "sources": sources,
+                "requests": stats.requests,
+            });
+            if let Some(report) = report {
+                out["changes"] = json!(
+                    report
+                        .changes
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                );
+                out["written"] = json!(report.written);
+            }
+            writeln!(stdout, "{out}")?;
+        }
+        Format::Text => {
+            match mode {
+                Mode::Latest => match &decision.latest {
+                    Some(latest) => writeln!(stdout, "{latest}")?,
+                    None => {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "ipagate: note: no builds or uploads found for this app and platform"
+                        );
+                    }
+                },
+                Mode::Next => writeln!(stdout, "{}", decision.next)?,
+            }
+            if let Some(report) = report {
+                // The number stays alone on stdout (for `$(ipagate build-number next --apply)`); changes go to stderr.
+                let mut stderr = std::io::stderr().lock();
+                print_report(&mut stderr, report)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_report(out: &mut dyn Write, report: &ApplyReport) -> std::io::Result<()> {
+    let verb = if report.written {
+        "changed"
+    } else {
+        "would change"
+    };
+    for change in &report.changes {
+        writeln!(out, "{verb} {change}")?;
+    }
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    if report.changes.is_empty() {
+        writeln!(out, "nothing to change")?;
+    }
+    Ok(())
+}
+
+fn run_apply(args: &ApplyArgs) -> anyhow::Result<u8> {
+    let number = parse_number("build number", &args.number)?;
+    let report = ipagate_bumper::apply(
+        &args.project,
+        &number,
+        &ApplyOptions {
+            dry_run: args.dry_run,
+        },
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string(&report)?)?,
+        Format::Text => print_report(&mut stdout, &report)?,
+    }
+    Ok(exit::SUCCESS)
 }
