@@ -1,5 +1,6 @@
 //! End-to-end tests: run the real `ipagate` binary on inputs built in code.
 
+mod build_number;
 mod cli;
 mod corpus;
 mod rules;
