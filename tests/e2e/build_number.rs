@@ -38,11 +38,18 @@ impl Sandbox {
             faults,
             ..Config::default()
         };
-        let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let key_path = dir.path().join(format!("AuthKey_{KEY_ID}.p8"));
         write_secret(&key_path, &pair.private_pkcs8_pem);
-        Sandbox { emu, pair, dir, key_path }
+        Sandbox {
+            emu,
+            pair,
+            dir,
+            key_path,
+        }
     }
 
     /// The environment a CI job would set, codemagic style.
@@ -51,7 +58,10 @@ impl Sandbox {
             ("ASC_BASE_URL".into(), self.emu.base_url()),
             ("APP_STORE_CONNECT_ISSUER_ID".into(), ISSUER.into()),
             ("APP_STORE_CONNECT_KEY_IDENTIFIER".into(), KEY_ID.into()),
-            ("APP_STORE_CONNECT_PRIVATE_KEY".into(), format!("@file:{}", self.key_path.display())),
+            (
+                "APP_STORE_CONNECT_PRIVATE_KEY".into(),
+                format!("@file:{}", self.key_path.display()),
+            ),
         ]
     }
 
@@ -65,7 +75,12 @@ impl Sandbox {
 
     /// Every line of the private key's base64 body (what must never be printed).
     fn secret_lines(&self) -> Vec<String> {
-        self.pair.private_pkcs8_pem.lines().filter(|l| !l.starts_with("-----") && l.len() > 8).map(str::to_owned).collect()
+        self.pair
+            .private_pkcs8_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() > 8)
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -84,7 +99,10 @@ async fn run_with(args: &[&str], env: Vec<(String, String)>, cwd: &Path) -> Outp
     let cwd = cwd.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(bin());
-        cmd.args(&args).current_dir(&cwd).env("NO_COLOR", "1").env("HOME", &cwd);
+        cmd.args(&args)
+            .current_dir(&cwd)
+            .env("NO_COLOR", "1")
+            .env("HOME", &cwd);
         for name in [
             "APP_STORE_CONNECT_ISSUER_ID",
             "APP_STORE_CONNECT_KEY_IDENTIFIER",
@@ -128,7 +146,14 @@ fn app(builds: Value, uploads: Value) -> Value {
 }
 
 async fn next_json(sandbox: &Sandbox, extra: &[&str]) -> Value {
-    let mut args = vec!["build-number", "next", "--bundle-id", "com.example.app", "--format", "json"];
+    let mut args = vec![
+        "build-number",
+        "next",
+        "--bundle-id",
+        "com.example.app",
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     let out = sandbox.run(&args).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -138,17 +163,37 @@ async fn next_json(sandbox: &Sandbox, extra: &[&str]) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_and_next_see_the_upload_still_processing() {
     let sandbox = Sandbox::start(demo_seed()).await;
-    let out = sandbox.run(&["build-number", "latest", "--bundle-id", "com.example.demo"]).await;
-    assert_eq!((out.status.code(), stdout(&out).as_str(), stderr(&out).as_str()), (Some(0), "42\n", ""));
+    let out = sandbox
+        .run(&["build-number", "latest", "--bundle-id", "com.example.demo"])
+        .await;
+    assert_eq!(
+        (
+            out.status.code(),
+            stdout(&out).as_str(),
+            stderr(&out).as_str()
+        ),
+        (Some(0), "42\n", "")
+    );
     assert_eq!(sandbox.requests(), 3);
-    let out = sandbox.run(&["build-number", "next", "--bundle-id", "com.example.demo"]).await;
+    let out = sandbox
+        .run(&["build-number", "next", "--bundle-id", "com.example.demo"])
+        .await;
     assert_eq!(stdout(&out), "43\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_output_and_request_counts() {
     let sandbox = Sandbox::start(demo_seed()).await;
-    let out = sandbox.run(&["build-number", "next", "--bundle-id", "com.example.demo", "--format", "json"]).await;
+    let out = sandbox
+        .run(&[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.demo",
+            "--format",
+            "json",
+        ])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
@@ -162,9 +207,21 @@ async fn json_output_and_request_counts() {
     assert_eq!(sandbox.requests(), 3);
     // By app id: two requests.
     let before = sandbox.requests();
-    let out = sandbox.run(&["build-number", "latest", "--app-id", "1234567890", "--format", "json"]).await;
+    let out = sandbox
+        .run(&[
+            "build-number",
+            "latest",
+            "--app-id",
+            "1234567890",
+            "--format",
+            "json",
+        ])
+        .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!((v["latest"].clone(), v["requests"].clone()), (json!("42"), json!(2)));
+    assert_eq!(
+        (v["latest"].clone(), v["requests"].clone()),
+        (json!("42"), json!(2))
+    );
     assert_eq!(sandbox.requests() - before, 2);
 }
 
@@ -176,9 +233,16 @@ async fn string_sorting_server_and_non_integer_numbers() {
         {"version":"100","preReleaseVersion":"1.1"}, {"version":"4.69.0","preReleaseVersion":"1.1"},
         {"version":"99","preReleaseVersion":"1.1"}
     ]);
-    let sandbox = Sandbox::start(app(builds, json!([{"cfBundleShortVersionString":"1.1","cfBundleVersion":"20302","state":"COMPLETE"}]))).await;
+    let sandbox = Sandbox::start(app(
+        builds,
+        json!([{"cfBundleShortVersionString":"1.1","cfBundleVersion":"20302","state":"COMPLETE"}]),
+    ))
+    .await;
     let v = next_json(&sandbox, &[]).await;
-    assert_eq!((v["latest"].as_str(), v["next"].as_str()), (Some("20302"), Some("20303")));
+    assert_eq!(
+        (v["latest"].as_str(), v["next"].as_str()),
+        (Some("20302"), Some("20303"))
+    );
 
     let dotted = Sandbox::start(app(
         json!([{"version":"1.2.9","preReleaseVersion":"1.2"}, {"version":"1.2.10","preReleaseVersion":"1.2"}, {"version":"2.0.67.745","preReleaseVersion":"2.0"}]),
@@ -186,7 +250,10 @@ async fn string_sorting_server_and_non_integer_numbers() {
     ))
     .await;
     let v = next_json(&dotted, &["--version", "1.2"]).await;
-    assert_eq!((v["latest"].as_str(), v["next"].as_str()), (Some("1.2.10"), Some("1.2.11")));
+    assert_eq!(
+        (v["latest"].as_str(), v["next"].as_str()),
+        (Some("1.2.10"), Some("1.2.11"))
+    );
     let v = next_json(&dotted, &[]).await;
     assert_eq!(v["next"], "2.0.67.746");
 }
@@ -194,17 +261,25 @@ async fn string_sorting_server_and_non_integer_numbers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn version_trains_alias_and_scope() {
     let builds = json!([{"version":"7","preReleaseVersion":"1.2"}, {"version":"30","preReleaseVersion":"2.0"}]);
-    let uploads = json!([{"cfBundleShortVersionString":"1.2.0","cfBundleVersion":"8","state":"PROCESSING"}]);
+    let uploads =
+        json!([{"cfBundleShortVersionString":"1.2.0","cfBundleVersion":"8","state":"PROCESSING"}]);
     let sandbox = Sandbox::start(app(builds, uploads)).await;
     for version in ["1.2", "1.2.0"] {
         let v = next_json(&sandbox, &["--version", version]).await;
-        assert_eq!((v["latest"].as_str(), v["next"].as_str()), (Some("8"), Some("9")), "{version}");
+        assert_eq!(
+            (v["latest"].as_str(), v["next"].as_str()),
+            (Some("8"), Some("9")),
+            "{version}"
+        );
         assert_eq!(v["version_scope"], version);
     }
     let v = next_json(&sandbox, &["--all-versions"]).await;
     assert_eq!(v["next"], "31");
     let v = next_json(&sandbox, &["--version", "3.0"]).await;
-    assert_eq!((v["latest"].clone(), v["next"].clone()), (Value::Null, json!("1")));
+    assert_eq!(
+        (v["latest"].clone(), v["next"].clone()),
+        (Value::Null, json!("1"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,9 +287,17 @@ async fn platforms_are_kept_apart() {
     let builds = json!([{"version":"5","platform":"IOS"}, {"version":"900","platform":"MAC_OS"}, {"version":"70","platform":"TV_OS"}]);
     let uploads = json!([{"cfBundleVersion":"950","platform":"MAC_OS","state":"PROCESSING"}, {"cfBundleVersion":"6","platform":"VISION_OS","state":"AWAITING_UPLOAD"}]);
     let sandbox = Sandbox::start(app(builds, uploads)).await;
-    for (platform, latest) in [("IOS", json!("5")), ("MAC_OS", json!("950")), ("TV_OS", json!("70")), ("VISION_OS", json!("6"))] {
+    for (platform, latest) in [
+        ("IOS", json!("5")),
+        ("MAC_OS", json!("950")),
+        ("TV_OS", json!("70")),
+        ("VISION_OS", json!("6")),
+    ] {
         let v = next_json(&sandbox, &["--platform", platform]).await;
-        assert_eq!((v["latest"].clone(), v["platform"].as_str()), (latest, Some(platform)));
+        assert_eq!(
+            (v["latest"].clone(), v["platform"].as_str()),
+            (latest, Some(platform))
+        );
     }
 }
 
@@ -226,29 +309,55 @@ async fn failed_uploads_count_only_when_asked() {
     assert_eq!(next_json(&sandbox, &[]).await["next"], "12");
     let v = next_json(&sandbox, &["--include-failed"]).await;
     assert_eq!(v["next"], "13");
-    assert_eq!(v["sources"][1], json!({"kind":"build_upload","build_number":"12","version":"1.0","state":"FAILED"}));
+    assert_eq!(
+        v["sources"][1],
+        json!({"kind":"build_upload","build_number":"12","version":"1.0","state":"FAILED"})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_at_least_and_timestamp() {
     let sandbox = Sandbox::start(json!({"apps":[{"id":"1","bundleId":"com.example.app"}]})).await;
-    let out = sandbox.run(&["build-number", "latest", "--bundle-id", "com.example.app"]).await;
+    let out = sandbox
+        .run(&["build-number", "latest", "--bundle-id", "com.example.app"])
+        .await;
     assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), ""));
     assert!(stderr(&out).contains("no builds"), "{}", stderr(&out));
-    assert_eq!(next_json(&sandbox, &["--initial", "100"]).await["next"], "100");
+    assert_eq!(
+        next_json(&sandbox, &["--initial", "100"]).await["next"],
+        "100"
+    );
     let busy = Sandbox::start(app(json!([{"version":"41"}]), json!([]))).await;
-    assert_eq!(next_json(&busy, &["--at-least", "1000"]).await["next"], "1000");
+    assert_eq!(
+        next_json(&busy, &["--at-least", "1000"]).await["next"],
+        "1000"
+    );
     assert_eq!(next_json(&busy, &["--at-least", "3"]).await["next"], "42");
-    let stamp = next_json(&busy, &["--strategy", "timestamp"]).await["next"].as_str().unwrap().to_owned();
-    assert!(stamp.len() == 12 && stamp.starts_with("20") && stamp.chars().all(|c| c.is_ascii_digit()), "{stamp}");
+    let stamp = next_json(&busy, &["--strategy", "timestamp"]).await["next"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        stamp.len() == 12 && stamp.starts_with("20") && stamp.chars().all(|c| c.is_ascii_digit()),
+        "{stamp}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_builds() {
-    let builds: Vec<Value> = (1..=10_000).map(|i| json!({"version": i.to_string()})).collect();
+    let builds: Vec<Value> = (1..=10_000)
+        .map(|i| json!({"version": i.to_string()}))
+        .collect();
     let sandbox = Sandbox::start(app(Value::Array(builds), json!([]))).await;
     let v = next_json(&sandbox, &[]).await;
-    assert_eq!((v["latest"].as_str(), v["next"].as_str(), v["requests"].as_u64()), (Some("10000"), Some("10001"), Some(52)));
+    assert_eq!(
+        (
+            v["latest"].as_str(),
+            v["next"].as_str(),
+            v["requests"].as_u64()
+        ),
+        (Some("10000"), Some("10001"), Some(52))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,14 +365,33 @@ async fn retries_under_faults_do_not_change_the_answer() {
     let faults = FaultPlan {
         seed: 3,
         rules: vec![
-            FaultRule { path: "/v1/".into(), server_errors_first: 2, server_error_status: Some(500), ..FaultRule::default() },
-            FaultRule { path: "/v1/builds".into(), server_error_rate: 0.3, server_error_status: Some(503), ..FaultRule::default() },
+            FaultRule {
+                path: "/v1/".into(),
+                server_errors_first: 2,
+                server_error_status: Some(500),
+                ..FaultRule::default()
+            },
+            FaultRule {
+                path: "/v1/builds".into(),
+                server_error_rate: 0.3,
+                server_error_status: Some(503),
+                ..FaultRule::default()
+            },
         ],
         ..FaultPlan::default()
     };
     let sandbox = Sandbox::start_with(demo_seed(), faults).await;
     let started = std::time::Instant::now();
-    let out = sandbox.run(&["build-number", "next", "--bundle-id", "com.example.demo", "--format", "json"]).await;
+    let out = sandbox
+        .run(&[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.demo",
+            "--format",
+            "json",
+        ])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["next"], "43");
@@ -287,13 +415,34 @@ async fn credentials_precedence_and_redaction() {
     let mut env = sandbox.env();
     env.retain(|(k, _)| k != "APP_STORE_CONNECT_KEY_IDENTIFIER");
     env.push(("ASC_KEY_ID".into(), "WRONGKEY01".into()));
-    let out = run_with(&["build-number", "latest", "--bundle-id", "com.example.demo", "--key-id", KEY_ID], env.clone(), sandbox.dir.path()).await;
+    let out = run_with(
+        &[
+            "build-number",
+            "latest",
+            "--bundle-id",
+            "com.example.demo",
+            "--key-id",
+            KEY_ID,
+        ],
+        env.clone(),
+        sandbox.dir.path(),
+    )
+    .await;
     assert_eq!(stdout(&out), "42\n", "{}", stderr(&out));
     check_clean(&out);
     // Without the flag the env's wrong key id is used and the server refuses it, with the clock hint, exit 2.
-    let out = run_with(&["build-number", "latest", "--bundle-id", "com.example.demo"], env, sandbox.dir.path()).await;
+    let out = run_with(
+        &["build-number", "latest", "--bundle-id", "com.example.demo"],
+        env,
+        sandbox.dir.path(),
+    )
+    .await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("401") && stderr(&out).contains("clock"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("401") && stderr(&out).contains("clock"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stderr(&out).lines().count(), 1);
     check_clean(&out);
 
@@ -302,15 +451,46 @@ async fn credentials_precedence_and_redaction() {
     let mut env = base.clone();
     env.push(("ASC_ISSUER_ID".into(), ISSUER.into()));
     env.push(("ASC_KEY_ID".into(), KEY_ID.into()));
-    env.push(("ASC_PRIVATE_KEY".into(), sandbox.pair.private_pkcs8_pem.clone()));
-    let out = run_with(&["build-number", "latest", "--bundle-id", "com.example.demo", "--format", "json"], env, sandbox.dir.path()).await;
+    env.push((
+        "ASC_PRIVATE_KEY".into(),
+        sandbox.pair.private_pkcs8_pem.clone(),
+    ));
+    let out = run_with(
+        &[
+            "build-number",
+            "latest",
+            "--bundle-id",
+            "com.example.demo",
+            "--format",
+            "json",
+        ],
+        env,
+        sandbox.dir.path(),
+    )
+    .await;
     assert!(out.status.success(), "{}", stderr(&out));
     check_clean(&out);
 
     let json_path = sandbox.dir.path().join("api_key.json");
-    write_secret(&json_path, &json!({"key_id": KEY_ID, "issuer_id": ISSUER, "key": sandbox.pair.private_pkcs8_pem}).to_string());
+    write_secret(
+        &json_path,
+        &json!({"key_id": KEY_ID, "issuer_id": ISSUER, "key": sandbox.pair.private_pkcs8_pem})
+            .to_string(),
+    );
     let path = json_path.display().to_string();
-    let out = run_with(&["build-number", "latest", "--bundle-id", "com.example.demo", "--api-key-path", &path], base.clone(), sandbox.dir.path()).await;
+    let out = run_with(
+        &[
+            "build-number",
+            "latest",
+            "--bundle-id",
+            "com.example.demo",
+            "--api-key-path",
+            &path,
+        ],
+        base.clone(),
+        sandbox.dir.path(),
+    )
+    .await;
     assert_eq!(stdout(&out), "42\n", "{}", stderr(&out));
 
     let keys = sandbox.dir.path().join("private_keys");
@@ -323,14 +503,27 @@ async fn credentials_precedence_and_redaction() {
         std::fs::set_permissions(&p8, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     let out = run_with(
-        &["build-number", "latest", "--bundle-id", "com.example.demo", "--key-id", KEY_ID, "--issuer-id", ISSUER],
+        &[
+            "build-number",
+            "latest",
+            "--bundle-id",
+            "com.example.demo",
+            "--key-id",
+            KEY_ID,
+            "--issuer-id",
+            ISSUER,
+        ],
         base,
         sandbox.dir.path(),
     )
     .await;
     assert_eq!(stdout(&out), "42\n", "{}", stderr(&out));
     #[cfg(unix)]
-    assert!(stderr(&out).contains("warning: private key file") && stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: private key file") && stderr(&out).contains("chmod 600"),
+        "{}",
+        stderr(&out)
+    );
     check_clean(&out);
 }
 
@@ -346,7 +539,10 @@ async fn assert_fails_cleanly(args: &[&str], env: Vec<(String, String)>, cwd: &P
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(stdout(&out), "");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("ipagate: error: ") && err.contains(expect), "expected {expect:?} in {err}");
+    assert!(
+        err.starts_with("ipagate: error: ") && err.contains(expect),
+        "expected {expect:?} in {err}"
+    );
     assert_eq!(snapshot(&project), before);
     std::fs::remove_dir_all(&project).unwrap();
 }
@@ -364,14 +560,65 @@ async fn bad_credentials_and_unknown_apps_fail_cleanly() {
     };
     let key = sandbox.pair.private_pkcs8_pem.as_str();
     let malformed = key.replacen("M", "!", 3);
-    assert_fails_cleanly(&next, with(&[("ASC_KEY_ID", KEY_ID), ("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY", &malformed)]), dir, "not a usable ES256 key").await;
+    assert_fails_cleanly(
+        &next,
+        with(&[
+            ("ASC_KEY_ID", KEY_ID),
+            ("ASC_ISSUER_ID", ISSUER),
+            ("ASC_PRIVATE_KEY", &malformed),
+        ]),
+        dir,
+        "not a usable ES256 key",
+    )
+    .await;
     let rsa = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n";
-    assert_fails_cleanly(&next, with(&[("ASC_KEY_ID", KEY_ID), ("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY", rsa)]), dir, "RSA PRIVATE KEY").await;
-    assert_fails_cleanly(&next, with(&[("ASC_KEY_ID", KEY_ID), ("ASC_PRIVATE_KEY", key)]), dir, "no App Store Connect issuer id").await;
+    assert_fails_cleanly(
+        &next,
+        with(&[
+            ("ASC_KEY_ID", KEY_ID),
+            ("ASC_ISSUER_ID", ISSUER),
+            ("ASC_PRIVATE_KEY", rsa),
+        ]),
+        dir,
+        "RSA PRIVATE KEY",
+    )
+    .await;
+    assert_fails_cleanly(
+        &next,
+        with(&[("ASC_KEY_ID", KEY_ID), ("ASC_PRIVATE_KEY", key)]),
+        dir,
+        "no App Store Connect issuer id",
+    )
+    .await;
     let env = sandbox.env();
-    assert_fails_cleanly(&["build-number", "next", "--bundle-id", "com.example.nope"], env.clone(), dir, "no app with bundle id \"com.example.nope\"").await;
-    assert_fails_cleanly(&["build-number", "next", "--app-id", "999"], env.clone(), dir, "no app with id 999").await;
-    assert_fails_cleanly(&["build-number", "next", "--bundle-id", "com.example.demo", "--version", "1.x"], env, dir, "invalid --version").await;
+    assert_fails_cleanly(
+        &["build-number", "next", "--bundle-id", "com.example.nope"],
+        env.clone(),
+        dir,
+        "no app with bundle id \"com.example.nope\"",
+    )
+    .await;
+    assert_fails_cleanly(
+        &["build-number", "next", "--app-id", "999"],
+        env.clone(),
+        dir,
+        "no app with id 999",
+    )
+    .await;
+    assert_fails_cleanly(
+        &[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.demo",
+            "--version",
+            "1.x",
+        ],
+        env,
+        dir,
+        "invalid --version",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,7 +630,10 @@ async fn hostile_servers_fail_cleanly() {
             ("ASC_BASE_URL".to_string(), base.to_string()),
             ("ASC_KEY_ID".to_string(), KEY_ID.to_string()),
             ("ASC_ISSUER_ID".to_string(), ISSUER.to_string()),
-            ("ASC_PRIVATE_KEY".to_string(), pair.private_pkcs8_pem.clone()),
+            (
+                "ASC_PRIVATE_KEY".to_string(),
+                pair.private_pkcs8_pem.clone(),
+            ),
         ]
     };
     let args = ["build-number", "next", "--app-id", "1"];
@@ -402,8 +652,7 @@ async fn hostile_servers_fail_cleanly() {
 Content-Type: application/json
 
 {"errors":[{"status":"409","code":"STATE_ERROR.ENTITY_STATE_INVALID","title":"t","detail":"not allowed","meta":{"associatedErrors":{"/v1/builds/b1":[{"status":"409","code":"ENTITY_ERROR.ATTRIBUTE.INVALID","title":"x","detail":"bad build"}]}}}]}"#
-                .replace('\n', "\r\n")
-                .replacen("\r\n\r\n{", "\r\n\r\n{", 1)],
+                .replace('\n', "\r\n")],
             "STATE_ERROR.ENTITY_STATE_INVALID (not allowed); /v1/builds/b1: ENTITY_ERROR.ATTRIBUTE.INVALID (bad build)",
         ),
     ];
@@ -442,7 +691,8 @@ fn canned_server(script: Vec<String>) -> String {
                         guard.0[i].replace("{base}", &base)
                     };
                     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-                    let response = format!("{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                    let response =
+                        format!("{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
                     if stream.write_all(response.as_bytes()).is_err() {
                         return;
                     }
@@ -464,7 +714,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                out.insert(path.strip_prefix(dir).unwrap().to_owned(), std::fs::read(&path).unwrap());
+                out.insert(
+                    path.strip_prefix(dir).unwrap().to_owned(),
+                    std::fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -527,11 +780,20 @@ fn info_plist_xml(version: &str) -> String {
 
 /// An Xcode project with two targets' plists (one literal, one using the build setting) and an xcconfig.
 fn xcode_project(root: &Path) -> PathBuf {
-    let dir = root.join(format!("xcode-{}", std::process::id() as u64 * 1000 + rand_suffix()));
+    let dir = root.join(format!(
+        "xcode-{}",
+        std::process::id() as u64 * 1000 + rand_suffix()
+    ));
     write(&dir.join("Demo.xcodeproj/project.pbxproj"), PBXPROJ);
     write(&dir.join("Demo/Info.plist"), &info_plist_xml("41"));
-    write(&dir.join("DemoTests/Info.plist"), &info_plist_xml("$(CURRENT_PROJECT_VERSION)"));
-    write(&dir.join("Config/Base.xcconfig"), "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 41 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 41\n");
+    write(
+        &dir.join("DemoTests/Info.plist"),
+        &info_plist_xml("$(CURRENT_PROJECT_VERSION)"),
+    );
+    write(
+        &dir.join("Config/Base.xcconfig"),
+        "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 41 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 41\n",
+    );
     write(&dir.join("Pods/Lib/Info.plist"), &info_plist_xml("7.0"));
     dir
 }
@@ -544,7 +806,13 @@ fn rand_suffix() -> u64 {
 
 fn apply(project: &Path, number: &str, extra: &[&str]) -> Output {
     let project_arg = project.display().to_string();
-    let mut args = vec!["build-number", "apply", number, "--project", project_arg.as_str()];
+    let mut args = vec![
+        "build-number",
+        "apply",
+        number,
+        "--project",
+        project_arg.as_str(),
+    ];
     args.extend_from_slice(extra);
     Command::new(bin()).args(&args).output().unwrap()
 }
@@ -563,13 +831,32 @@ fn apply_xcode_project_golden() {
          note: DemoTests/Info.plist: CFBundleVersion $(CURRENT_PROJECT_VERSION) left alone: the value is a build-setting reference\n"
     );
     let read = |p: &str| std::fs::read_to_string(project.join(p)).unwrap();
-    assert_eq!(read("Demo.xcodeproj/project.pbxproj"), PBXPROJ.replace("= 41;", "= 42;").replace("= \"40\";", "= \"42\";"));
+    assert_eq!(
+        read("Demo.xcodeproj/project.pbxproj"),
+        PBXPROJ
+            .replace("= 41;", "= 42;")
+            .replace("= \"40\";", "= \"42\";")
+    );
     assert_eq!(read("Demo/Info.plist"), info_plist_xml("42"));
-    assert_eq!(read("DemoTests/Info.plist"), info_plist_xml("$(CURRENT_PROJECT_VERSION)"));
-    assert_eq!(read("Config/Base.xcconfig"), "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 42 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 42\n");
-    assert_eq!(read("Pods/Lib/Info.plist"), info_plist_xml("7.0"), "dependencies are never touched");
+    assert_eq!(
+        read("DemoTests/Info.plist"),
+        info_plist_xml("$(CURRENT_PROJECT_VERSION)")
+    );
+    assert_eq!(
+        read("Config/Base.xcconfig"),
+        "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 42 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 42\n"
+    );
+    assert_eq!(
+        read("Pods/Lib/Info.plist"),
+        info_plist_xml("7.0"),
+        "dependencies are never touched"
+    );
     // No temp files left behind; running again changes nothing.
-    assert!(!snapshot(&project).keys().any(|p| p.to_string_lossy().contains(".ipagate-")));
+    assert!(
+        !snapshot(&project)
+            .keys()
+            .any(|p| p.to_string_lossy().contains(".ipagate-"))
+    );
     let again = apply(&project, "42", &[]);
     assert_eq!(stdout(&again).lines().last(), Some("nothing to change"));
 }
@@ -580,24 +867,48 @@ fn apply_flutter_project_golden_and_dry_run() {
     let dir = root.path();
     let pubspec = "name: demo\n# The version line.\nversion: 1.4.0+17   # bumped by CI\n\nenvironment:\n  sdk: '>=3.0.0 <4.0.0'\n  version: 9.9.9+9\n";
     write(&dir.join("pubspec.yaml"), pubspec);
-    write(&dir.join("ios/Runner/Info.plist"), &info_plist_xml("$(FLUTTER_BUILD_NUMBER)"));
-    write(&dir.join("ios/Flutter/Generated.xcconfig"), "FLUTTER_BUILD_NAME=1.4.0\nFLUTTER_BUILD_NUMBER=17\n");
-    write(&dir.join("packages/inner/pubspec.yaml"), "name: inner\nversion: 0.0.1+1\n");
+    write(
+        &dir.join("ios/Runner/Info.plist"),
+        &info_plist_xml("$(FLUTTER_BUILD_NUMBER)"),
+    );
+    write(
+        &dir.join("ios/Flutter/Generated.xcconfig"),
+        "FLUTTER_BUILD_NAME=1.4.0\nFLUTTER_BUILD_NUMBER=17\n",
+    );
+    write(
+        &dir.join("packages/inner/pubspec.yaml"),
+        "name: inner\nversion: 0.0.1+1\n",
+    );
     let before = snapshot(dir);
     let out = apply(dir, "18", &["--dry-run"]);
-    assert_eq!(stdout(&out), "would change pubspec.yaml: version 17 -> 18\nnote: ios/Runner/Info.plist: CFBundleVersion $(FLUTTER_BUILD_NUMBER) left alone: the value is a build-setting reference\n");
+    assert_eq!(
+        stdout(&out),
+        "would change pubspec.yaml: version 17 -> 18\nnote: ios/Runner/Info.plist: CFBundleVersion $(FLUTTER_BUILD_NUMBER) left alone: the value is a build-setting reference\n"
+    );
     assert_eq!(snapshot(dir), before, "dry run writes nothing");
     let out = apply(dir, "18", &["--format", "json"]);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["changes"][0]["path"], "pubspec.yaml");
     assert_eq!(v["written"], true);
     let after = std::fs::read_to_string(dir.join("pubspec.yaml")).unwrap();
-    assert_eq!(after, pubspec.replace("version: 1.4.0+17 ", "version: 1.4.0+18 "));
-    assert_eq!(std::fs::read_to_string(dir.join("packages/inner/pubspec.yaml")).unwrap(), "name: inner\nversion: 0.0.1+1\n");
+    assert_eq!(
+        after,
+        pubspec.replace("version: 1.4.0+17 ", "version: 1.4.0+18 ")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("packages/inner/pubspec.yaml")).unwrap(),
+        "name: inner\nversion: 0.0.1+1\n"
+    );
     // A version without a build number gets one; quotes are kept.
-    write(&dir.join("pubspec.yaml"), "name: demo\nversion: \"2.0.0\"\n");
+    write(
+        &dir.join("pubspec.yaml"),
+        "name: demo\nversion: \"2.0.0\"\n",
+    );
     apply(dir, "5", &[]);
-    assert_eq!(std::fs::read_to_string(dir.join("pubspec.yaml")).unwrap(), "name: demo\nversion: \"2.0.0+5\"\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pubspec.yaml")).unwrap(),
+        "name: demo\nversion: \"2.0.0+5\"\n"
+    );
 }
 
 #[test]
@@ -608,15 +919,28 @@ fn apply_binary_info_plist_stays_binary() {
     let mut dict = plist::Dictionary::new();
     dict.insert("CFBundleIdentifier".into(), "com.example.app".into());
     dict.insert("CFBundleVersion".into(), "41".into());
-    plist::Value::Dictionary(dict).to_file_binary(&path).unwrap();
+    plist::Value::Dictionary(dict)
+        .to_file_binary(&path)
+        .unwrap();
     let out = apply(root.path(), "42", &[]);
-    assert_eq!(stdout(&out), "changed App/Info.plist: CFBundleVersion 41 -> 42\n", "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "changed App/Info.plist: CFBundleVersion 41 -> 42\n",
+        "{}",
+        stderr(&out)
+    );
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"bplist00"));
     let v = plist::Value::from_file(&path).unwrap();
     let d = v.as_dictionary().unwrap();
-    assert_eq!(d.get("CFBundleVersion").and_then(|v| v.as_string()), Some("42"));
-    assert_eq!(d.get("CFBundleIdentifier").and_then(|v| v.as_string()), Some("com.example.app"));
+    assert_eq!(
+        d.get("CFBundleVersion").and_then(|v| v.as_string()),
+        Some("42")
+    );
+    assert_eq!(
+        d.get("CFBundleIdentifier").and_then(|v| v.as_string()),
+        Some("com.example.app")
+    );
 }
 
 #[test]
@@ -627,15 +951,27 @@ fn apply_writes_nothing_when_one_file_is_broken() {
     let before = snapshot(&project);
     let out = apply(&project, "42", &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Broken/Info.plist is not a property list"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Broken/Info.plist is not a property list"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(snapshot(&project), before);
     let empty = tempfile::tempdir().unwrap();
     let out = apply(empty.path(), "42", &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no Info.plist, pubspec.yaml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no Info.plist, pubspec.yaml"),
+        "{}",
+        stderr(&out)
+    );
     let out = apply(&project, "4x", &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("invalid build number"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid build number"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -643,14 +979,45 @@ async fn next_apply_writes_the_number_in_one_step() {
     let sandbox = Sandbox::start(demo_seed()).await;
     let project = xcode_project(sandbox.dir.path());
     let project_arg = project.display().to_string();
-    let out = sandbox.run(&["build-number", "next", "--bundle-id", "com.example.demo", "--apply", "--project", &project_arg]).await;
-    assert_eq!(stdout(&out), "43\n", "{}", stderr(&out));
-    assert!(stderr(&out).contains("changed Demo/Info.plist: CFBundleVersion 41 -> 43"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(project.join("Demo/Info.plist")).unwrap(), info_plist_xml("43"));
     let out = sandbox
-        .run(&["build-number", "next", "--bundle-id", "com.example.demo", "--apply", "--dry-run", "--project", &project_arg, "--format", "json"])
+        .run(&[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.demo",
+            "--apply",
+            "--project",
+            &project_arg,
+        ])
+        .await;
+    assert_eq!(stdout(&out), "43\n", "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed Demo/Info.plist: CFBundleVersion 41 -> 43"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join("Demo/Info.plist")).unwrap(),
+        info_plist_xml("43")
+    );
+    let out = sandbox
+        .run(&[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.demo",
+            "--apply",
+            "--dry-run",
+            "--project",
+            &project_arg,
+            "--format",
+            "json",
+        ])
         .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["written"], false);
-    assert_eq!(std::fs::read_to_string(project.join("Demo/Info.plist")).unwrap(), info_plist_xml("43"));
+    assert_eq!(
+        std::fs::read_to_string(project.join("Demo/Info.plist")).unwrap(),
+        info_plist_xml("43")
+    );
 }

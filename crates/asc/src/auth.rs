@@ -35,10 +35,14 @@ pub struct PrivateKey {
 #[non_exhaustive]
 pub enum KeyError {
     /// The text has no PEM block at all.
-    #[error("private key is not PEM text (expected a `-----BEGIN PRIVATE KEY-----` block as in an AuthKey_<KEYID>.p8 file)")]
+    #[error(
+        "private key is not PEM text (expected a `-----BEGIN PRIVATE KEY-----` block as in an AuthKey_<KEYID>.p8 file)"
+    )]
     NotPem,
     /// A PEM block of another kind (RSA, certificate, encrypted key...).
-    #[error("private key is a `{label}` PEM block; App Store Connect keys are unencrypted PKCS#8 `PRIVATE KEY` blocks{hint}")]
+    #[error(
+        "private key is a `{label}` PEM block; App Store Connect keys are unencrypted PKCS#8 `PRIVATE KEY` blocks{hint}"
+    )]
     WrongPemLabel {
         /// The label found after `-----BEGIN `.
         label: String,
@@ -46,10 +50,14 @@ pub enum KeyError {
         hint: &'static str,
     },
     /// PKCS#8 but not an EC P-256 key, or corrupt.
-    #[error("private key is not a usable ES256 key (PKCS#8 EC P-256 expected; is the .p8 file damaged or of another key type?)")]
+    #[error(
+        "private key is not a usable ES256 key (PKCS#8 EC P-256 expected; is the .p8 file damaged or of another key type?)"
+    )]
     NotEs256,
     /// The key id is not the 10 characters Apple issues.
-    #[error("key id {0:?} is not a valid App Store Connect key id (10 letters or digits, e.g. 2X9R4HXF34)")]
+    #[error(
+        "key id {0:?} is not a valid App Store Connect key id (10 letters or digits, e.g. 2X9R4HXF34)"
+    )]
     BadKeyId(String),
     /// The issuer id is empty.
     #[error("issuer id is empty")]
@@ -135,7 +143,10 @@ impl ApiKey {
     /// A key for the App Store Connect audience.
     pub fn new(key_id: &str, issuer: Issuer, key: PrivateKey) -> Result<Self, KeyError> {
         let key_id = key_id.trim();
-        if key_id.is_empty() || key_id.len() > 32 || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if key_id.is_empty()
+            || key_id.len() > 32
+            || !key_id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
             return Err(KeyError::BadKeyId(key_id.to_owned()));
         }
         if let Issuer::Team(id) = &issuer
@@ -147,7 +158,12 @@ impl ApiKey {
             Issuer::Team(id) => Issuer::Team(id.trim().to_owned()),
             Issuer::Individual => Issuer::Individual,
         };
-        Ok(ApiKey { key_id: key_id.to_owned(), issuer, audience: Audience::default(), key })
+        Ok(ApiKey {
+            key_id: key_id.to_owned(),
+            issuer,
+            audience: Audience::default(),
+            key,
+        })
     }
 
     /// Changes the audience.
@@ -199,7 +215,10 @@ impl Token {
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token").field("value", &"<redacted>").field("expires_at", &self.expires_at).finish()
+        f.debug_struct("Token")
+            .field("value", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
     }
 }
 
@@ -237,7 +256,13 @@ impl TokenProvider {
 
     /// A provider reading time from `clock` (tests inject one).
     pub fn with_clock(key: ApiKey, clock: Arc<dyn Clock>) -> Self {
-        TokenProvider { key, lifetime: DEFAULT_TOKEN_LIFETIME, clock, cache: Mutex::new(None), minted: AtomicU64::new(0) }
+        TokenProvider {
+            key,
+            lifetime: DEFAULT_TOKEN_LIFETIME,
+            clock,
+            cache: Mutex::new(None),
+            minted: AtomicU64::new(0),
+        }
     }
 
     /// Sets the token lifetime, clamped to leave a minute of headroom under Apple's 20-minute cap.
@@ -259,7 +284,10 @@ impl TokenProvider {
     /// The cached token, or a fresh one if none is cached or it expires within [`REFRESH_MARGIN`].
     pub fn token(&self) -> Result<Token, MintError> {
         let now = self.clock.now();
-        let mut cache = self.cache.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some(token) = cache.as_ref()
             && token.expires_at > now + REFRESH_MARGIN
         {
@@ -272,7 +300,10 @@ impl TokenProvider {
 
     /// Drops `rejected` from the cache (after a 401) so the next [`TokenProvider::token`] mints a new one.
     pub fn invalidate(&self, rejected: &Token) {
-        let mut cache = self.cache.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if cache.as_ref() == Some(rejected) {
             *cache = None;
         }
@@ -281,7 +312,9 @@ impl TokenProvider {
     fn mint(&self, now: SystemTime) -> Result<Token, MintError> {
         let secs = now
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| MintError { reason: "the system clock is before 1970" })?
+            .map_err(|_| MintError {
+                reason: "the system clock is before 1970",
+            })?
             .as_secs();
         let exp = secs + self.lifetime.as_secs();
         let claims = Claims {
@@ -300,9 +333,16 @@ impl TokenProvider {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key.key_id.clone());
         header.typ = Some("JWT".to_owned());
-        let value = jsonwebtoken::encode(&header, &claims, &self.key.key.encoding)
-            .map_err(|_| MintError { reason: "ES256 signing failed" })?;
+        let value =
+            jsonwebtoken::encode(&header, &claims, &self.key.key.encoding).map_err(|_| {
+                MintError {
+                    reason: "ES256 signing failed",
+                }
+            })?;
         self.minted.fetch_add(1, Ordering::Relaxed);
-        Ok(Token { value: value.into(), expires_at: UNIX_EPOCH + Duration::from_secs(exp) })
+        Ok(Token {
+            value: value.into(),
+            expires_at: UNIX_EPOCH + Duration::from_secs(exp),
+        })
     }
 }

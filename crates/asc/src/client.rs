@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,10 +20,12 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::auth::{ApiKey, TokenProvider};
-use crate::error::{describe_body, ApiError, ApiErrors, RequestError};
+use crate::error::{ApiError, ApiErrors, RequestError, describe_body};
 use crate::jsonapi::{Collection, Document, ResourceOf, ResourceType};
 use crate::query::Query;
-use crate::retry::{parse_retry_after, Clock, RateLimit, RetryPolicy, Sleeper, SystemClock, TokioSleeper};
+use crate::retry::{
+    Clock, RateLimit, RetryPolicy, Sleeper, SystemClock, TokioSleeper, parse_retry_after,
+};
 
 /// Whether a request may be sent again after an ambiguous failure (5xx, timeout, broken connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +62,9 @@ pub struct ClientStats {
 #[non_exhaustive]
 pub enum BuildError {
     /// The base URL is not an absolute http(s) URL.
-    #[error("invalid App Store Connect base URL {0:?} (expected e.g. https://api.appstoreconnect.apple.com)")]
+    #[error(
+        "invalid App Store Connect base URL {0:?} (expected e.g. https://api.appstoreconnect.apple.com)"
+    )]
     BadBaseUrl(String),
     /// The HTTP stack could not be set up.
     #[error("cannot set up the HTTP client")]
@@ -149,7 +153,8 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client, BuildError> {
-        let base = parse_base_url(&self.base_url).ok_or_else(|| BuildError::BadBaseUrl(self.base_url.clone()))?;
+        let base = parse_base_url(&self.base_url)
+            .ok_or_else(|| BuildError::BadBaseUrl(self.base_url.clone()))?;
         let http = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(Duration::from_secs(15))
@@ -233,7 +238,10 @@ pub struct RawResponse {
 
 enum Attempt {
     Done(RawResponse),
-    Retry { wait: Option<Duration>, last: String },
+    Retry {
+        wait: Option<Duration>,
+        last: String,
+    },
     Fail(RequestError),
 }
 
@@ -265,7 +273,11 @@ impl Client {
             requests: self.inner.requests.load(Ordering::Relaxed),
             retries: self.inner.retries.load(Ordering::Relaxed),
             tokens_minted: self.inner.tokens.minted(),
-            rate_limit: *self.inner.rate_limit.lock().unwrap_or_else(|p| p.into_inner()),
+            rate_limit: *self
+                .inner
+                .rate_limit
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
         }
     }
 
@@ -289,46 +301,81 @@ impl Client {
 
     /// Resolves a link from a response (absolute, or relative to the base) and refuses other hosts.
     pub fn resolve_link(&self, link: &str) -> Result<Url, RequestError> {
-        let url = self.inner.base.join(link).map_err(|_| RequestError::BadUrl { url: link.to_owned() })?;
+        let url = self
+            .inner
+            .base
+            .join(link)
+            .map_err(|_| RequestError::BadUrl {
+                url: link.to_owned(),
+            })?;
         if url.origin() != self.inner.base.origin() {
-            return Err(RequestError::ForeignLink { url: link.to_owned() });
+            return Err(RequestError::ForeignLink {
+                url: link.to_owned(),
+            });
         }
         Ok(url)
     }
 
     /// `GET path?query`, decoded as `D`.
-    pub async fn get<D: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<D, RequestError> {
+    pub async fn get<D: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<D, RequestError> {
         let url = self.url(path, query)?;
         self.get_url(url).await
     }
 
     /// `GET url`, decoded as `D`.
     pub async fn get_url<D: DeserializeOwned>(&self, url: Url) -> Result<D, RequestError> {
-        let response = self.send(Method::GET, url.clone(), None, Idempotency::Idempotent).await?;
+        let response = self
+            .send(Method::GET, url.clone(), None, Idempotency::Idempotent)
+            .await?;
         decode("GET", &url, &response.body)
     }
 
     /// Every resource of a list endpoint, following `links.next` exactly as given until it is absent.
     /// A `links.next` that repeats a page, leaves the host, or pages past the cap is an error.
-    pub async fn get_all<T: ResourceType>(&self, path: &str, query: &Query) -> Result<Collection<T>, RequestError> {
+    pub async fn get_all<T: ResourceType>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<Collection<T>, RequestError> {
         let mut url = self.url(path, query)?;
         let mut seen: HashSet<String> = HashSet::new();
-        let mut collection = Collection { data: Vec::new(), included: Vec::new(), pages: 0, total: None };
+        let mut collection = Collection {
+            data: Vec::new(),
+            included: Vec::new(),
+            pages: 0,
+            total: None,
+        };
         loop {
             if !seen.insert(url.as_str().to_owned()) {
-                return Err(RequestError::PagingLoop { url: url.to_string() });
+                return Err(RequestError::PagingLoop {
+                    url: url.to_string(),
+                });
             }
             if collection.pages >= self.inner.max_pages {
-                return Err(RequestError::TooManyPages { pages: collection.pages });
+                return Err(RequestError::TooManyPages {
+                    pages: collection.pages,
+                });
             }
             let page: Document<Vec<ResourceOf<T>>> = self.get_url(url.clone()).await?;
             if collection.pages == 0 {
-                collection.total = page.meta.as_ref().and_then(|m| m.paging.as_ref()).and_then(|p| p.total);
+                collection.total = page
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.paging.as_ref())
+                    .and_then(|p| p.total);
             }
             collection.pages += 1;
             collection.data.extend(page.data);
             collection.included.extend(page.included);
-            match page.links.and_then(|links| links.next).filter(|next| !next.is_empty()) {
+            match page
+                .links
+                .and_then(|links| links.next)
+                .filter(|next| !next.is_empty())
+            {
                 Some(next) => url = self.resolve_link(&next)?,
                 None => return Ok(collection),
             }
@@ -344,22 +391,37 @@ impl Client {
     ) -> Result<D, RequestError> {
         let url = self.url(path, &Query::new())?;
         let bytes = encode_body("POST", &url, body)?;
-        let response = self.send(Method::POST, url.clone(), Some(bytes), idempotency).await?;
+        let response = self
+            .send(Method::POST, url.clone(), Some(bytes), idempotency)
+            .await?;
         decode("POST", &url, &response.body)
     }
 
     /// `PATCH path` with a JSON body (idempotent).
-    pub async fn patch<B: Serialize, D: DeserializeOwned>(&self, path: &str, body: &B) -> Result<D, RequestError> {
+    pub async fn patch<B: Serialize, D: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<D, RequestError> {
         let url = self.url(path, &Query::new())?;
         let bytes = encode_body("PATCH", &url, body)?;
-        let response = self.send(Method::PATCH, url.clone(), Some(bytes), Idempotency::Idempotent).await?;
+        let response = self
+            .send(
+                Method::PATCH,
+                url.clone(),
+                Some(bytes),
+                Idempotency::Idempotent,
+            )
+            .await?;
         decode("PATCH", &url, &response.body)
     }
 
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<(), RequestError> {
         let url = self.url(path, &Query::new())?;
-        self.send(Method::DELETE, url, None, Idempotency::Idempotent).await.map(|_| ())
+        self.send(Method::DELETE, url, None, Idempotency::Idempotent)
+            .await
+            .map(|_| ())
     }
 
     /// Sends one request with authentication and the retry rules; returns the 2xx answer.
@@ -374,7 +436,16 @@ impl Client {
         let mut retries = 0u32;
         let mut unauthorized = 0u32;
         loop {
-            match self.attempt(&method, &url, body.as_deref(), idempotency, &mut unauthorized).await {
+            match self
+                .attempt(
+                    &method,
+                    &url,
+                    body.as_deref(),
+                    idempotency,
+                    &mut unauthorized,
+                )
+                .await
+            {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Fail(error) => return Err(error),
                 Attempt::Retry { wait, last } => {
@@ -414,7 +485,11 @@ impl Client {
         let result = {
             let _permit = match self.inner.permits.acquire().await {
                 Ok(permit) => permit,
-                Err(_) => return Attempt::Fail(RequestError::BadUrl { url: url.to_string() }),
+                Err(_) => {
+                    return Attempt::Fail(RequestError::BadUrl {
+                        url: url.to_string(),
+                    });
+                }
             };
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
@@ -424,14 +499,18 @@ impl Client {
                 .bearer_auth(token.expose())
                 .header(ACCEPT, "application/json");
             if let Some(body) = body {
-                request = request.header(CONTENT_TYPE, "application/json").body(body.to_vec());
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.to_vec());
             }
             match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
                     self.note_rate_limit(&headers);
-                    read_body(response, self.inner.max_body).await.map(|body| (status, headers, body))
+                    read_body(response, self.inner.max_body)
+                        .await
+                        .map(|body| (status, headers, body))
                 }
                 Err(e) => Err(BodyError::Transport(e)),
             }
@@ -439,17 +518,31 @@ impl Client {
         let (status, headers, body) = match result {
             Ok(parts) => parts,
             Err(BodyError::TooLarge) => {
-                return Attempt::Fail(RequestError::TooLarge { method: m, path, limit: self.inner.max_body });
+                return Attempt::Fail(RequestError::TooLarge {
+                    method: m,
+                    path,
+                    limit: self.inner.max_body,
+                });
             }
             Err(BodyError::Transport(e)) => {
                 if idempotency.may_repeat() {
-                    return Attempt::Retry { wait: None, last: transport_summary(&e) };
+                    return Attempt::Retry {
+                        wait: None,
+                        last: transport_summary(&e),
+                    };
                 }
-                return Attempt::Fail(RequestError::Transport { method: m, path, source: e });
+                return Attempt::Fail(RequestError::Transport {
+                    method: m,
+                    path,
+                    source: e,
+                });
             }
         };
         if status.is_success() {
-            return Attempt::Done(RawResponse { status: status.as_u16(), body });
+            return Attempt::Done(RawResponse {
+                status: status.as_u16(),
+                body,
+            });
         }
         let errors = parse_errors(&body);
         match status {
@@ -457,7 +550,10 @@ impl Client {
                 self.inner.tokens.invalidate(&token);
                 if *unauthorized < self.inner.policy.unauthorized_retries {
                     *unauthorized += 1;
-                    return Attempt::Retry { wait: Some(Duration::ZERO), last: "HTTP 401".to_owned() };
+                    return Attempt::Retry {
+                        wait: Some(Duration::ZERO),
+                        last: "HTTP 401".to_owned(),
+                    };
                 }
                 Attempt::Fail(RequestError::Unauthorized {
                     method: m,
@@ -484,18 +580,30 @@ impl Client {
                         limit: self.inner.policy.max_retry_after,
                     });
                 }
-                Attempt::Retry { wait, last: summary(status, errors.as_ref()) }
+                Attempt::Retry {
+                    wait,
+                    last: summary(status, errors.as_ref()),
+                }
             }
-            s if s.is_server_error() && idempotency.may_repeat() => {
-                Attempt::Retry { wait: None, last: summary(status, errors.as_ref()) }
-            }
+            s if s.is_server_error() && idempotency.may_repeat() => Attempt::Retry {
+                wait: None,
+                last: summary(status, errors.as_ref()),
+            },
             _ => Attempt::Fail(status_error(m, path, status, errors, &body)),
         }
     }
 
     fn note_rate_limit(&self, headers: &HeaderMap) {
-        if let Some(limit) = headers.get("x-rate-limit").and_then(|v| v.to_str().ok()).and_then(RateLimit::parse) {
-            *self.inner.rate_limit.lock().unwrap_or_else(|p| p.into_inner()) = Some(limit);
+        if let Some(limit) = headers
+            .get("x-rate-limit")
+            .and_then(|v| v.to_str().ok())
+            .and_then(RateLimit::parse)
+        {
+            *self
+                .inner
+                .rate_limit
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(limit);
         }
     }
 }
@@ -535,7 +643,9 @@ struct ErrorBody {
 }
 
 fn parse_errors(body: &[u8]) -> Option<ApiErrors> {
-    serde_json::from_slice::<ErrorBody>(body).ok().map(|b| ApiErrors(b.errors))
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|b| ApiErrors(b.errors))
 }
 
 fn summary(status: StatusCode, errors: Option<&ApiErrors>) -> String {
@@ -545,10 +655,26 @@ fn summary(status: StatusCode, errors: Option<&ApiErrors>) -> String {
     }
 }
 
-fn status_error(method: String, path: String, status: StatusCode, errors: Option<ApiErrors>, body: &[u8]) -> RequestError {
+fn status_error(
+    method: String,
+    path: String,
+    status: StatusCode,
+    errors: Option<ApiErrors>,
+    body: &[u8],
+) -> RequestError {
     match errors {
-        Some(errors) => RequestError::Api { method, path, status: status.as_u16(), errors },
-        None => RequestError::UnexpectedStatus { method, path, status: status.as_u16(), what: describe_body(body) },
+        Some(errors) => RequestError::Api {
+            method,
+            path,
+            status: status.as_u16(),
+            errors,
+        },
+        None => RequestError::UnexpectedStatus {
+            method,
+            path,
+            status: status.as_u16(),
+            what: describe_body(body),
+        },
     }
 }
 
@@ -565,12 +691,20 @@ fn encode_body<B: Serialize>(method: &str, url: &Url, body: &B) -> Result<Vec<u8
 fn decode<D: DeserializeOwned>(method: &str, url: &Url, body: &[u8]) -> Result<D, RequestError> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     if !matches!(start.map(|i| body[i]), Some(b'{') | Some(b'[')) {
-        return Err(RequestError::NotJson { method: method.to_owned(), path: url.path().to_owned(), what: describe_body(body) });
+        return Err(RequestError::NotJson {
+            method: method.to_owned(),
+            path: url.path().to_owned(),
+            what: describe_body(body),
+        });
     }
     serde_json::from_slice(body).map_err(|source| RequestError::BadJson {
         method: method.to_owned(),
         path: url.path().to_owned(),
-        what: if source.is_eof() { "truncated JSON" } else { "not the documented shape" },
+        what: if source.is_eof() {
+            "truncated JSON"
+        } else {
+            "not the documented shape"
+        },
         source,
     })
 }

@@ -41,7 +41,10 @@ impl fmt::Debug for CredentialFlags {
         f.debug_struct("CredentialFlags")
             .field("issuer_id", &self.issuer_id)
             .field("key_id", &self.key_id)
-            .field("private_key", &self.private_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("private_key_path", &self.private_key_path)
             .field("api_key_path", &self.api_key_path)
             .field("individual", &self.individual)
@@ -68,7 +71,9 @@ impl Environment for ProcessEnvironment {
         std::env::var(name).ok()
     }
     fn home_dir(&self) -> Option<PathBuf> {
-        std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
     }
     fn current_dir(&self) -> Option<PathBuf> {
         std::env::current_dir().ok()
@@ -143,13 +148,19 @@ pub struct ResolvedCredentials {
 #[non_exhaustive]
 pub enum CredentialError {
     /// No key id anywhere.
-    #[error("no App Store Connect key id: pass --key-id, set APP_STORE_CONNECT_KEY_IDENTIFIER or ASC_KEY_ID, or use --api-key-path")]
+    #[error(
+        "no App Store Connect key id: pass --key-id, set APP_STORE_CONNECT_KEY_IDENTIFIER or ASC_KEY_ID, or use --api-key-path"
+    )]
     MissingKeyId,
     /// No issuer id and not an individual key.
-    #[error("no App Store Connect issuer id: pass --issuer-id, set APP_STORE_CONNECT_ISSUER_ID or ASC_ISSUER_ID, or pass --individual-key for an individual API key")]
+    #[error(
+        "no App Store Connect issuer id: pass --issuer-id, set APP_STORE_CONNECT_ISSUER_ID or ASC_ISSUER_ID, or pass --individual-key for an individual API key"
+    )]
     MissingIssuer,
     /// No private key anywhere.
-    #[error("no private key for key id {key_id}: pass --private-key or --private-key-path, set APP_STORE_CONNECT_PRIVATE_KEY, ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH, or put AuthKey_{key_id}.p8 in ./private_keys, ~/private_keys, ~/.private_keys or ~/.appstoreconnect/private_keys")]
+    #[error(
+        "no private key for key id {key_id}: pass --private-key or --private-key-path, set APP_STORE_CONNECT_PRIVATE_KEY, ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH, or put AuthKey_{key_id}.p8 in ./private_keys, ~/private_keys, ~/.private_keys or ~/.appstoreconnect/private_keys"
+    )]
     MissingPrivateKey {
         /// The key id.
         key_id: String,
@@ -202,7 +213,10 @@ struct FastlaneKey {
 }
 
 /// Puts credentials together from `flags` and `env`.
-pub fn resolve(flags: &CredentialFlags, env: &dyn Environment) -> Result<ResolvedCredentials, CredentialError> {
+pub fn resolve(
+    flags: &CredentialFlags,
+    env: &dyn Environment,
+) -> Result<ResolvedCredentials, CredentialError> {
     let mut warnings = Vec::new();
     let fastlane = match &flags.api_key_path {
         Some(path) => Some((path.clone(), read_fastlane(path, &mut warnings)?)),
@@ -214,11 +228,19 @@ pub fn resolve(flags: &CredentialFlags, env: &dyn Environment) -> Result<Resolve
         env,
         [
             (flags.key_id.clone(), Origin::Flag("--key-id")),
-            (env.var("APP_STORE_CONNECT_KEY_IDENTIFIER"), Origin::Env("APP_STORE_CONNECT_KEY_IDENTIFIER".into())),
+            (
+                env.var("APP_STORE_CONNECT_KEY_IDENTIFIER"),
+                Origin::Env("APP_STORE_CONNECT_KEY_IDENTIFIER".into()),
+            ),
             (env.var("ASC_KEY_ID"), Origin::Env("ASC_KEY_ID".into())),
             (
                 fastlane.as_ref().and_then(|(_, f)| f.key_id.clone()),
-                Origin::File(fastlane.as_ref().map(|(p, _)| p.clone()).unwrap_or_default()),
+                Origin::File(
+                    fastlane
+                        .as_ref()
+                        .map(|(p, _)| p.clone())
+                        .unwrap_or_default(),
+                ),
             ),
         ],
         &mut warnings,
@@ -235,18 +257,32 @@ pub fn resolve(flags: &CredentialFlags, env: &dyn Environment) -> Result<Resolve
             env,
             [
                 (flags.issuer_id.clone(), Origin::Flag("--issuer-id")),
-                (env.var("APP_STORE_CONNECT_ISSUER_ID"), Origin::Env("APP_STORE_CONNECT_ISSUER_ID".into())),
-                (env.var("ASC_ISSUER_ID"), Origin::Env("ASC_ISSUER_ID".into())),
+                (
+                    env.var("APP_STORE_CONNECT_ISSUER_ID"),
+                    Origin::Env("APP_STORE_CONNECT_ISSUER_ID".into()),
+                ),
+                (
+                    env.var("ASC_ISSUER_ID"),
+                    Origin::Env("ASC_ISSUER_ID".into()),
+                ),
                 (
                     fastlane.as_ref().and_then(|(_, f)| f.issuer_id.clone()),
-                    Origin::File(fastlane.as_ref().map(|(p, _)| p.clone()).unwrap_or_default()),
+                    Origin::File(
+                        fastlane
+                            .as_ref()
+                            .map(|(p, _)| p.clone())
+                            .unwrap_or_default(),
+                    ),
                 ),
             ],
             &mut warnings,
         )?
     };
     // A fastlane JSON without issuer_id is an individual key (fastlane: `sub = 'user'` when no issuer).
-    let fastlane_individual = fastlane.as_ref().is_some_and(|(_, f)| f.issuer_id.is_none()) && issuer.is_none();
+    let fastlane_individual = fastlane
+        .as_ref()
+        .is_some_and(|(_, f)| f.issuer_id.is_none())
+        && issuer.is_none();
     let (issuer, issuer_origin) = match issuer {
         Some((id, origin)) => (Issuer::Team(id.trim().to_owned()), Some(origin)),
         None if individual || fastlane_individual => (Issuer::Individual, None),
@@ -254,19 +290,34 @@ pub fn resolve(flags: &CredentialFlags, env: &dyn Environment) -> Result<Resolve
     };
 
     // Private key text.
-    let (pem, private_key_origin) = private_key_text(flags, env, fastlane.as_ref(), &key_id, &mut warnings)?;
+    let (pem, private_key_origin) =
+        private_key_text(flags, env, fastlane.as_ref(), &key_id, &mut warnings)?;
     let pem = normalise_pem(&pem);
-    let private = PrivateKey::from_pem(&pem)
-        .map_err(|source| CredentialError::Key { origin: private_key_origin.clone(), source })?;
-    let audience = if fastlane.as_ref().is_some_and(|(_, f)| f.in_house == Some(true)) {
+    let private = PrivateKey::from_pem(&pem).map_err(|source| CredentialError::Key {
+        origin: private_key_origin.clone(),
+        source,
+    })?;
+    let audience = if fastlane
+        .as_ref()
+        .is_some_and(|(_, f)| f.in_house == Some(true))
+    {
         Audience::Enterprise
     } else {
         Audience::AppStoreConnect
     };
     let key = ApiKey::new(&key_id, issuer, private)
-        .map_err(|source| CredentialError::Key { origin: key_id_origin.clone(), source })?
+        .map_err(|source| CredentialError::Key {
+            origin: key_id_origin.clone(),
+            source,
+        })?
         .with_audience(audience);
-    Ok(ResolvedCredentials { key, key_id_origin, issuer_origin, private_key_origin, warnings })
+    Ok(ResolvedCredentials {
+        key,
+        key_id_origin,
+        issuer_origin,
+        private_key_origin,
+        warnings,
+    })
 }
 
 /// The first non-empty candidate, with `@env:`/`@file:` indirection applied.
@@ -276,7 +327,9 @@ fn first_value<const N: usize>(
     warnings: &mut Vec<CredentialWarning>,
 ) -> Result<Option<(String, Origin)>, CredentialError> {
     for (value, origin) in candidates {
-        let Some(value) = value.filter(|v| !v.trim().is_empty()) else { continue };
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
         return indirect(env, value, origin, warnings).map(Some);
     }
     Ok(None)
@@ -291,8 +344,12 @@ fn indirect(
 ) -> Result<(String, Origin), CredentialError> {
     if let Some(name) = value.strip_prefix("@env:") {
         let name = name.trim().to_owned();
-        let resolved =
-            env.var(&name).ok_or_else(|| CredentialError::UnsetIndirection { origin: origin.clone(), name: name.clone() })?;
+        let resolved = env
+            .var(&name)
+            .ok_or_else(|| CredentialError::UnsetIndirection {
+                origin: origin.clone(),
+                name: name.clone(),
+            })?;
         return Ok((resolved, Origin::Env(name)));
     }
     if let Some(path) = value.strip_prefix("@file:") {
@@ -310,7 +367,11 @@ fn private_key_text(
     key_id: &str,
     warnings: &mut Vec<CredentialWarning>,
 ) -> Result<(String, Origin), CredentialError> {
-    if let Some(found) = first_value(env, [(flags.private_key.clone(), Origin::Flag("--private-key"))], warnings)? {
+    if let Some(found) = first_value(
+        env,
+        [(flags.private_key.clone(), Origin::Flag("--private-key"))],
+        warnings,
+    )? {
         return Ok(found);
     }
     if let Some(path) = &flags.private_key_path {
@@ -319,14 +380,23 @@ fn private_key_text(
     if let Some(found) = first_value(
         env,
         [
-            (env.var("APP_STORE_CONNECT_PRIVATE_KEY"), Origin::Env("APP_STORE_CONNECT_PRIVATE_KEY".into())),
-            (env.var("ASC_PRIVATE_KEY"), Origin::Env("ASC_PRIVATE_KEY".into())),
+            (
+                env.var("APP_STORE_CONNECT_PRIVATE_KEY"),
+                Origin::Env("APP_STORE_CONNECT_PRIVATE_KEY".into()),
+            ),
+            (
+                env.var("ASC_PRIVATE_KEY"),
+                Origin::Env("ASC_PRIVATE_KEY".into()),
+            ),
         ],
         warnings,
     )? {
         return Ok(found);
     }
-    if let Some(path) = env.var("ASC_PRIVATE_KEY_PATH").filter(|p| !p.trim().is_empty()) {
+    if let Some(path) = env
+        .var("ASC_PRIVATE_KEY_PATH")
+        .filter(|p| !p.trim().is_empty())
+    {
         let path = expand_home(env, path.trim());
         return Ok((read_key_file(&path, warnings)?, Origin::File(path)));
     }
@@ -334,9 +404,12 @@ fn private_key_text(
         && let Some(text) = &key.key
     {
         let text = if key.is_key_content_base64 == Some(true) {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| {
-                CredentialError::BadApiKeyJson { path: path.clone(), reason: "`key` is not valid base64".to_owned() }
-            })?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| CredentialError::BadApiKeyJson {
+                    path: path.clone(),
+                    reason: "`key` is not valid base64".to_owned(),
+                })?;
             String::from_utf8(bytes).map_err(|_| CredentialError::BadApiKeyJson {
                 path: path.clone(),
                 reason: "`key` does not decode to text".to_owned(),
@@ -352,7 +425,9 @@ fn private_key_text(
             return Ok((read_key_file(&path, warnings)?, Origin::File(path)));
         }
     }
-    Err(CredentialError::MissingPrivateKey { key_id: key_id.to_owned() })
+    Err(CredentialError::MissingPrivateKey {
+        key_id: key_id.to_owned(),
+    })
 }
 
 /// The directories searched for `AuthKey_<KEYID>.p8`, in order.
@@ -382,16 +457,28 @@ fn expand_home(env: &dyn Environment, path: &str) -> PathBuf {
 /// Largest key or key JSON file read (a .p8 is ~250 bytes).
 const MAX_KEY_FILE: u64 = 64 * 1024;
 
-fn read_key_file(path: &Path, warnings: &mut Vec<CredentialWarning>) -> Result<String, CredentialError> {
-    let meta = std::fs::metadata(path).map_err(|source| CredentialError::Read { path: path.to_owned(), source })?;
+fn read_key_file(
+    path: &Path,
+    warnings: &mut Vec<CredentialWarning>,
+) -> Result<String, CredentialError> {
+    let meta = std::fs::metadata(path).map_err(|source| CredentialError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     if meta.len() > MAX_KEY_FILE {
         return Err(CredentialError::Read {
             path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "file too large for a key"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "file too large for a key",
+            ),
         });
     }
     check_permissions(path, &meta, warnings);
-    std::fs::read_to_string(path).map_err(|source| CredentialError::Read { path: path.to_owned(), source })
+    std::fs::read_to_string(path).map_err(|source| CredentialError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(unix)]
@@ -399,14 +486,25 @@ fn check_permissions(path: &Path, meta: &std::fs::Metadata, warnings: &mut Vec<C
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
-        warnings.push(CredentialWarning::KeyFileReadableByOthers { path: path.to_owned(), mode });
+        warnings.push(CredentialWarning::KeyFileReadableByOthers {
+            path: path.to_owned(),
+            mode,
+        });
     }
 }
 
 #[cfg(not(unix))]
-fn check_permissions(_path: &Path, _meta: &std::fs::Metadata, _warnings: &mut Vec<CredentialWarning>) {}
+fn check_permissions(
+    _path: &Path,
+    _meta: &std::fs::Metadata,
+    _warnings: &mut Vec<CredentialWarning>,
+) {
+}
 
-fn read_fastlane(path: &Path, warnings: &mut Vec<CredentialWarning>) -> Result<FastlaneKey, CredentialError> {
+fn read_fastlane(
+    path: &Path,
+    warnings: &mut Vec<CredentialWarning>,
+) -> Result<FastlaneKey, CredentialError> {
     let text = read_key_file(path, warnings)?;
     serde_json::from_str::<FastlaneKey>(&text).map_err(|e| CredentialError::BadApiKeyJson {
         path: path.to_owned(),
@@ -418,5 +516,9 @@ fn read_fastlane(path: &Path, warnings: &mut Vec<CredentialWarning>) -> Result<F
 /// CI secrets often hold a PEM with literal `\n` sequences, or surrounding quotes.
 fn normalise_pem(text: &str) -> String {
     let text = text.trim().trim_matches('"');
-    if !text.contains('\n') && text.contains("\\n") { text.replace("\\n", "\n") } else { text.to_owned() }
+    if !text.contains('\n') && text.contains("\\n") {
+        text.replace("\\n", "\n")
+    } else {
+        text.to_owned()
+    }
 }

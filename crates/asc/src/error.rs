@@ -56,7 +56,8 @@ pub struct ErrorMeta {
 impl ApiError {
     /// Whether this error's code is `code` or a more specific code under it (codes are dot-separated, general first).
     pub fn has_code(&self, code: &str) -> bool {
-        self.code == code || (self.code.starts_with(code) && self.code.as_bytes().get(code.len()) == Some(&b'.'))
+        self.code == code
+            || (self.code.starts_with(code) && self.code.as_bytes().get(code.len()) == Some(&b'.'))
     }
 }
 
@@ -88,7 +89,11 @@ impl fmt::Display for ApiError {
 
 /// Keeps an untrusted server string to one short line.
 pub(crate) fn one_line(text: &str) -> String {
-    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(300).collect();
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
     if text.chars().count() > 300 {
         out.push('…');
     }
@@ -162,7 +167,9 @@ pub enum RequestError {
         errors: ApiErrors,
     },
     /// An error status with a body that is not an App Store Connect error document (a proxy's HTML page...).
-    #[error("{method} {path}: HTTP {status} with {what} instead of an App Store Connect error document")]
+    #[error(
+        "{method} {path}: HTTP {status} with {what} instead of an App Store Connect error document"
+    )]
     UnexpectedStatus {
         /// HTTP method.
         method: String,
@@ -266,7 +273,9 @@ impl RequestError {
     /// Apple's errors, when the server sent an error document.
     pub fn api_errors(&self) -> Option<&ApiErrors> {
         match self {
-            RequestError::Api { errors, .. } | RequestError::Unauthorized { errors, .. } => Some(errors),
+            RequestError::Api { errors, .. } | RequestError::Unauthorized { errors, .. } => {
+                Some(errors)
+            }
             _ => None,
         }
     }
@@ -297,7 +306,8 @@ pub(crate) fn describe_body(body: &[u8]) -> String {
     }
     let lower = trimmed.to_ascii_lowercase();
     let head: String = one_line(trimmed).chars().take(20).collect();
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<html") {
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<html")
+    {
         format!("an HTML page (starts with {head:?})")
     } else if trimmed.starts_with('<') {
         format!("XML or HTML (starts with {head:?})")

@@ -11,8 +11,10 @@
 use crate::client::Client;
 use crate::error::RequestError;
 use crate::jsonapi::ResourceOf;
-use crate::query::{Query, MAX_LIMIT};
-use crate::resources::{App, Build, BuildUpload, BuildUploadState, Platform, PreReleaseVersion, ProcessingState};
+use crate::query::{MAX_LIMIT, Query};
+use crate::resources::{
+    App, Build, BuildUpload, BuildUploadState, Platform, PreReleaseVersion, ProcessingState,
+};
 
 /// Which app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +84,10 @@ pub struct BuildHistory {
 #[non_exhaustive]
 pub enum HistoryError {
     /// No app has this bundle id.
-    #[error("no app with bundle id {bundle_id:?} in this App Store Connect team{}", near_miss_hint(near_misses))]
+    #[error(
+        "no app with bundle id {bundle_id:?} in this App Store Connect team{}",
+        near_miss_hint(near_misses)
+    )]
     AppNotFound {
         /// The bundle id asked for.
         bundle_id: String,
@@ -104,27 +109,43 @@ fn near_miss_hint(near: &[String]) -> String {
     if near.is_empty() {
         String::new()
     } else {
-        format!(" (similar: {})", near.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
+        format!(
+            " (similar: {})",
+            near.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )
     }
 }
 
 /// Resolves an app by exact bundle id: returns `(app id, bundle id)`.
 pub async fn find_app(client: &Client, bundle_id: &str) -> Result<(String, String), HistoryError> {
-    let query = Query::new().filter("bundleId", &[bundle_id]).fields("apps", &["bundleId", "name"]).limit(MAX_LIMIT);
+    let query = Query::new()
+        .filter("bundleId", &[bundle_id])
+        .fields("apps", &["bundleId", "name"])
+        .limit(MAX_LIMIT);
     let apps = client.get_all::<App>("/v1/apps", &query).await?;
     let mut near_misses = Vec::new();
     for app in apps.data {
-        let found = app.attributes.as_ref().and_then(|a| a.bundle_id.clone()).unwrap_or_default();
+        let found = app
+            .attributes
+            .as_ref()
+            .and_then(|a| a.bundle_id.clone())
+            .unwrap_or_default();
         if found == bundle_id {
             return Ok((app.id, found));
         }
         near_misses.push(found);
     }
-    Err(HistoryError::AppNotFound { bundle_id: bundle_id.to_owned(), near_misses })
+    Err(HistoryError::AppNotFound {
+        bundle_id: bundle_id.to_owned(),
+        near_misses,
+    })
 }
 
 /// Fetches builds and uploads for `query` (2 or 3 requests when each list fits in one page).
-pub async fn fetch_build_history(client: &Client, query: &HistoryQuery) -> Result<BuildHistory, HistoryError> {
+pub async fn fetch_build_history(
+    client: &Client,
+    query: &HistoryQuery,
+) -> Result<BuildHistory, HistoryError> {
     let (app_id, bundle_id) = match &query.app {
         AppSelector::BundleId(bundle_id) => {
             let (id, bundle) = find_app(client, bundle_id).await?;
@@ -132,7 +153,10 @@ pub async fn fetch_build_history(client: &Client, query: &HistoryQuery) -> Resul
         }
         AppSelector::AppId(id) => (id.clone(), None),
     };
-    let (uploads, builds) = tokio::join!(fetch_uploads(client, &app_id, &query.platform), fetch_builds(client, &app_id, &query.platform));
+    let (uploads, builds) = tokio::join!(
+        fetch_uploads(client, &app_id, &query.platform),
+        fetch_builds(client, &app_id, &query.platform)
+    );
     let uploads = match uploads {
         Err(e) if e.status() == Some(404) && matches!(query.app, AppSelector::AppId(_)) => {
             return Err(HistoryError::AppIdNotFound { app_id });
@@ -140,13 +164,30 @@ pub async fn fetch_build_history(client: &Client, query: &HistoryQuery) -> Resul
         other => other?,
     };
     let (builds, included_bundle_id) = builds?;
-    Ok(BuildHistory { app_id, bundle_id: bundle_id.or(included_bundle_id), builds, uploads })
+    Ok(BuildHistory {
+        app_id,
+        bundle_id: bundle_id.or(included_bundle_id),
+        builds,
+        uploads,
+    })
 }
 
-async fn fetch_uploads(client: &Client, app_id: &str, platform: &Platform) -> Result<Vec<UploadRecord>, RequestError> {
+async fn fetch_uploads(
+    client: &Client,
+    app_id: &str,
+    platform: &Platform,
+) -> Result<Vec<UploadRecord>, RequestError> {
     let query = Query::new()
         .filter("platform", &[platform.as_str()])
-        .fields("buildUploads", &["cfBundleShortVersionString", "cfBundleVersion", "platform", "state"])
+        .fields(
+            "buildUploads",
+            &[
+                "cfBundleShortVersionString",
+                "cfBundleVersion",
+                "platform",
+                "state",
+            ],
+        )
         .limit(MAX_LIMIT);
     let path = format!("/v1/apps/{}/buildUploads", encode_segment(app_id));
     let uploads = client.get_all::<BuildUpload>(&path, &query).await?;
@@ -177,13 +218,21 @@ async fn fetch_builds(
         .filter("app", &[app_id])
         .filter("preReleaseVersion.platform", &[platform.as_str()])
         .include(&["preReleaseVersion"])
-        .fields("builds", &["version", "processingState", "expired", "preReleaseVersion"])
+        .fields(
+            "builds",
+            &["version", "processingState", "expired", "preReleaseVersion"],
+        )
         .fields("preReleaseVersions", &["version", "platform"])
         .limit(MAX_LIMIT);
     let builds = client.get_all::<Build>("/v1/builds", &query).await?;
-    let trains: std::collections::HashMap<String, ResourceOf<PreReleaseVersion>> =
-        builds.included::<PreReleaseVersion>().map(|v| (v.id.clone(), v)).collect();
-    let bundle_id = builds.included::<App>().find(|a| a.id == app_id).and_then(|a| a.attributes.and_then(|a| a.bundle_id));
+    let trains: std::collections::HashMap<String, ResourceOf<PreReleaseVersion>> = builds
+        .included::<PreReleaseVersion>()
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    let bundle_id = builds
+        .included::<App>()
+        .find(|a| a.id == app_id)
+        .and_then(|a| a.attributes.and_then(|a| a.bundle_id));
     let records = builds
         .data
         .into_iter()
@@ -212,5 +261,7 @@ async fn fetch_builds(
 
 /// Percent-encodes an id for use as one path segment.
 fn encode_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

@@ -18,7 +18,8 @@ pub trait ResourceType {
 }
 
 /// A resource of kind `T` as found in `data` or `included`.
-pub type ResourceOf<T> = Resource<<T as ResourceType>::Attributes, <T as ResourceType>::Relationships>;
+pub type ResourceOf<T> =
+    Resource<<T as ResourceType>::Attributes, <T as ResourceType>::Relationships>;
 
 /// One resource object.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -49,7 +50,10 @@ pub struct ResourceIdentifier {
 impl ResourceIdentifier {
     /// An identifier of kind `T`.
     pub fn of<T: ResourceType>(id: impl Into<String>) -> Self {
-        ResourceIdentifier { kind: T::TYPE.to_owned(), id: id.into() }
+        ResourceIdentifier {
+            kind: T::TYPE.to_owned(),
+            id: id.into(),
+        }
     }
 }
 
@@ -144,7 +148,9 @@ impl<D> Document<D> {
 }
 
 /// Decodes the resources of kind `T` from raw `included` values, skipping any that do not decode.
-pub fn included_of<T: ResourceType>(raw: &[serde_json::Value]) -> impl Iterator<Item = ResourceOf<T>> + '_ {
+pub fn included_of<T: ResourceType>(
+    raw: &[serde_json::Value],
+) -> impl Iterator<Item = ResourceOf<T>> + '_ {
     raw.iter()
         .filter(|value| value.get("type").and_then(|t| t.as_str()) == Some(T::TYPE))
         .filter_map(|value| ResourceOf::<T>::deserialize(value).ok())
@@ -195,7 +201,13 @@ pub struct NewResource<A: Serialize, R: Serialize> {
 impl<A: Serialize, R: Serialize> CreateDocument<A, R> {
     /// A create body for kind `T`.
     pub fn new<T: ResourceType>(attributes: Option<A>, relationships: Option<R>) -> Self {
-        CreateDocument { data: NewResource { kind: T::TYPE, attributes, relationships } }
+        CreateDocument {
+            data: NewResource {
+                kind: T::TYPE,
+                attributes,
+                relationships,
+            },
+        }
     }
 }
 
@@ -221,7 +233,13 @@ pub struct UpdatedResource<A: Serialize> {
 impl<A: Serialize> UpdateDocument<A> {
     /// An update body for resource `id` of kind `T`.
     pub fn new<T: ResourceType>(id: impl Into<String>, attributes: A) -> Self {
-        UpdateDocument { data: UpdatedResource { kind: T::TYPE, id: id.into(), attributes } }
+        UpdateDocument {
+            data: UpdatedResource {
+                kind: T::TYPE,
+                id: id.into(),
+                attributes,
+            },
+        }
     }
 }
 
@@ -235,6 +253,8 @@ pub struct Linkage {
 impl Linkage {
     /// A link to resource `id` of kind `T`.
     pub fn to<T: ResourceType>(id: impl Into<String>) -> Self {
-        Linkage { data: ResourceIdentifier::of::<T>(id) }
+        Linkage {
+            data: ResourceIdentifier::of::<T>(id),
+        }
     }
 }

@@ -18,19 +18,22 @@ impl Query {
 
     /// `filter[name]=v1,v2`.
     pub fn filter(mut self, name: &str, values: &[&str]) -> Self {
-        self.pairs.push((format!("filter[{name}]"), values.join(",")));
+        self.pairs
+            .push((format!("filter[{name}]"), values.join(",")));
         self
     }
 
     /// `fields[kind]=a,b` (sparse fieldset).
     pub fn fields(mut self, kind: &str, fields: &[&str]) -> Self {
-        self.pairs.push((format!("fields[{kind}]"), fields.join(",")));
+        self.pairs
+            .push((format!("fields[{kind}]"), fields.join(",")));
         self
     }
 
     /// `include=a,b`.
     pub fn include(mut self, relationships: &[&str]) -> Self {
-        self.pairs.push(("include".to_owned(), relationships.join(",")));
+        self.pairs
+            .push(("include".to_owned(), relationships.join(",")));
         self
     }
 
@@ -42,7 +45,8 @@ impl Query {
 
     /// `limit=n`, clamped to [`MAX_LIMIT`].
     pub fn limit(mut self, n: u32) -> Self {
-        self.pairs.push(("limit".to_owned(), n.clamp(1, MAX_LIMIT).to_string()));
+        self.pairs
+            .push(("limit".to_owned(), n.clamp(1, MAX_LIMIT).to_string()));
         self
     }
 

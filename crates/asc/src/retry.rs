@@ -106,7 +106,9 @@ impl RateLimit {
     pub fn parse(value: &str) -> Option<RateLimit> {
         let mut limit = RateLimit::default();
         for part in value.split(';') {
-            let Some((name, number)) = part.split_once(':') else { continue };
+            let Some((name, number)) = part.split_once(':') else {
+                continue;
+            };
             let number = number.trim().parse::<u64>().ok();
             match name.trim() {
                 "user-hour-lim" => limit.hourly_limit = number,
@@ -145,7 +147,10 @@ mod tests {
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("0.5", now), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
         let date = chrono::DateTime::<chrono::Utc>::from(now + Duration::from_secs(7)).to_rfc2822();
         assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("soon", now), None);
@@ -158,7 +163,10 @@ mod tests {
         for retry in 0..40 {
             let d = p.backoff(retry);
             assert!(d <= p.max_delay, "{d:?}");
-            let nominal = p.base_delay.saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX)).min(p.max_delay);
+            let nominal = p
+                .base_delay
+                .saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX))
+                .min(p.max_delay);
             assert!(d >= nominal / 2);
         }
     }

@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use common::{ManualClock, key};
-use ipagate_asc::credentials::{CredentialError, CredentialFlags, CredentialWarning, Environment, Origin, resolve};
+use ipagate_asc::credentials::{
+    CredentialError, CredentialFlags, CredentialWarning, Environment, Origin, resolve,
+};
 use ipagate_asc::{ApiKey, Issuer, KeyError, PrivateKey, TokenProvider};
 
 const ISSUER: &str = "11111111-2222-3333-4444-555555555555";
@@ -17,11 +19,23 @@ const ISSUER: &str = "11111111-2222-3333-4444-555555555555";
 fn claims(token: &str) -> (serde_json::Value, serde_json::Value) {
     let mut parts = token.split('.');
     let decode = |p: &str| {
-        serde_json::from_slice::<serde_json::Value>(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+        serde_json::from_slice::<serde_json::Value>(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .unwrap(),
+        )
+        .unwrap()
     };
     let header = decode(parts.next().unwrap());
     let payload = decode(parts.next().unwrap());
-    assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap().len(), 64, "raw r||s");
+    assert_eq!(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts.next().unwrap())
+            .unwrap()
+            .len(),
+        64,
+        "raw r||s"
+    );
     (header, payload)
 }
 
@@ -29,7 +43,12 @@ fn claims(token: &str) -> (serde_json::Value, serde_json::Value) {
 fn team_and_individual_claims() {
     let pair = key("CLAIMS0001");
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
-    let team = ApiKey::new(&pair.key_id, Issuer::Team(ISSUER.into()), PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap()).unwrap();
+    let team = ApiKey::new(
+        &pair.key_id,
+        Issuer::Team(ISSUER.into()),
+        PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap(),
+    )
+    .unwrap();
     let provider = TokenProvider::with_clock(team, clock.clone());
     let (header, payload) = claims(provider.token().unwrap().expose());
     assert_eq!(header["alg"], "ES256");
@@ -40,9 +59,17 @@ fn team_and_individual_claims() {
     assert_eq!(payload["aud"], "appstoreconnect-v1");
     assert_eq!(payload["iat"], 1_800_000_000u64 - 60);
     let exp = payload["exp"].as_u64().unwrap();
-    assert!(exp - 1_800_000_000 <= 15 * 60 && exp - 1_800_000_000 >= 10 * 60, "{exp}");
+    assert!(
+        exp - 1_800_000_000 <= 15 * 60 && exp - 1_800_000_000 >= 10 * 60,
+        "{exp}"
+    );
 
-    let individual = ApiKey::new(&pair.key_id, Issuer::Individual, PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap()).unwrap();
+    let individual = ApiKey::new(
+        &pair.key_id,
+        Issuer::Individual,
+        PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap(),
+    )
+    .unwrap();
     let provider = TokenProvider::with_clock(individual, clock);
     let (_, payload) = claims(provider.token().unwrap().expose());
     assert_eq!(payload["sub"], "user");
@@ -86,24 +113,45 @@ fn ed25519_pem() -> String {
 }
 
 fn hex_bytes(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 #[test]
 fn bad_keys_are_explained() {
-    assert!(matches!(PrivateKey::from_pem("hello"), Err(KeyError::NotPem)));
+    assert!(matches!(
+        PrivateKey::from_pem("hello"),
+        Err(KeyError::NotPem)
+    ));
     let garbage = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-    assert!(matches!(PrivateKey::from_pem(garbage), Err(KeyError::NotEs256)));
-    assert!(matches!(PrivateKey::from_pem(&ed25519_pem()), Err(KeyError::NotEs256)));
+    assert!(matches!(
+        PrivateKey::from_pem(garbage),
+        Err(KeyError::NotEs256)
+    ));
+    assert!(matches!(
+        PrivateKey::from_pem(&ed25519_pem()),
+        Err(KeyError::NotEs256)
+    ));
     let sec1 = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
     let err = PrivateKey::from_pem(sec1).unwrap_err();
     assert!(err.to_string().contains("openssl pkcs8 -topk8"), "{err}");
     let rsa = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n";
-    assert!(matches!(PrivateKey::from_pem(rsa), Err(KeyError::WrongPemLabel { .. })));
+    assert!(matches!(
+        PrivateKey::from_pem(rsa),
+        Err(KeyError::WrongPemLabel { .. })
+    ));
     let pair = key("BADID00001");
     let pk = PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap();
-    assert!(matches!(ApiKey::new("bad id!", Issuer::Individual, pk.clone()), Err(KeyError::BadKeyId(_))));
-    assert!(matches!(ApiKey::new("ABC", Issuer::Team(" ".into()), pk), Err(KeyError::EmptyIssuer)));
+    assert!(matches!(
+        ApiKey::new("bad id!", Issuer::Individual, pk.clone()),
+        Err(KeyError::BadKeyId(_))
+    ));
+    assert!(matches!(
+        ApiKey::new("ABC", Issuer::Team(" ".into()), pk),
+        Err(KeyError::EmptyIssuer)
+    ));
 }
 
 struct FakeEnv {
@@ -128,7 +176,10 @@ fn env(dir: &Path, vars: &[(&str, &str)]) -> FakeEnv {
     std::fs::create_dir_all(dir.join("home")).unwrap();
     std::fs::create_dir_all(dir.join("cwd")).unwrap();
     FakeEnv {
-        vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         home: dir.join("home"),
         cwd: dir.join("cwd"),
     }
@@ -164,7 +215,11 @@ fn flags_beat_env_beat_json_beat_key_dirs() {
             ("ASC_PRIVATE_KEY", &a.private_pkcs8_pem),
         ],
     );
-    let flags = CredentialFlags { key_id: Some("FLAGKEY001".into()), api_key_path: Some(json.clone()), ..Default::default() };
+    let flags = CredentialFlags {
+        key_id: Some("FLAGKEY001".into()),
+        api_key_path: Some(json.clone()),
+        ..Default::default()
+    };
     let r = resolve(&flags, &e).unwrap();
     assert_eq!(r.key.key_id(), "FLAGKEY001");
     assert_eq!(r.key_id_origin, Origin::Flag("--key-id"));
@@ -174,15 +229,27 @@ fn flags_beat_env_beat_json_beat_key_dirs() {
 
     // Without env, the JSON file supplies everything.
     let e = env(dir.path(), &[]);
-    let r = resolve(&CredentialFlags { api_key_path: Some(json.clone()), ..Default::default() }, &e).unwrap();
+    let r = resolve(
+        &CredentialFlags {
+            api_key_path: Some(json.clone()),
+            ..Default::default()
+        },
+        &e,
+    )
+    .unwrap();
     assert_eq!(r.key.key_id(), "JSONKEY001");
     assert_eq!(r.key.issuer(), &Issuer::Team("json-issuer".into()));
     assert_eq!(r.private_key_origin, Origin::File(json));
 
     // ASC_* names, key found in ~/.appstoreconnect/private_keys.
-    let p8 = dir.path().join("home/.appstoreconnect/private_keys/AuthKey_ASCKEY0001.p8");
+    let p8 = dir
+        .path()
+        .join("home/.appstoreconnect/private_keys/AuthKey_ASCKEY0001.p8");
     write_private(&p8, &a.private_pkcs8_pem);
-    let e = env(dir.path(), &[("ASC_KEY_ID", "ASCKEY0001"), ("ASC_ISSUER_ID", ISSUER)]);
+    let e = env(
+        dir.path(),
+        &[("ASC_KEY_ID", "ASCKEY0001"), ("ASC_ISSUER_ID", ISSUER)],
+    );
     let r = resolve(&CredentialFlags::default(), &e).unwrap();
     assert_eq!(r.private_key_origin, Origin::File(p8.clone()));
     assert!(r.warnings.is_empty());
@@ -196,11 +263,35 @@ fn flags_beat_env_beat_json_beat_key_dirs() {
     // codemagic's @file: indirection, and ASC_PRIVATE_KEY_PATH.
     let e = env(
         dir.path(),
-        &[("APP_STORE_CONNECT_KEY_IDENTIFIER", "ASCKEY0001"), ("ASC_ISSUER_ID", ISSUER), ("APP_STORE_CONNECT_PRIVATE_KEY", &format!("@file:{}", p8.display()))],
+        &[
+            ("APP_STORE_CONNECT_KEY_IDENTIFIER", "ASCKEY0001"),
+            ("ASC_ISSUER_ID", ISSUER),
+            (
+                "APP_STORE_CONNECT_PRIVATE_KEY",
+                &format!("@file:{}", p8.display()),
+            ),
+        ],
     );
-    assert_eq!(resolve(&CredentialFlags::default(), &e).unwrap().private_key_origin, Origin::File(p8.clone()));
-    let e = env(dir.path(), &[("ASC_KEY_ID", "ASCKEY0001"), ("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY_PATH", &p8.display().to_string())]);
-    assert_eq!(resolve(&CredentialFlags::default(), &e).unwrap().private_key_origin, Origin::File(p8));
+    assert_eq!(
+        resolve(&CredentialFlags::default(), &e)
+            .unwrap()
+            .private_key_origin,
+        Origin::File(p8.clone())
+    );
+    let e = env(
+        dir.path(),
+        &[
+            ("ASC_KEY_ID", "ASCKEY0001"),
+            ("ASC_ISSUER_ID", ISSUER),
+            ("ASC_PRIVATE_KEY_PATH", &p8.display().to_string()),
+        ],
+    );
+    assert_eq!(
+        resolve(&CredentialFlags::default(), &e)
+            .unwrap()
+            .private_key_origin,
+        Origin::File(p8)
+    );
 }
 
 #[test]
@@ -208,7 +299,14 @@ fn escaped_newlines_in_env_keys_work() {
     let dir = tempfile::tempdir().unwrap();
     let a = key("ESCAPED001");
     let escaped = a.private_pkcs8_pem.trim().replace('\n', "\\n");
-    let e = env(dir.path(), &[("ASC_KEY_ID", "ESCAPED001"), ("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY", &escaped)]);
+    let e = env(
+        dir.path(),
+        &[
+            ("ASC_KEY_ID", "ESCAPED001"),
+            ("ASC_ISSUER_ID", ISSUER),
+            ("ASC_PRIVATE_KEY", &escaped),
+        ],
+    );
     assert!(resolve(&CredentialFlags::default(), &e).is_ok());
 }
 
@@ -217,28 +315,74 @@ fn missing_pieces_and_bad_keys_never_echo_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let a = key("MISSING001");
     let e = env(dir.path(), &[("ASC_PRIVATE_KEY", &a.private_pkcs8_pem)]);
-    assert!(matches!(resolve(&CredentialFlags::default(), &e), Err(CredentialError::MissingKeyId)));
-    let e = env(dir.path(), &[("ASC_KEY_ID", "MISSING001"), ("ASC_PRIVATE_KEY", &a.private_pkcs8_pem)]);
+    assert!(matches!(
+        resolve(&CredentialFlags::default(), &e),
+        Err(CredentialError::MissingKeyId)
+    ));
+    let e = env(
+        dir.path(),
+        &[
+            ("ASC_KEY_ID", "MISSING001"),
+            ("ASC_PRIVATE_KEY", &a.private_pkcs8_pem),
+        ],
+    );
     let err = resolve(&CredentialFlags::default(), &e).unwrap_err();
     assert!(matches!(err, CredentialError::MissingIssuer), "{err}");
     // An individual key needs no issuer.
-    let ok = resolve(&CredentialFlags { individual: true, ..Default::default() }, &e).unwrap();
+    let ok = resolve(
+        &CredentialFlags {
+            individual: true,
+            ..Default::default()
+        },
+        &e,
+    )
+    .unwrap();
     assert_eq!(ok.key.issuer(), &Issuer::Individual);
-    let e = env(dir.path(), &[("ASC_KEY_ID", "MISSING001"), ("ASC_ISSUER_ID", ISSUER)]);
+    let e = env(
+        dir.path(),
+        &[("ASC_KEY_ID", "MISSING001"), ("ASC_ISSUER_ID", ISSUER)],
+    );
     let err = resolve(&CredentialFlags::default(), &e).unwrap_err();
     assert!(err.to_string().contains("AuthKey_MISSING001.p8"), "{err}");
     // A corrupted key: the error names the source, not the content.
-    let broken = a.private_pkcs8_pem.replace(&a.private_pkcs8_pem[40..60], "AAAAAAAAAAAAAAAAAAAA");
-    let e = env(dir.path(), &[("ASC_KEY_ID", "MISSING001"), ("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY", &broken)]);
+    let broken = a
+        .private_pkcs8_pem
+        .replace(&a.private_pkcs8_pem[40..60], "AAAAAAAAAAAAAAAAAAAA");
+    let e = env(
+        dir.path(),
+        &[
+            ("ASC_KEY_ID", "MISSING001"),
+            ("ASC_ISSUER_ID", ISSUER),
+            ("ASC_PRIVATE_KEY", &broken),
+        ],
+    );
     let err = resolve(&CredentialFlags::default(), &e).unwrap_err();
-    let text = format!("{err} {err:?} {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
+    let text = format!(
+        "{err} {err:?} {}",
+        std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    );
     assert!(text.contains("$ASC_PRIVATE_KEY"), "{text}");
     for line in broken.lines().filter(|l| !l.starts_with("-----")) {
         assert!(!text.contains(line), "{text}");
     }
-    let e = env(dir.path(), &[("ASC_KEY_ID", "MISSING001"), ("ASC_ISSUER_ID", ISSUER), ("APP_STORE_CONNECT_PRIVATE_KEY", "@env:NOPE")]);
-    assert!(matches!(resolve(&CredentialFlags::default(), &e), Err(CredentialError::UnsetIndirection { .. })));
-    let flags = CredentialFlags { private_key: Some(a.private_pkcs8_pem.clone()), ..Default::default() };
+    let e = env(
+        dir.path(),
+        &[
+            ("ASC_KEY_ID", "MISSING001"),
+            ("ASC_ISSUER_ID", ISSUER),
+            ("APP_STORE_CONNECT_PRIVATE_KEY", "@env:NOPE"),
+        ],
+    );
+    assert!(matches!(
+        resolve(&CredentialFlags::default(), &e),
+        Err(CredentialError::UnsetIndirection { .. })
+    ));
+    let flags = CredentialFlags {
+        private_key: Some(a.private_pkcs8_pem.clone()),
+        ..Default::default()
+    };
     assert!(!format!("{flags:?}").contains(&a.private_pkcs8_pem[30..60]));
 }
 
@@ -251,9 +395,25 @@ fn world_readable_key_file_draws_a_warning() {
     let p8 = dir.path().join("AuthKey_WORLDREAD1.p8");
     write_private(&p8, &a.private_pkcs8_pem);
     std::fs::set_permissions(&p8, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let e = env(dir.path(), &[("ASC_KEY_ID", "WORLDREAD1"), ("ASC_ISSUER_ID", ISSUER)]);
-    let r = resolve(&CredentialFlags { private_key_path: Some(p8.clone()), ..Default::default() }, &e).unwrap();
-    assert_eq!(r.warnings, vec![CredentialWarning::KeyFileReadableByOthers { path: p8, mode: 0o100644 }]);
+    let e = env(
+        dir.path(),
+        &[("ASC_KEY_ID", "WORLDREAD1"), ("ASC_ISSUER_ID", ISSUER)],
+    );
+    let r = resolve(
+        &CredentialFlags {
+            private_key_path: Some(p8.clone()),
+            ..Default::default()
+        },
+        &e,
+    )
+    .unwrap();
+    assert_eq!(
+        r.warnings,
+        vec![CredentialWarning::KeyFileReadableByOthers {
+            path: p8,
+            mode: 0o100644
+        }]
+    );
     assert!(r.warnings[0].to_string().contains("chmod 600"));
 }
 
@@ -265,12 +425,29 @@ fn fastlane_json_without_issuer_is_an_individual_key_and_in_house_changes_audien
     let b64 = base64::engine::general_purpose::STANDARD.encode(&a.private_pkcs8_pem);
     write_private(&json, &serde_json::json!({"key_id": "FASTLANE01", "key": b64, "is_key_content_base64": true, "in_house": true}).to_string());
     let e = env(dir.path(), &[]);
-    let r = resolve(&CredentialFlags { api_key_path: Some(json.clone()), ..Default::default() }, &e).unwrap();
+    let r = resolve(
+        &CredentialFlags {
+            api_key_path: Some(json.clone()),
+            ..Default::default()
+        },
+        &e,
+    )
+    .unwrap();
     assert_eq!(r.key.issuer(), &Issuer::Individual);
     let provider = TokenProvider::with_clock(r.key, Arc::new(ipagate_asc::SystemClock));
     let (_, payload) = claims(provider.token().unwrap().expose());
     assert_eq!(payload["aud"], "apple-developer-enterprise-v1");
     write_private(&json, "{\"key_id\": ");
-    let err = resolve(&CredentialFlags { api_key_path: Some(json), ..Default::default() }, &e).unwrap_err();
-    assert!(matches!(err, CredentialError::BadApiKeyJson { .. }), "{err}");
+    let err = resolve(
+        &CredentialFlags {
+            api_key_path: Some(json),
+            ..Default::default()
+        },
+        &e,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CredentialError::BadApiKeyJson { .. }),
+        "{err}"
+    );
 }

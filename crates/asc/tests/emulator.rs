@@ -11,11 +11,13 @@ use common::{ManualClock, RecordingSleeper, SkewedThenRight, api_key, key};
 use ipagate_asc::history::{AppSelector, HistoryError, HistoryQuery, fetch_build_history};
 use ipagate_asc::jsonapi::{CreateDocument, Document, Linkage, ResourceOf};
 use ipagate_asc::resources::{
-    App, BuildUpload, BuildUploadCreateAttributes, BuildUploadCreateRelationships, BuildUploadState, Platform,
-    ProcessingState,
+    App, BuildUpload, BuildUploadCreateAttributes, BuildUploadCreateRelationships,
+    BuildUploadState, Platform, ProcessingState,
 };
 use ipagate_asc::{Client, ClientBuilder, Idempotency, RequestError};
-use ipagate_asc_emulator::{ApiKey as EmuKey, Config, Emulator, FaultPlan, FaultRule, RateLimitBurst, Seed, conformance};
+use ipagate_asc_emulator::{
+    ApiKey as EmuKey, Config, Emulator, FaultPlan, FaultRule, RateLimitBurst, Seed, conformance,
+};
 use serde_json::json;
 
 const ISSUER: &str = "69a6de70-0000-47e3-e053-5b8c7c11a4d1";
@@ -31,7 +33,11 @@ impl Env {
         Env::start_with(seed, faults, |c| c).await
     }
 
-    async fn start_with(seed: serde_json::Value, faults: FaultPlan, tweak: impl FnOnce(Config) -> Config) -> Env {
+    async fn start_with(
+        seed: serde_json::Value,
+        faults: FaultPlan,
+        tweak: impl FnOnce(Config) -> Config,
+    ) -> Env {
         let pair = key("EMUKEY0001");
         let config = Config {
             seed: Seed::from_json(&seed.to_string()).unwrap(),
@@ -40,12 +46,20 @@ impl Env {
             faults,
             ..Config::default()
         };
-        let emu = Emulator::start(tweak(config), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-        Env { emu, pair, sleeper: Arc::new(RecordingSleeper::default()) }
+        let emu = Emulator::start(tweak(config), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Env {
+            emu,
+            pair,
+            sleeper: Arc::new(RecordingSleeper::default()),
+        }
     }
 
     fn builder(&self) -> ClientBuilder {
-        Client::builder(api_key(&self.pair, ISSUER)).base_url(&self.emu.base_url()).sleeper(self.sleeper.clone())
+        Client::builder(api_key(&self.pair, ISSUER))
+            .base_url(&self.emu.base_url())
+            .sleeper(self.sleeper.clone())
     }
 
     fn client(&self) -> Client {
@@ -53,7 +67,11 @@ impl Env {
     }
 
     fn log(&self) -> Vec<(String, String, u16)> {
-        self.emu.request_log().into_iter().map(|r| (r.method, r.path, r.status)).collect()
+        self.emu
+            .request_log()
+            .into_iter()
+            .map(|r| (r.method, r.path, r.status))
+            .collect()
     }
 }
 
@@ -70,30 +88,64 @@ fn demo_seed() -> serde_json::Value {
 }
 
 fn by_bundle(platform: Platform) -> HistoryQuery {
-    HistoryQuery { app: AppSelector::BundleId("com.example.demo".into()), platform }
+    HistoryQuery {
+        app: AppSelector::BundleId("com.example.demo".into()),
+        platform,
+    }
 }
 
 #[tokio::test]
 async fn history_has_processed_builds_and_uploads_in_three_requests() {
     let env = Env::start(demo_seed(), FaultPlan::default()).await;
     let client = env.client();
-    let h = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap();
+    let h = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
     assert_eq!(h.app_id, "1234567890");
     assert_eq!(h.bundle_id.as_deref(), Some("com.example.demo"));
-    let mut builds: Vec<_> = h.builds.iter().map(|b| (b.build_number.as_str(), b.marketing_version.as_deref())).collect();
+    let mut builds: Vec<_> = h
+        .builds
+        .iter()
+        .map(|b| (b.build_number.as_str(), b.marketing_version.as_deref()))
+        .collect();
     builds.sort();
     // The App Store version's build 40 is a processed build too (the seed creates it).
-    assert_eq!(builds, vec![("39", Some("1.2.3")), ("40", Some("1.2.2")), ("41", Some("1.2.3"))]);
+    assert_eq!(
+        builds,
+        vec![
+            ("39", Some("1.2.3")),
+            ("40", Some("1.2.2")),
+            ("41", Some("1.2.3"))
+        ]
+    );
     assert!(h.builds.iter().all(|b| b.platform == Some(Platform::Ios)));
-    assert!(h.builds.iter().any(|b| b.processing_state == Some(ProcessingState::Valid)));
-    let mut uploads: Vec<_> = h.uploads.iter().map(|u| (u.build_number.as_str(), u.state.clone())).collect();
+    assert!(
+        h.builds
+            .iter()
+            .any(|b| b.processing_state == Some(ProcessingState::Valid))
+    );
+    let mut uploads: Vec<_> = h
+        .uploads
+        .iter()
+        .map(|u| (u.build_number.as_str(), u.state.clone()))
+        .collect();
     uploads.sort();
-    assert_eq!(uploads, vec![("42", Some(BuildUploadState::Processing)), ("43", Some(BuildUploadState::Failed))]);
+    assert_eq!(
+        uploads,
+        vec![
+            ("42", Some(BuildUploadState::Processing)),
+            ("43", Some(BuildUploadState::Failed))
+        ]
+    );
     assert_eq!(client.stats().requests, 3);
     let log = env.log();
     assert_eq!(log.len(), 3);
     assert!(log[0].1.starts_with("/v1/apps?"), "{log:?}");
-    assert!(log.iter().all(|(_, path, status)| *status == 200 && path.contains("limit=200")), "{log:?}");
+    assert!(
+        log.iter()
+            .all(|(_, path, status)| *status == 200 && path.contains("limit=200")),
+        "{log:?}"
+    );
     assert!(client.stats().rate_limit.is_some());
 }
 
@@ -101,32 +153,63 @@ async fn history_has_processed_builds_and_uploads_in_three_requests() {
 async fn app_id_costs_two_requests_and_platform_filter_holds() {
     let env = Env::start(demo_seed(), FaultPlan::default()).await;
     let client = env.client();
-    let q = HistoryQuery { app: AppSelector::AppId("1234567890".into()), platform: Platform::MacOs };
+    let q = HistoryQuery {
+        app: AppSelector::AppId("1234567890".into()),
+        platform: Platform::MacOs,
+    };
     let h = fetch_build_history(&client, &q).await.unwrap();
-    assert_eq!(h.builds.iter().map(|b| b.build_number.as_str()).collect::<Vec<_>>(), vec!["500"]);
-    assert_eq!(h.uploads.iter().map(|u| u.build_number.as_str()).collect::<Vec<_>>(), vec!["600"]);
+    assert_eq!(
+        h.builds
+            .iter()
+            .map(|b| b.build_number.as_str())
+            .collect::<Vec<_>>(),
+        vec!["500"]
+    );
+    assert_eq!(
+        h.uploads
+            .iter()
+            .map(|u| u.build_number.as_str())
+            .collect::<Vec<_>>(),
+        vec!["600"]
+    );
     assert_eq!(client.stats().requests, 2);
 }
 
 #[tokio::test]
 async fn unknown_apps_are_clear_errors() {
-    let env = Env::start_with(demo_seed(), FaultPlan::default(), |c| Config { loose_bundle_id_filter: true, ..c }).await;
+    let env = Env::start_with(demo_seed(), FaultPlan::default(), |c| Config {
+        loose_bundle_id_filter: true,
+        ..c
+    })
+    .await;
     let client = env.client();
     // The loose (prefix) filter returns both apps; only the exact one is taken.
-    let h = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap();
+    let h = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
     assert_eq!(h.app_id, "1234567890");
-    let q = HistoryQuery { app: AppSelector::BundleId("com.example".into()), platform: Platform::Ios };
+    let q = HistoryQuery {
+        app: AppSelector::BundleId("com.example".into()),
+        platform: Platform::Ios,
+    };
     let err = fetch_build_history(&client, &q).await.unwrap_err();
     assert!(matches!(err, HistoryError::AppNotFound { .. }), "{err:?}");
-    assert!(err.to_string().contains("similar: com.example.demo"), "{err}");
-    let q = HistoryQuery { app: AppSelector::AppId("999".into()), platform: Platform::Ios };
+    assert!(
+        err.to_string().contains("similar: com.example.demo"),
+        "{err}"
+    );
+    let q = HistoryQuery {
+        app: AppSelector::AppId("999".into()),
+        platform: Platform::Ios,
+    };
     let err = fetch_build_history(&client, &q).await.unwrap_err();
     assert!(matches!(err, HistoryError::AppIdNotFound { .. }), "{err:?}");
 }
 
 fn many_builds(n: usize) -> serde_json::Value {
-    let builds: Vec<_> =
-        (1..=n).map(|i| json!({"version": i.to_string(), "preReleaseVersion": format!("1.{}", i % 7)})).collect();
+    let builds: Vec<_> = (1..=n)
+        .map(|i| json!({"version": i.to_string(), "preReleaseVersion": format!("1.{}", i % 7)}))
+        .collect();
     json!({"apps":[{"id":"1","bundleId":"com.example.big","builds": builds}]})
 }
 
@@ -134,10 +217,17 @@ fn many_builds(n: usize) -> serde_json::Value {
 async fn ten_thousand_builds_page_correctly() {
     let env = Env::start(many_builds(10_000), FaultPlan::default()).await;
     let client = env.client();
-    let q = HistoryQuery { app: AppSelector::BundleId("com.example.big".into()), platform: Platform::Ios };
+    let q = HistoryQuery {
+        app: AppSelector::BundleId("com.example.big".into()),
+        platform: Platform::Ios,
+    };
     let h = fetch_build_history(&client, &q).await.unwrap();
     assert_eq!(h.builds.len(), 10_000);
-    let mut numbers: Vec<u64> = h.builds.iter().map(|b| b.build_number.parse().unwrap()).collect();
+    let mut numbers: Vec<u64> = h
+        .builds
+        .iter()
+        .map(|b| b.build_number.parse().unwrap())
+        .collect();
     numbers.sort_unstable();
     numbers.dedup();
     assert_eq!(numbers.len(), 10_000);
@@ -152,24 +242,44 @@ async fn retries_under_the_fault_plan() {
         seed: 7,
         clock_skew_secs: 0,
         rules: vec![
-            FaultRule { path: "/v1/builds".into(), server_errors_first: 2, ..FaultRule::default() },
+            FaultRule {
+                path: "/v1/builds".into(),
+                server_errors_first: 2,
+                ..FaultRule::default()
+            },
             FaultRule {
                 path: "/v1/apps".into(),
                 method: Some("GET".into()),
-                rate_limit_burst: Some(RateLimitBurst { after: 0, count: 1, retry_after_secs: Some(3) }),
+                rate_limit_burst: Some(RateLimitBurst {
+                    after: 0,
+                    count: 1,
+                    retry_after_secs: Some(3),
+                }),
                 ..FaultRule::default()
             },
-            FaultRule { path: "/v1/".into(), server_error_rate: 0.2, server_error_status: Some(503), ..FaultRule::default() },
+            FaultRule {
+                path: "/v1/".into(),
+                server_error_rate: 0.2,
+                server_error_status: Some(503),
+                ..FaultRule::default()
+            },
         ],
     };
     let env = Env::start(many_builds(450), faults).await;
     let client = env.client();
-    let q = HistoryQuery { app: AppSelector::BundleId("com.example.big".into()), platform: Platform::Ios };
+    let q = HistoryQuery {
+        app: AppSelector::BundleId("com.example.big".into()),
+        platform: Platform::Ios,
+    };
     let h = fetch_build_history(&client, &q).await.unwrap();
     assert_eq!(h.builds.len(), 450);
     let stats = client.stats();
     assert!(stats.retries >= 3, "{stats:?}");
-    assert!(env.sleeper.waits().contains(&Duration::from_secs(3)), "{:?}", env.sleeper.waits());
+    assert!(
+        env.sleeper.waits().contains(&Duration::from_secs(3)),
+        "{:?}",
+        env.sleeper.waits()
+    );
     let log = env.log();
     assert_eq!(log.iter().filter(|r| r.2 == 429).count(), 1);
     assert_eq!(log.len() as u64, stats.requests);
@@ -178,21 +288,36 @@ async fn retries_under_the_fault_plan() {
 #[tokio::test]
 async fn connection_resets_are_retried_then_reported() {
     let faults = FaultPlan {
-        rules: vec![FaultRule { path: "/v1/builds".into(), reset_after_bytes: Some(40), ..FaultRule::default() }],
+        rules: vec![FaultRule {
+            path: "/v1/builds".into(),
+            reset_after_bytes: Some(40),
+            ..FaultRule::default()
+        }],
         ..FaultPlan::default()
     };
     let env = Env::start(demo_seed(), faults).await;
     let client = env.client();
-    let err = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap_err();
+    let err = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("still failing after 5 attempts") && text.contains("connection"), "{text}");
+    assert!(
+        text.contains("still failing after 5 attempts") && text.contains("connection"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn hourly_budget_exhaustion_is_reported_with_its_code() {
-    let env = Env::start_with(demo_seed(), FaultPlan::default(), |c| Config { hourly_request_budget: 2, ..c }).await;
+    let env = Env::start_with(demo_seed(), FaultPlan::default(), |c| Config {
+        hourly_request_budget: 2,
+        ..c
+    })
+    .await;
     let client = env.client();
-    let err = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap_err();
+    let err = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("RATE_LIMIT_EXCEEDED"), "{err}");
 }
 
@@ -202,10 +327,14 @@ async fn cached_token_is_refreshed_before_it_expires() {
     // Start 14.5 minutes in the past: the first token is valid for 30 more real seconds.
     let clock = ManualClock::new(SystemTime::now() - Duration::from_secs(14 * 60 + 30));
     let client = env.builder().clock(clock.clone()).build().unwrap();
-    fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap();
+    fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
     assert_eq!(client.stats().tokens_minted, 1);
     clock.advance(Duration::from_secs(14 * 60 + 30));
-    fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap();
+    fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
     assert_eq!(client.stats().tokens_minted, 2);
     assert!(env.log().iter().all(|r| r.2 == 200));
 }
@@ -214,9 +343,14 @@ async fn cached_token_is_refreshed_before_it_expires() {
 async fn a_rejected_token_is_reminted_once() {
     let env = Env::start(demo_seed(), FaultPlan::default()).await;
     // The first token is minted with a clock 30 minutes slow: expired for the server.
-    let clock = Arc::new(SkewedThenRight { skew_back: Duration::from_secs(30 * 60), remaining: AtomicUsize::new(1) });
+    let clock = Arc::new(SkewedThenRight {
+        skew_back: Duration::from_secs(30 * 60),
+        remaining: AtomicUsize::new(1),
+    });
     let client = env.builder().clock(clock).concurrency(1).build().unwrap();
-    let h = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap();
+    let h = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
     assert_eq!(h.app_id, "1234567890");
     let statuses: Vec<u16> = env.log().iter().map(|r| r.2).collect();
     assert_eq!(statuses[..2], [401, 200]);
@@ -225,32 +359,56 @@ async fn a_rejected_token_is_reminted_once() {
 
 #[tokio::test]
 async fn server_clock_far_ahead_fails_with_the_clock_hint() {
-    let faults = FaultPlan { clock_skew_secs: 25 * 60, ..FaultPlan::default() };
+    let faults = FaultPlan {
+        clock_skew_secs: 25 * 60,
+        ..FaultPlan::default()
+    };
     let env = Env::start(demo_seed(), faults).await;
     let client = env.client();
-    let err = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap_err();
-    assert!(matches!(&err, HistoryError::Request(RequestError::Unauthorized { .. })), "{err:?}");
+    let err = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            HistoryError::Request(RequestError::Unauthorized { .. })
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("clock"), "{err}");
-    assert_eq!(env.log().len(), 2, "one retry with a fresh token, then stop");
+    assert_eq!(
+        env.log().len(),
+        2,
+        "one retry with a fresh token, then stop"
+    );
 }
 
 #[tokio::test]
 async fn wrong_key_is_unauthorized() {
     let env = Env::start(demo_seed(), FaultPlan::default()).await;
     let other = key("EMUKEY0001"); // same id, different key pair
-    let client = Client::builder(api_key(&other, ISSUER)).base_url(&env.emu.base_url()).build().unwrap();
-    let err = fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap_err();
+    let client = Client::builder(api_key(&other, ISSUER))
+        .base_url(&env.emu.base_url())
+        .build()
+        .unwrap();
+    let err = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("401 NOT_AUTHORIZED"), "{err}");
 }
 
-fn upload_body(version: &str) -> CreateDocument<BuildUploadCreateAttributes, BuildUploadCreateRelationships> {
+fn upload_body(
+    version: &str,
+) -> CreateDocument<BuildUploadCreateAttributes, BuildUploadCreateRelationships> {
     CreateDocument::new::<BuildUpload>(
         Some(BuildUploadCreateAttributes {
             cf_bundle_short_version_string: "1.2.3".into(),
             cf_bundle_version: version.into(),
             platform: Platform::Ios,
         }),
-        Some(BuildUploadCreateRelationships { app: Linkage::to::<App>("1234567890") }),
+        Some(BuildUploadCreateRelationships {
+            app: Linkage::to::<App>("1234567890"),
+        }),
     )
 }
 
@@ -260,14 +418,35 @@ async fn request_bodies_conform_and_duplicates_are_detected() {
     conformance::validate_request("POST", "/v1/buildUploads", &body).unwrap();
     let env = Env::start(demo_seed(), FaultPlan::default()).await;
     let client = env.client();
-    let created: Document<ResourceOf<BuildUpload>> =
-        client.post("/v1/buildUploads", &upload_body("44"), Idempotency::DuplicateDetectable).await.unwrap();
-    assert_eq!(created.data.attributes.unwrap().cf_bundle_version.as_deref(), Some("44"));
+    let created: Document<ResourceOf<BuildUpload>> = client
+        .post(
+            "/v1/buildUploads",
+            &upload_body("44"),
+            Idempotency::DuplicateDetectable,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        created
+            .data
+            .attributes
+            .unwrap()
+            .cf_bundle_version
+            .as_deref(),
+        Some("44")
+    );
     let err = client
-        .post::<_, Document<ResourceOf<BuildUpload>>>("/v1/buildUploads", &upload_body("42"), Idempotency::DuplicateDetectable)
+        .post::<_, Document<ResourceOf<BuildUpload>>>(
+            "/v1/buildUploads",
+            &upload_body("42"),
+            Idempotency::DuplicateDetectable,
+        )
         .await
         .unwrap_err();
-    assert!(err.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"), "{err}");
+    assert!(
+        err.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"),
+        "{err}"
+    );
     assert_eq!(err.status(), Some(409));
 }
 
@@ -275,7 +454,9 @@ async fn request_bodies_conform_and_duplicates_are_detected() {
 async fn list_responses_conform_to_the_spec() {
     let env = Env::start(demo_seed(), FaultPlan::default()).await;
     let client = env.client();
-    fetch_build_history(&client, &by_bundle(Platform::Ios)).await.unwrap();
+    fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
     // Replay the exact requests the client made and validate the answers.
     let http = reqwest::Client::new();
     let token = client.tokens().token().unwrap();
@@ -290,7 +471,8 @@ async fn list_responses_conform_to_the_spec() {
             .await
             .unwrap();
         let template = conformance::path_template(&path).unwrap();
-        conformance::validate_response("GET", template, 200, &body).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+        conformance::validate_response("GET", template, 200, &body)
+            .unwrap_or_else(|e| panic!("{path}: {e:?}"));
     }
 }
 
@@ -309,8 +491,19 @@ async fn live_app_store_connect() {
     )
     .unwrap();
     let client = Client::builder(resolved.key).build().unwrap();
-    let h = fetch_build_history(&client, &HistoryQuery { app: AppSelector::BundleId(bundle_id), platform: Platform::Ios })
-        .await
-        .unwrap();
-    eprintln!("{} builds, {} uploads, {} requests", h.builds.len(), h.uploads.len(), client.stats().requests);
+    let h = fetch_build_history(
+        &client,
+        &HistoryQuery {
+            app: AppSelector::BundleId(bundle_id),
+            platform: Platform::Ios,
+        },
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "{} builds, {} uploads, {} requests",
+        h.builds.len(),
+        h.uploads.len(),
+        client.stats().requests
+    );
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use common::{Canned, CannedServer, RecordingSleeper, api_key, builder, key};
 use ipagate_asc::jsonapi::{CreateDocument, Document, Linkage, ResourceOf};
-use ipagate_asc::resources::{App, BuildUpload, BuildUploadCreateAttributes, BuildUploadCreateRelationships, Platform};
+use ipagate_asc::resources::{
+    App, BuildUpload, BuildUploadCreateAttributes, BuildUploadCreateRelationships, Platform,
+};
 use ipagate_asc::{Idempotency, Query, RequestError};
 
 const ISSUER: &str = "11111111-2222-3333-4444-555555555555";
@@ -18,12 +20,17 @@ async fn setup(script: Vec<Canned>) -> (CannedServer, ipagate_asc::Client, Arc<R
     let server = CannedServer::start(script).await;
     let sleeper = Arc::new(RecordingSleeper::default());
     let pair = key("HOSTILE001");
-    let client = builder(api_key(&pair, ISSUER), &server.base, sleeper.clone()).build().unwrap();
+    let client = builder(api_key(&pair, ISSUER), &server.base, sleeper.clone())
+        .build()
+        .unwrap();
     (server, client, sleeper)
 }
 
 async fn list_apps(client: &ipagate_asc::Client) -> Result<usize, RequestError> {
-    client.get_all::<App>("/v1/apps", &Query::new().limit(200)).await.map(|c| c.data.len())
+    client
+        .get_all::<App>("/v1/apps", &Query::new().limit(200))
+        .await
+        .map(|c| c.data.len())
 }
 
 #[tokio::test]
@@ -31,28 +38,41 @@ async fn html_page_with_success_status_is_named() {
     let (_s, client, _) = setup(vec![Canned::html(200)]).await;
     let err = list_apps(&client).await.unwrap_err();
     assert!(matches!(err, RequestError::NotJson { .. }), "{err:?}");
-    assert_eq!(err.to_string(), r#"GET /v1/apps: expected JSON, got an HTML page (starts with "<!DOCTYPE html><html")"#);
+    assert_eq!(
+        err.to_string(),
+        r#"GET /v1/apps: expected JSON, got an HTML page (starts with "<!DOCTYPE html><html")"#
+    );
 }
 
 #[tokio::test]
 async fn html_error_page_is_not_an_api_error() {
     let (_s, client, _) = setup(vec![Canned::html(403)]).await;
     let err = list_apps(&client).await.unwrap_err();
-    assert!(err.to_string().contains("HTTP 403 with an HTML page"), "{err}");
+    assert!(
+        err.to_string().contains("HTTP 403 with an HTML page"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn html_502_is_retried_then_reported() {
     let (server, client, sleeper) = setup(vec![Canned::html(502)]).await;
     let err = list_apps(&client).await.unwrap_err();
-    assert!(matches!(err, RequestError::RetriesExhausted { attempts: 5, .. }), "{err:?}");
+    assert!(
+        matches!(err, RequestError::RetriesExhausted { attempts: 5, .. }),
+        "{err:?}"
+    );
     assert_eq!(server.request_lines().len(), 5);
     assert_eq!(sleeper.waits().len(), 4);
 }
 
 #[tokio::test]
 async fn truncated_json_is_reported_as_truncated() {
-    let (_s, client, _) = setup(vec![Canned::json(200, r#"{"data":[{"type":"apps","id":"1","attri"#)]).await;
+    let (_s, client, _) = setup(vec![Canned::json(
+        200,
+        r#"{"data":[{"type":"apps","id":"1","attri"#,
+    )])
+    .await;
     let err = list_apps(&client).await.unwrap_err();
     assert!(err.to_string().contains("truncated JSON"), "{err}");
 }
@@ -77,11 +97,19 @@ async fn next_link_to_another_host_is_refused() {
 
 #[tokio::test]
 async fn absurd_retry_after_is_an_error_without_waiting() {
-    let (server, client, sleeper) =
-        setup(vec![Canned::json(429, r#"{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"t"}]}"#).header("Retry-After", "86400")])
-            .await;
+    let (server, client, sleeper) = setup(vec![
+        Canned::json(
+            429,
+            r#"{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"t"}]}"#,
+        )
+        .header("Retry-After", "86400"),
+    ])
+    .await;
     let err = list_apps(&client).await.unwrap_err();
-    assert!(matches!(err, RequestError::RetryAfterTooLong { .. }), "{err:?}");
+    assert!(
+        matches!(err, RequestError::RetryAfterTooLong { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("retry after 86400s"), "{err}");
     assert!(sleeper.waits().is_empty());
     assert_eq!(server.request_lines().len(), 1);
@@ -89,9 +117,14 @@ async fn absurd_retry_after_is_an_error_without_waiting() {
 
 #[tokio::test]
 async fn retry_after_is_honoured_then_success_and_rate_limit_exposed() {
-    let ok = Canned::json(200, APPS_PAGE).header("X-Rate-Limit", "user-hour-lim:3600;user-hour-rem:3597;");
+    let ok = Canned::json(200, APPS_PAGE)
+        .header("X-Rate-Limit", "user-hour-lim:3600;user-hour-rem:3597;");
     let (_s, client, sleeper) = setup(vec![
-        Canned::json(429, r#"{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"t"}]}"#).header("Retry-After", "7"),
+        Canned::json(
+            429,
+            r#"{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"t"}]}"#,
+        )
+        .header("Retry-After", "7"),
         Canned::json(503, "{}"),
         ok,
     ])
@@ -100,11 +133,17 @@ async fn retry_after_is_honoured_then_success_and_rate_limit_exposed() {
     let waits = sleeper.waits();
     assert_eq!(waits[0], Duration::from_secs(7));
     // Second retry: base 250 ms doubled, jittered into [250 ms, 500 ms].
-    assert!(waits[1] <= Duration::from_millis(500) && waits[1] >= Duration::from_millis(250), "{waits:?}");
+    assert!(
+        waits[1] <= Duration::from_millis(500) && waits[1] >= Duration::from_millis(250),
+        "{waits:?}"
+    );
     let stats = client.stats();
     assert_eq!((stats.requests, stats.retries), (3, 2));
     let rl = stats.rate_limit.unwrap();
-    assert_eq!((rl.hourly_limit, rl.hourly_remaining), (Some(3600), Some(3597)));
+    assert_eq!(
+        (rl.hourly_limit, rl.hourly_remaining),
+        (Some(3600), Some(3597))
+    );
 }
 
 #[tokio::test]
@@ -117,9 +156,13 @@ async fn api_error_keeps_fields_and_associated_errors() {
     assert_eq!(err.status(), Some(409));
     let errors = err.api_errors().unwrap();
     assert_eq!(errors.0[0].id.as_deref(), Some("e1"));
-    let assoc = &errors.0[0].meta.as_ref().unwrap().associated_errors["/v1/appStoreVersionLocalizations/L1"][0];
+    let assoc = &errors.0[0].meta.as_ref().unwrap().associated_errors["/v1/appStoreVersionLocalizations/L1"]
+        [0];
     assert_eq!(assoc.code, "ENTITY_ERROR.ATTRIBUTE.REQUIRED");
-    assert_eq!(assoc.source.as_ref().unwrap().pointer.as_deref(), Some("/data/attributes/description"));
+    assert_eq!(
+        assoc.source.as_ref().unwrap().pointer.as_deref(),
+        Some("/data/attributes/description")
+    );
     let text = err.to_string();
     assert!(!text.contains('\n'));
     assert!(text.contains("ENTITY_ERROR.ATTRIBUTE.REQUIRED (description is required) at /data/attributes/description"), "{text}");
@@ -127,8 +170,14 @@ async fn api_error_keeps_fields_and_associated_errors() {
 
 #[tokio::test]
 async fn unauthorized_once_reminted_and_retried() {
-    let (_s, client, sleeper) =
-        setup(vec![Canned::json(401, r#"{"errors":[{"status":"401","code":"NOT_AUTHORIZED","title":"t"}]}"#), Canned::json(200, APPS_PAGE)]).await;
+    let (_s, client, sleeper) = setup(vec![
+        Canned::json(
+            401,
+            r#"{"errors":[{"status":"401","code":"NOT_AUTHORIZED","title":"t"}]}"#,
+        ),
+        Canned::json(200, APPS_PAGE),
+    ])
+    .await;
     assert_eq!(list_apps(&client).await.unwrap(), 1);
     assert_eq!(client.stats().tokens_minted, 2);
     assert!(sleeper.waits().is_empty());
@@ -146,12 +195,20 @@ async fn unauthorized_twice_gives_the_clock_hint() {
 
 #[tokio::test]
 async fn oversized_body_is_refused() {
-    let server = CannedServer::start(vec![Canned::json(200, &format!(r#"{{"data":[],"pad":"{}"}}"#, "x".repeat(10_000)))]).await;
+    let server = CannedServer::start(vec![Canned::json(
+        200,
+        &format!(r#"{{"data":[],"pad":"{}"}}"#, "x".repeat(10_000)),
+    )])
+    .await;
     let pair = key("HOSTILE002");
-    let client = builder(api_key(&pair, ISSUER), &server.base, Arc::new(RecordingSleeper::default()))
-        .max_body_bytes(4096)
-        .build()
-        .unwrap();
+    let client = builder(
+        api_key(&pair, ISSUER),
+        &server.base,
+        Arc::new(RecordingSleeper::default()),
+    )
+    .max_body_bytes(4096)
+    .build()
+    .unwrap();
     let err = list_apps(&client).await.unwrap_err();
     assert!(matches!(err, RequestError::TooLarge { .. }), "{err:?}");
 }
@@ -163,28 +220,43 @@ fn upload_body() -> CreateDocument<BuildUploadCreateAttributes, BuildUploadCreat
             cf_bundle_version: "42".into(),
             platform: Platform::Ios,
         }),
-        Some(BuildUploadCreateRelationships { app: Linkage::to::<App>("1") }),
+        Some(BuildUploadCreateRelationships {
+            app: Linkage::to::<App>("1"),
+        }),
     )
 }
 
 #[tokio::test]
 async fn non_idempotent_post_is_not_retried_on_5xx_but_dedupable_is() {
     let created = r#"{"data":{"type":"buildUploads","id":"u1","attributes":{"cfBundleVersion":"42"}},"links":{"self":"x"}}"#;
-    let (server, client, _) = setup(vec![Canned::json(500, "{}"), Canned::json(201, created)]).await;
+    let (server, client, _) =
+        setup(vec![Canned::json(500, "{}"), Canned::json(201, created)]).await;
     let err = client
-        .post::<_, Document<ResourceOf<BuildUpload>>>("/v1/buildUploads", &upload_body(), Idempotency::NotIdempotent)
+        .post::<_, Document<ResourceOf<BuildUpload>>>(
+            "/v1/buildUploads",
+            &upload_body(),
+            Idempotency::NotIdempotent,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500), "{err:?}");
     assert_eq!(server.request_lines().len(), 1);
 
-    let (server, client, _) = setup(vec![Canned::json(500, "{}"), Canned::json(201, created)]).await;
+    let (server, client, _) =
+        setup(vec![Canned::json(500, "{}"), Canned::json(201, created)]).await;
     let doc = client
-        .post::<_, Document<ResourceOf<BuildUpload>>>("/v1/buildUploads", &upload_body(), Idempotency::DuplicateDetectable)
+        .post::<_, Document<ResourceOf<BuildUpload>>>(
+            "/v1/buildUploads",
+            &upload_body(),
+            Idempotency::DuplicateDetectable,
+        )
         .await
         .unwrap();
     assert_eq!(doc.data.id, "u1");
-    assert_eq!(server.request_lines(), vec!["POST /v1/buildUploads HTTP/1.1"; 2]);
+    assert_eq!(
+        server.request_lines(),
+        vec!["POST /v1/buildUploads HTTP/1.1"; 2]
+    );
 }
 
 #[test]
@@ -192,7 +264,11 @@ fn debug_output_never_shows_the_key() {
     let pair = key("DEBUGKEY01");
     let api = api_key(&pair, ISSUER);
     let text = format!("{api:?}");
-    let body: String = pair.private_pkcs8_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = pair
+        .private_pkcs8_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     assert!(!text.contains(&body[..20]), "{text}");
     assert!(text.contains("<redacted>"));
     let provider = ipagate_asc::TokenProvider::new(api);

@@ -45,7 +45,12 @@ pub struct Candidate {
 
 impl Candidate {
     /// A candidate.
-    pub fn new(kind: SourceKind, build_number: &str, marketing_version: Option<&str>, state: &str) -> Self {
+    pub fn new(
+        kind: SourceKind,
+        build_number: &str,
+        marketing_version: Option<&str>,
+        state: &str,
+    ) -> Self {
         Candidate {
             kind,
             build_number: build_number.to_owned(),
@@ -156,10 +161,24 @@ impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.candidate;
         match self.reason {
-            SkipReason::NotNumeric => write!(f, "ignored {} {:?}: not a dotted numeric build number", c.kind, c.build_number),
-            SkipReason::Failed => write!(f, "ignored FAILED upload {} (use --include-failed to count it)", c.build_number),
-            SkipReason::OtherVersion => write!(f, "ignored {} {}: other version", c.kind, c.build_number),
-            SkipReason::UnknownVersion => write!(f, "ignored {} {}: marketing version unknown", c.kind, c.build_number),
+            SkipReason::NotNumeric => write!(
+                f,
+                "ignored {} {:?}: not a dotted numeric build number",
+                c.kind, c.build_number
+            ),
+            SkipReason::Failed => write!(
+                f,
+                "ignored FAILED upload {} (use --include-failed to count it)",
+                c.build_number
+            ),
+            SkipReason::OtherVersion => {
+                write!(f, "ignored {} {}: other version", c.kind, c.build_number)
+            }
+            SkipReason::UnknownVersion => write!(
+                f,
+                "ignored {} {}: marketing version unknown",
+                c.kind, c.build_number
+            ),
         }
     }
 }
@@ -191,13 +210,20 @@ pub fn decide(candidates: &[Candidate], policy: &Policy) -> Result<Decision, Dec
     let mut best: Vec<Source> = Vec::new();
     let mut skipped = Vec::new();
     for candidate in candidates {
-        let skip = |reason| Skipped { candidate: candidate.clone(), reason };
+        let skip = |reason| Skipped {
+            candidate: candidate.clone(),
+            reason,
+        };
         if candidate.is_failed_upload() && !policy.include_failed {
             skipped.push(skip(SkipReason::Failed));
             continue;
         }
         if let VersionScope::Version(wanted) = &policy.scope {
-            match candidate.marketing_version.as_deref().map(MarketingVersion::parse) {
+            match candidate
+                .marketing_version
+                .as_deref()
+                .map(MarketingVersion::parse)
+            {
                 Some(Ok(v)) if &v == wanted => {}
                 Some(Ok(_)) => {
                     skipped.push(skip(SkipReason::OtherVersion));
@@ -228,7 +254,9 @@ pub fn decide(candidates: &[Candidate], policy: &Policy) -> Result<Decision, Dec
     best.sort_by_key(|s| s.kind);
     let latest = best.iter().map(|s| &s.build_number).max().cloned();
     let incremented = match &latest {
-        Some(latest) => latest.increment().ok_or_else(|| DecideError::Overflow(latest.to_string()))?,
+        Some(latest) => latest
+            .increment()
+            .ok_or_else(|| DecideError::Overflow(latest.to_string()))?,
         None => policy.initial.clone(),
     };
     let mut next = match &policy.strategy {
@@ -243,7 +271,12 @@ pub fn decide(candidates: &[Candidate], policy: &Policy) -> Result<Decision, Dec
     {
         next = floor.clone();
     }
-    Ok(Decision { latest, next, sources: best, skipped })
+    Ok(Decision {
+        latest,
+        next,
+        sources: best,
+        skipped,
+    })
 }
 
 #[cfg(test)]
@@ -257,7 +290,10 @@ mod tests {
     #[test]
     fn processing_upload_beats_processed_build() {
         let d = decide(
-            &[c(SourceKind::Build, "41", "1.2.3", "VALID"), c(SourceKind::BuildUpload, "42", "1.2.3", "PROCESSING")],
+            &[
+                c(SourceKind::Build, "41", "1.2.3", "VALID"),
+                c(SourceKind::BuildUpload, "42", "1.2.3", "PROCESSING"),
+            ],
             &Policy::default(),
         )
         .unwrap();
@@ -269,9 +305,18 @@ mod tests {
 
     #[test]
     fn failed_uploads_only_when_asked() {
-        let seen = [c(SourceKind::Build, "5", "1.0", "VALID"), c(SourceKind::BuildUpload, "9", "1.0", "FAILED")];
-        assert_eq!(decide(&seen, &Policy::default()).unwrap().next.to_string(), "6");
-        let p = Policy { include_failed: true, ..Policy::default() };
+        let seen = [
+            c(SourceKind::Build, "5", "1.0", "VALID"),
+            c(SourceKind::BuildUpload, "9", "1.0", "FAILED"),
+        ];
+        assert_eq!(
+            decide(&seen, &Policy::default()).unwrap().next.to_string(),
+            "6"
+        );
+        let p = Policy {
+            include_failed: true,
+            ..Policy::default()
+        };
         assert_eq!(decide(&seen, &p).unwrap().next.to_string(), "10");
     }
 
@@ -282,10 +327,20 @@ mod tests {
             c(SourceKind::BuildUpload, "3", "1.2.0", "COMPLETE"),
             c(SourceKind::Build, "99", "2.0", "VALID"),
         ];
-        let p = Policy { scope: VersionScope::Version(MarketingVersion::parse("1.2.0").unwrap()), ..Policy::default() };
+        let p = Policy {
+            scope: VersionScope::Version(MarketingVersion::parse("1.2.0").unwrap()),
+            ..Policy::default()
+        };
         let d = decide(&seen, &p).unwrap();
         assert_eq!(d.latest.unwrap().to_string(), "7");
-        assert_eq!(decide(&seen, &Policy::default()).unwrap().latest.unwrap().to_string(), "99");
+        assert_eq!(
+            decide(&seen, &Policy::default())
+                .unwrap()
+                .latest
+                .unwrap()
+                .to_string(),
+            "99"
+        );
     }
 
     #[test]
@@ -303,15 +358,31 @@ mod tests {
 
     #[test]
     fn initial_timestamp_and_at_least() {
-        let none = decide(&[], &Policy { initial: BuildNumber::from_u64(100), ..Policy::default() }).unwrap();
-        assert_eq!((none.latest, none.next.to_string()), (None, "100".to_owned()));
+        let none = decide(
+            &[],
+            &Policy {
+                initial: BuildNumber::from_u64(100),
+                ..Policy::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (none.latest, none.next.to_string()),
+            (None, "100".to_owned())
+        );
         let seen = [c(SourceKind::Build, "41", "1.0", "VALID")];
         let stamp = BuildNumber::parse("202601020304").unwrap();
-        let p = Policy { strategy: Strategy::Timestamp(stamp.clone()), ..Policy::default() };
+        let p = Policy {
+            strategy: Strategy::Timestamp(stamp.clone()),
+            ..Policy::default()
+        };
         assert_eq!(decide(&seen, &p).unwrap().next, stamp);
         let above = [c(SourceKind::Build, "202601020304", "1.0", "VALID")];
         assert_eq!(decide(&above, &p).unwrap().next.to_string(), "202601020305");
-        let p = Policy { at_least: Some(BuildNumber::from_u64(500)), ..Policy::default() };
+        let p = Policy {
+            at_least: Some(BuildNumber::from_u64(500)),
+            ..Policy::default()
+        };
         assert_eq!(decide(&seen, &p).unwrap().next.to_string(), "500");
     }
 }

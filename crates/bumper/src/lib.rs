@@ -22,6 +22,8 @@ pub mod decide;
 pub mod number;
 pub mod project;
 
-pub use decide::{decide, Candidate, Decision, DecideError, Policy, SourceKind, Strategy, VersionScope};
+pub use decide::{
+    Candidate, DecideError, Decision, Policy, SourceKind, Strategy, VersionScope, decide,
+};
 pub use number::{BuildNumber, MarketingVersion, ParseError};
-pub use project::{apply, Change, ChangeKind, ApplyError, ApplyOptions, ApplyReport, Note};
+pub use project::{ApplyError, ApplyOptions, ApplyReport, Change, ChangeKind, Note, apply};

@@ -26,7 +26,9 @@ pub enum ParseError {
     #[error("empty build number")]
     Empty,
     /// A component that is not digits (`4b`, `1..2`, `-1`).
-    #[error("{text:?} is not a build number (dot-separated non-negative integers, e.g. 42 or 1.2.3)")]
+    #[error(
+        "{text:?} is not a build number (dot-separated non-negative integers, e.g. 42 or 1.2.3)"
+    )]
     NotNumeric {
         /// The text.
         text: String,
@@ -47,12 +49,18 @@ fn parse_parts(text: &str) -> Result<Vec<u64>, ParseError> {
     let mut parts = Vec::new();
     for component in trimmed.split('.') {
         if component.is_empty() || !component.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::NotNumeric { text: text.to_owned() });
+            return Err(ParseError::NotNumeric {
+                text: text.to_owned(),
+            });
         }
-        let value = component.parse::<u64>().map_err(|_| ParseError::TooLarge { text: text.to_owned() })?;
+        let value = component.parse::<u64>().map_err(|_| ParseError::TooLarge {
+            text: text.to_owned(),
+        })?;
         parts.push(value);
         if parts.len() > MAX_COMPONENTS {
-            return Err(ParseError::TooLarge { text: text.to_owned() });
+            return Err(ParseError::TooLarge {
+                text: text.to_owned(),
+            });
         }
     }
     Ok(parts)
@@ -62,12 +70,18 @@ impl BuildNumber {
     /// Parses `42`, `1.2.3`, `20250501.1`.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let parts = parse_parts(text)?;
-        Ok(BuildNumber { parts, text: text.trim().to_owned() })
+        Ok(BuildNumber {
+            parts,
+            text: text.trim().to_owned(),
+        })
     }
 
     /// A single-component number.
     pub fn from_u64(n: u64) -> Self {
-        BuildNumber { parts: vec![n], text: n.to_string() }
+        BuildNumber {
+            parts: vec![n],
+            text: n.to_string(),
+        }
     }
 
     /// The components.
@@ -80,12 +94,20 @@ impl BuildNumber {
         let mut parts = self.parts.clone();
         let last = parts.last_mut()?;
         *last = last.checked_add(1)?;
-        let text = parts.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+        let text = parts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(".");
         Some(BuildNumber { parts, text })
     }
 
     fn significant(&self) -> &[u64] {
-        let end = self.parts.iter().rposition(|&p| p != 0).map_or(0, |i| i + 1);
+        let end = self
+            .parts
+            .iter()
+            .rposition(|&p| p != 0)
+            .map_or(0, |i| i + 1);
         &self.parts[..end]
     }
 }
@@ -113,7 +135,10 @@ impl Ord for BuildNumber {
     fn cmp(&self, other: &Self) -> Ordering {
         let (a, b) = (&self.parts, &other.parts);
         for i in 0..a.len().max(b.len()) {
-            let (x, y) = (a.get(i).copied().unwrap_or(0), b.get(i).copied().unwrap_or(0));
+            let (x, y) = (
+                a.get(i).copied().unwrap_or(0),
+                b.get(i).copied().unwrap_or(0),
+            );
             match x.cmp(&y) {
                 Ordering::Equal => continue,
                 other => return other,
@@ -215,10 +240,24 @@ mod tests {
 
     #[test]
     fn rejects_non_numeric() {
-        for bad in ["", " ", "1..2", "a", "1.2b", "-1", "1.", ".1", "1,2", "1.2.3.4.5.6.7.8.9"] {
+        for bad in [
+            "",
+            " ",
+            "1..2",
+            "a",
+            "1.2b",
+            "-1",
+            "1.",
+            ".1",
+            "1,2",
+            "1.2.3.4.5.6.7.8.9",
+        ] {
             assert!(BuildNumber::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(matches!(BuildNumber::parse("99999999999999999999999"), Err(ParseError::TooLarge { .. })));
+        assert!(matches!(
+            BuildNumber::parse("99999999999999999999999"),
+            Err(ParseError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -231,7 +270,13 @@ mod tests {
 
     #[test]
     fn marketing_versions_alias() {
-        assert_eq!(MarketingVersion::parse("1.2").unwrap(), MarketingVersion::parse("1.2.0").unwrap());
-        assert_ne!(MarketingVersion::parse("1.2").unwrap(), MarketingVersion::parse("1.2.1").unwrap());
+        assert_eq!(
+            MarketingVersion::parse("1.2").unwrap(),
+            MarketingVersion::parse("1.2.0").unwrap()
+        );
+        assert_ne!(
+            MarketingVersion::parse("1.2").unwrap(),
+            MarketingVersion::parse("1.2.1").unwrap()
+        );
     }
 }

@@ -55,7 +55,14 @@ pub struct Change {
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} {} -> {}", self.path.display(), self.key, self.old.join(", "), self.new)?;
+        write!(
+            f,
+            "{}: {} {} -> {}",
+            self.path.display(),
+            self.key,
+            self.old.join(", "),
+            self.new
+        )?;
         if self.occurrences > 1 {
             write!(f, " ({} places)", self.occurrences)?;
         }
@@ -137,8 +144,18 @@ pub enum ApplyError {
 }
 
 /// Directories never searched: dependencies, build output, VCS metadata.
-const SKIP_DIRS: &[&str] =
-    &["Pods", "Carthage", "build", "DerivedData", "node_modules", ".dart_tool", ".symlinks", ".build", ".git", ".gradle"];
+const SKIP_DIRS: &[&str] = &[
+    "Pods",
+    "Carthage",
+    "build",
+    "DerivedData",
+    "node_modules",
+    ".dart_tool",
+    ".symlinks",
+    ".build",
+    ".git",
+    ".gradle",
+];
 /// Depth limit of the search.
 const MAX_DEPTH: usize = 10;
 /// Files larger than this are not project files we edit.
@@ -151,7 +168,11 @@ struct Planned {
 }
 
 /// Writes `number` into every place under `project` that holds the build number.
-pub fn apply(project: &Path, number: &BuildNumber, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+pub fn apply(
+    project: &Path,
+    number: &BuildNumber,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
     if !project.is_dir() {
         return Err(ApplyError::NotADirectory(project.to_owned()));
     }
@@ -174,7 +195,10 @@ pub fn apply(project: &Path, number: &BuildNumber, options: &ApplyOptions) -> Re
             FileKind::Xcconfig => edit_settings(&bytes, &new, &abs, ChangeKind::Xcconfig)?,
         };
         for message in edited.notes {
-            notes.push(Note { path: rel.clone(), message });
+            notes.push(Note {
+                path: rel.clone(),
+                message,
+            });
         }
         if let Some((content, change_kind, key, old, occurrences)) = edited.result {
             if content == bytes {
@@ -183,7 +207,14 @@ pub fn apply(project: &Path, number: &BuildNumber, options: &ApplyOptions) -> Re
             plan.push(Planned {
                 abs,
                 content,
-                change: Change { path: rel, kind: change_kind, key, old, new: new.clone(), occurrences },
+                change: Change {
+                    path: rel,
+                    kind: change_kind,
+                    key,
+                    old,
+                    new: new.clone(),
+                    occurrences,
+                },
             });
         }
     }
@@ -217,7 +248,10 @@ fn classify(rel: &Path) -> Option<FileKind> {
     } else if name == "pubspec.yaml" && rel.parent().is_some_and(|p| p.as_os_str().is_empty()) {
         Some(FileKind::Pubspec)
     } else if name == "project.pbxproj"
-        && rel.parent().and_then(|p| p.extension()).is_some_and(|e| e == "xcodeproj")
+        && rel
+            .parent()
+            .and_then(|p| p.extension())
+            .is_some_and(|e| e == "xcodeproj")
     {
         Some(FileKind::Pbxproj)
     } else if name.ends_with(".xcconfig") {
@@ -231,11 +265,19 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
     if depth > MAX_DEPTH {
         return Ok(());
     }
-    let entries = std::fs::read_dir(dir).map_err(|source| ApplyError::Read { path: dir.to_owned(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| ApplyError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
     for entry in entries {
-        let entry = entry.map_err(|source| ApplyError::Read { path: dir.to_owned(), source })?;
+        let entry = entry.map_err(|source| ApplyError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
         // Symlinks are not followed: they lead out of the project or into loops.
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
         if kind.is_dir() {
             let name = entry.file_name();
@@ -251,11 +293,20 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
-    let meta = std::fs::metadata(path).map_err(|source| ApplyError::Read { path: path.to_owned(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| ApplyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     if meta.len() > MAX_FILE {
-        return Err(ApplyError::BadContent { path: path.to_owned(), reason: format!("larger than {MAX_FILE} bytes") });
+        return Err(ApplyError::BadContent {
+            path: path.to_owned(),
+            reason: format!("larger than {MAX_FILE} bytes"),
+        });
     }
-    std::fs::read(path).map_err(|source| ApplyError::Read { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| ApplyError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 type Edit = (Vec<u8>, ChangeKind, &'static str, Vec<String>, usize);
@@ -273,41 +324,92 @@ const VARIABLE_NOTE: &str = "left alone: the value is a build-setting reference"
 
 fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
     let binary = bytes.starts_with(b"bplist");
-    let mut value = plist::Value::from_reader(std::io::Cursor::new(bytes))
-        .map_err(|source| ApplyError::BadPlist { path: path.to_owned(), source })?;
+    let mut value = plist::Value::from_reader(std::io::Cursor::new(bytes)).map_err(|source| {
+        ApplyError::BadPlist {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
     let Some(dict) = value.as_dictionary_mut() else {
-        return Err(ApplyError::BadContent { path: path.to_owned(), reason: "top level is not a dictionary".to_owned() });
+        return Err(ApplyError::BadContent {
+            path: path.to_owned(),
+            reason: "top level is not a dictionary".to_owned(),
+        });
     };
     let old = match dict.get("CFBundleVersion") {
-        None => return Ok(Edited { result: None, notes: vec!["no CFBundleVersion key; left alone".to_owned()] }),
+        None => {
+            return Ok(Edited {
+                result: None,
+                notes: vec!["no CFBundleVersion key; left alone".to_owned()],
+            });
+        }
         Some(plist::Value::String(s)) => s.clone(),
         Some(_) => {
-            return Err(ApplyError::BadContent { path: path.to_owned(), reason: "CFBundleVersion is not a string".to_owned() });
+            return Err(ApplyError::BadContent {
+                path: path.to_owned(),
+                reason: "CFBundleVersion is not a string".to_owned(),
+            });
         }
     };
     if is_reference(&old) {
-        return Ok(Edited { result: None, notes: vec![format!("CFBundleVersion {old} {VARIABLE_NOTE}")] });
+        return Ok(Edited {
+            result: None,
+            notes: vec![format!("CFBundleVersion {old} {VARIABLE_NOTE}")],
+        });
     }
     if binary {
-        dict.insert("CFBundleVersion".to_owned(), plist::Value::String(new.to_owned()));
+        dict.insert(
+            "CFBundleVersion".to_owned(),
+            plist::Value::String(new.to_owned()),
+        );
         let mut out = Vec::new();
-        value.to_writer_binary(&mut out).map_err(|source| ApplyError::BadPlist { path: path.to_owned(), source })?;
-        return Ok(Edited { result: Some((out, ChangeKind::InfoPlistBinary, "CFBundleVersion", vec![old], 1)), notes: vec![] });
+        value
+            .to_writer_binary(&mut out)
+            .map_err(|source| ApplyError::BadPlist {
+                path: path.to_owned(),
+                source,
+            })?;
+        return Ok(Edited {
+            result: Some((
+                out,
+                ChangeKind::InfoPlistBinary,
+                "CFBundleVersion",
+                vec![old],
+                1,
+            )),
+            notes: vec![],
+        });
     }
     // XML: change only the value's text so layout, comments and key order stay as they were.
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApplyError::BadContent { path: path.to_owned(), reason: "XML plist is not UTF-8".to_owned() })?;
+    let text = std::str::from_utf8(bytes).map_err(|_| ApplyError::BadContent {
+        path: path.to_owned(),
+        reason: "XML plist is not UTF-8".to_owned(),
+    })?;
     let out = match replace_xml_string_value(text, "CFBundleVersion", new) {
         Some(out) => out,
         None => {
-            dict.insert("CFBundleVersion".to_owned(), plist::Value::String(new.to_owned()));
+            dict.insert(
+                "CFBundleVersion".to_owned(),
+                plist::Value::String(new.to_owned()),
+            );
             let mut out = Vec::new();
-            value.to_writer_xml(&mut out).map_err(|source| ApplyError::BadPlist { path: path.to_owned(), source })?;
+            value
+                .to_writer_xml(&mut out)
+                .map_err(|source| ApplyError::BadPlist {
+                    path: path.to_owned(),
+                    source,
+                })?;
             String::from_utf8_lossy(&out).into_owned()
         }
     };
     Ok(Edited {
-        result: Some((out.into_bytes(), ChangeKind::InfoPlistXml, "CFBundleVersion", vec![old], 1)),
+        result: Some((
+            out.into_bytes(),
+            ChangeKind::InfoPlistXml,
+            "CFBundleVersion",
+            vec![old],
+            1,
+        )),
         notes: vec![],
     })
 }
@@ -328,13 +430,23 @@ fn replace_xml_string_value(text: &str, key: &str, new: &str) -> Option<String> 
     }
     let value_start = after + ws + open.len();
     let close = text[value_start..].find("</string>")? + value_start;
-    let escaped = new.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    Some(format!("{}{}{}", &text[..value_start], escaped, &text[close..]))
+    let escaped = new
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    Some(format!(
+        "{}{}{}",
+        &text[..value_start],
+        escaped,
+        &text[close..]
+    ))
 }
 
 fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApplyError::BadContent { path: path.to_owned(), reason: "not UTF-8".to_owned() })?;
+    let text = std::str::from_utf8(bytes).map_err(|_| ApplyError::BadContent {
+        path: path.to_owned(),
+        reason: "not UTF-8".to_owned(),
+    })?;
     let mut out = String::with_capacity(text.len() + 8);
     let mut old = None;
     for line in text.split_inclusive('\n') {
@@ -346,11 +458,16 @@ fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyErr
             let lead = &value_part[..value_part.len() - value_part.trim_start().len()];
             let value = value_part.trim();
             let (quote, inner) = match value.chars().next() {
-                Some(q @ ('"' | '\'')) if value.len() >= 2 && value.ends_with(q) => (Some(q), &value[1..value.len() - 1]),
+                Some(q @ ('"' | '\'')) if value.len() >= 2 && value.ends_with(q) => {
+                    (Some(q), &value[1..value.len() - 1])
+                }
                 _ => (None, value),
             };
             if inner.is_empty() {
-                return Err(ApplyError::BadContent { path: path.to_owned(), reason: "`version:` has no value".to_owned() });
+                return Err(ApplyError::BadContent {
+                    path: path.to_owned(),
+                    reason: "`version:` has no value".to_owned(),
+                });
             }
             let (name, build) = match inner.split_once('+') {
                 Some((name, build)) => (name, Some(build)),
@@ -375,8 +492,20 @@ fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyErr
         out.push_str(line);
     }
     match old {
-        Some(old) => Ok(Edited { result: Some((out.into_bytes(), ChangeKind::Pubspec, "version", vec![old], 1)), notes: vec![] }),
-        None => Ok(Edited { result: None, notes: vec!["no top-level `version:` line; left alone".to_owned()] }),
+        Some(old) => Ok(Edited {
+            result: Some((
+                out.into_bytes(),
+                ChangeKind::Pubspec,
+                "version",
+                vec![old],
+                1,
+            )),
+            notes: vec![],
+        }),
+        None => Ok(Edited {
+            result: None,
+            notes: vec!["no top-level `version:` line; left alone".to_owned()],
+        }),
     }
 }
 
@@ -407,9 +536,16 @@ fn split_comment(body: &str) -> (&str, &str) {
 }
 
 /// `CURRENT_PROJECT_VERSION = value;` in a pbxproj, `CURRENT_PROJECT_VERSION[sdk=*] = value // comment` in an xcconfig.
-fn edit_settings(bytes: &[u8], new: &str, path: &Path, kind: ChangeKind) -> Result<Edited, ApplyError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApplyError::BadContent { path: path.to_owned(), reason: "not UTF-8".to_owned() })?;
+fn edit_settings(
+    bytes: &[u8],
+    new: &str,
+    path: &Path,
+    kind: ChangeKind,
+) -> Result<Edited, ApplyError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| ApplyError::BadContent {
+        path: path.to_owned(),
+        reason: "not UTF-8".to_owned(),
+    })?;
     const KEY: &str = "CURRENT_PROJECT_VERSION";
     let mut out = String::with_capacity(text.len() + 16);
     let mut olds: Vec<String> = Vec::new();
@@ -424,9 +560,16 @@ fn edit_settings(bytes: &[u8], new: &str, path: &Path, kind: ChangeKind) -> Resu
             continue;
         };
         // Optional xcconfig condition `[config=Release]`.
-        let cond_len = if after_key.starts_with('[') { after_key.find(']').map_or(0, |i| i + 1) } else { 0 };
+        let cond_len = if after_key.starts_with('[') {
+            after_key.find(']').map_or(0, |i| i + 1)
+        } else {
+            0
+        };
         let after_cond = &after_key[cond_len..];
-        let Some(eq) = after_cond.find('=').filter(|&i| after_cond[..i].trim().is_empty()) else {
+        let Some(eq) = after_cond
+            .find('=')
+            .filter(|&i| after_cond[..i].trim().is_empty())
+        else {
             out.push_str(line);
             continue;
         };
@@ -451,8 +594,16 @@ fn edit_settings(bytes: &[u8], new: &str, path: &Path, kind: ChangeKind) -> Resu
             continue;
         }
         let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
-        let needs_quotes = quoted || (kind == ChangeKind::Pbxproj && !new.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
-        let new_value = if needs_quotes { format!("\"{new}\"") } else { new.to_owned() };
+        let needs_quotes = quoted
+            || (kind == ChangeKind::Pbxproj
+                && !new
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+        let new_value = if needs_quotes {
+            format!("\"{new}\"")
+        } else {
+            new.to_owned()
+        };
         out.push_str(&body[..indent_len]);
         out.push_str(KEY);
         out.push_str(&after_key[..cond_len]);
@@ -468,16 +619,28 @@ fn edit_settings(bytes: &[u8], new: &str, path: &Path, kind: ChangeKind) -> Resu
         count += 1;
     }
     if count == 0 {
-        return Ok(Edited { result: None, notes });
+        return Ok(Edited {
+            result: None,
+            notes,
+        });
     }
-    Ok(Edited { result: Some((out.into_bytes(), kind, KEY, olds, count)), notes })
+    Ok(Edited {
+        result: Some((out.into_bytes(), kind, KEY, olds, count)),
+        notes,
+    })
 }
 
 fn write_atomic(path: &Path, content: &[u8]) -> Result<(), ApplyError> {
-    let err = |source| ApplyError::Write { path: path.to_owned(), source };
+    let err = |source| ApplyError::Write {
+        path: path.to_owned(),
+        source,
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     let permissions = std::fs::metadata(path).map_err(err)?.permissions();
-    let mut temp = tempfile::Builder::new().prefix(".ipagate-").tempfile_in(dir).map_err(err)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".ipagate-")
+        .tempfile_in(dir)
+        .map_err(err)?;
     temp.write_all(content).map_err(err)?;
     temp.as_file().sync_all().map_err(err)?;
     std::fs::set_permissions(temp.path(), permissions).map_err(err)?;

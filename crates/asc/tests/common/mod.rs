@@ -38,7 +38,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(now: SystemTime) -> Arc<Self> {
-        Arc::new(ManualClock { now: Mutex::new(now) })
+        Arc::new(ManualClock {
+            now: Mutex::new(now),
+        })
     }
     pub fn advance(&self, by: Duration) {
         *self.now.lock().unwrap() += by;
@@ -78,8 +80,12 @@ pub fn key(key_id: &str) -> ipagate_asc_emulator::testkey::KeyPair {
 }
 
 pub fn api_key(pair: &ipagate_asc_emulator::testkey::KeyPair, issuer: &str) -> ApiKey {
-    ApiKey::new(&pair.key_id, Issuer::Team(issuer.to_owned()), PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap())
-        .unwrap()
+    ApiKey::new(
+        &pair.key_id,
+        Issuer::Team(issuer.to_owned()),
+        PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap(),
+    )
+    .unwrap()
 }
 
 pub fn builder(key: ApiKey, base: &str, sleeper: Arc<RecordingSleeper>) -> ClientBuilder {
@@ -132,7 +138,9 @@ impl CannedServer {
         tokio::spawn(async move {
             let counter = Arc::new(AtomicUsize::new(0));
             loop {
-                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let script = script.clone();
                 let log = log.clone();
                 let counter = counter.clone();
@@ -142,7 +150,9 @@ impl CannedServer {
                         let mut buf = Vec::new();
                         let mut chunk = [0u8; 4096];
                         let head_end = loop {
-                            let Ok(n) = socket.read(&mut chunk).await else { return };
+                            let Ok(n) = socket.read(&mut chunk).await else {
+                                return;
+                            };
                             if n == 0 {
                                 return;
                             }
@@ -154,20 +164,34 @@ impl CannedServer {
                         let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                         let length = head
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         while buf.len() < head_end + length {
-                            let Ok(n) = socket.read(&mut chunk).await else { return };
+                            let Ok(n) = socket.read(&mut chunk).await else {
+                                return;
+                            };
                             if n == 0 {
                                 return;
                             }
                             buf.extend_from_slice(&chunk[..n]);
                         }
-                        log.lock().unwrap().push(head.lines().next().unwrap_or("").to_owned());
+                        log.lock()
+                            .unwrap()
+                            .push(head.lines().next().unwrap_or("").to_owned());
                         let i = counter.fetch_add(1, Ordering::SeqCst);
                         let canned = script.get(i).or(script.last()).unwrap().clone();
-                        let body = String::from_utf8_lossy(&canned.body).replace("{base}", &base).into_bytes();
-                        let mut response = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", canned.status, body.len());
+                        let body = String::from_utf8_lossy(&canned.body)
+                            .replace("{base}", &base)
+                            .into_bytes();
+                        let mut response = format!(
+                            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+                            canned.status,
+                            body.len()
+                        );
                         for (name, value) in &canned.headers {
                             response.push_str(&format!("{name}: {value}\r\n"));
                         }
