@@ -21,16 +21,17 @@ pub enum PlistFormat {
 #[error("{0}")]
 pub struct PlistError(pub String);
 
-/// Deepest nesting of arrays/dictionaries accepted before parsing: a hostile plist nested a
-/// million levels deep would otherwise exhaust the stack of the recursive parser.
+/// Deepest nesting of arrays/dictionaries accepted: the `plist` crate builds values recursively,
+/// so a hostile plist nested a million levels deep would otherwise overflow the stack.
 const MAX_NESTING: usize = 256;
 
 /// Parses an XML or binary property list whose root must be a dictionary.
+///
+/// A first pass walks the plist as an event stream (iterative, no recursion) to bound its nesting;
+/// only then is the value tree built.
 pub fn parse_dictionary(bytes: &[u8]) -> Result<(PlistFormat, Dictionary), PlistError> {
     let format = sniff(bytes)?;
-    if format == PlistFormat::Xml {
-        check_xml_nesting(bytes)?;
-    }
+    check_nesting(bytes)?;
     let value = Value::from_reader(std::io::Cursor::new(bytes))
         .map_err(|e| PlistError(format!("not a valid property list: {e}")))?;
     match value {
@@ -77,23 +78,22 @@ fn sniff(bytes: &[u8]) -> Result<PlistFormat, PlistError> {
     )))
 }
 
-/// Counts `<array>`/`<dict>` nesting lexically (a cheap bound, not a parse).
-fn check_xml_nesting(bytes: &[u8]) -> Result<(), PlistError> {
+fn check_nesting(bytes: &[u8]) -> Result<(), PlistError> {
+    use plist::stream::Event;
     let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
-        let tag = &bytes[i + off..];
-        if tag.starts_with(b"<array>") || tag.starts_with(b"<dict>") {
-            depth += 1;
-            if depth > MAX_NESTING {
-                return Err(PlistError(format!(
-                    "nested deeper than {MAX_NESTING} levels"
-                )));
+    for event in plist::stream::Reader::new(std::io::Cursor::new(bytes)) {
+        match event.map_err(|e| PlistError(format!("not a valid property list: {e}")))? {
+            Event::StartArray(_) | Event::StartDictionary(_) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(PlistError(format!(
+                        "nested deeper than {MAX_NESTING} levels"
+                    )));
+                }
             }
-        } else if tag.starts_with(b"</array>") || tag.starts_with(b"</dict>") {
-            depth = depth.saturating_sub(1);
+            Event::EndCollection => depth = depth.saturating_sub(1),
+            _ => {}
         }
-        i += off + 1;
     }
     Ok(())
 }
@@ -262,4 +262,104 @@ pub fn icon_files(dict: &Dictionary) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binary plist of `n` arrays nested in each other, written by hand.
+    fn deep_binary(n: u32) -> Vec<u8> {
+        let mut data = b"bplist00".to_vec();
+        let mut offsets = Vec::new();
+        for i in 0..n {
+            offsets.push(data.len() as u32);
+            if i + 1 < n {
+                data.push(0xA1);
+                data.extend_from_slice(&(i + 1).to_be_bytes());
+            } else {
+                data.push(0xA0);
+            }
+        }
+        let table = data.len() as u64;
+        for o in offsets {
+            data.extend_from_slice(&o.to_be_bytes());
+        }
+        data.extend_from_slice(&[0, 0, 0, 0, 0, 0, 4, 4]);
+        data.extend_from_slice(&u64::from(n).to_be_bytes());
+        data.extend_from_slice(&0u64.to_be_bytes());
+        data.extend_from_slice(&table.to_be_bytes());
+        data
+    }
+
+    #[test]
+    fn deeply_nested_binary_plist_is_refused_not_a_stack_overflow() {
+        let err = parse_dictionary(&deep_binary(200_000)).unwrap_err();
+        assert!(err.0.contains("nested deeper than 256"), "{err}");
+    }
+
+    #[test]
+    fn deeply_nested_xml_plist_is_refused() {
+        let mut xml = String::from("<?xml version=\"1.0\"?><plist version=\"1.0\">");
+        xml.push_str(&"<array>".repeat(100_000));
+        xml.push_str(&"</array>".repeat(100_000));
+        xml.push_str("</plist>");
+        let err = parse_dictionary(xml.as_bytes()).unwrap_err();
+        assert!(err.0.contains("nested deeper"), "{err}");
+    }
+
+    #[test]
+    fn shallow_nesting_parses() {
+        let err = parse_dictionary(&deep_binary(10)).unwrap_err();
+        assert!(err.0.contains("the root is an array"), "{err}");
+    }
+
+    #[test]
+    fn html_is_named_as_such() {
+        let err = parse_dictionary(b"<html><body>502 Bad Gateway</body></html>").unwrap_err();
+        assert_eq!(err.0, "not a property list (starts with \"<html\")");
+        assert_eq!(parse_dictionary(b"").unwrap_err().0, "empty file");
+    }
+
+    #[test]
+    fn both_encodings_give_the_same_dictionary() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>CFBundleIdentifier</key><string>com.example.demo</string>
+<key>UIDeviceFamily</key><array><integer>1</integer><integer>2</integer></array></dict></plist>"#;
+        let (format, dict) = parse_dictionary(xml).unwrap();
+        assert_eq!(format, PlistFormat::Xml);
+        let mut binary = Vec::new();
+        plist::Value::Dictionary(dict.clone())
+            .to_writer_binary(&mut binary)
+            .unwrap();
+        let (format, again) = parse_dictionary(&binary).unwrap();
+        assert_eq!(format, PlistFormat::Binary);
+        assert_eq!(again, dict);
+        assert_eq!(device_family(&dict), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn capabilities_array_and_dictionary() {
+        let mut d = Dictionary::new();
+        d.insert(
+            "UIRequiredDeviceCapabilities".into(),
+            Value::Array(vec![Value::String("arm64".into())]),
+        );
+        assert_eq!(
+            capabilities(&d).unwrap().required,
+            vec!["arm64".to_string()]
+        );
+        let mut caps = Dictionary::new();
+        caps.insert("arm64".into(), Value::Boolean(true));
+        caps.insert("armv7".into(), Value::Boolean(false));
+        d.insert(
+            "UIRequiredDeviceCapabilities".into(),
+            Value::Dictionary(caps),
+        );
+        let c = capabilities(&d).unwrap();
+        assert_eq!(
+            (c.required, c.forbidden),
+            (vec!["arm64".to_string()], vec!["armv7".to_string()])
+        );
+    }
 }

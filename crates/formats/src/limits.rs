@@ -29,7 +29,7 @@ impl Default for Limits {
             max_entries: 250_000,
             max_entry_size: 4 << 30,
             max_total_size: 32 << 30,
-            max_ratio: 1_100,
+            max_ratio: 1_000,
             ratio_floor: 1 << 20,
             max_depth: 64,
             max_name_len: 1024,
