@@ -117,8 +117,8 @@ fn write_human(
     )?;
     writeln!(
         out,
-        "  layout {:?}, {} entries ({} files), {} bytes compressed, {} uncompressed{}",
-        facts.layout,
+        "  layout {}, {} entries ({} files), {} bytes compressed, {} uncompressed{}",
+        facts.layout.as_str(),
         s.entry_count,
         s.file_count,
         s.compressed_size,

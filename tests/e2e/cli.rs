@@ -315,3 +315,39 @@ fn hostile_names_are_sanitised_for_terminals() {
     );
     assert!(text.contains("\\u{1b}"), "{text}");
 }
+
+/// Compares `actual` with the golden file `tests/e2e/snapshots/<name>`; `UPDATE_SNAPSHOTS=1`
+/// rewrites it instead (review the diff before committing).
+fn snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/e2e/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{name} changed; rerun with UPDATE_SNAPSHOTS=1 and review.\n--- expected\n{expected}\n--- actual\n{actual}"
+    );
+}
+
+#[test]
+fn human_output_snapshot_of_the_broken_fixture() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/Broken.ipa");
+    let out = ipagate(&[
+        "preflight",
+        fixture,
+        "--as-of",
+        "2026-11-25",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout).replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
+    snapshot("preflight-broken.txt", &text);
+    let out = ipagate(&["inspect", fixture, "--color", "never"]);
+    let text = String::from_utf8_lossy(&out.stdout).replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
+    snapshot("inspect-broken.txt", &text);
+}

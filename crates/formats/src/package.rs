@@ -34,6 +34,19 @@ pub enum Layout {
     Xcarchive,
 }
 
+impl Layout {
+    /// kebab-case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Ipa => "ipa",
+            Layout::NestedPayload => "nested-payload",
+            Layout::ZippedApp => "zipped-app",
+            Layout::AppDirectory => "app-directory",
+            Layout::Xcarchive => "xcarchive",
+        }
+    }
+}
+
 /// One file or folder of the package, under its normalised `Payload/<Name>.app/...` path.
 #[derive(Debug, Clone)]
 pub struct Entry {
