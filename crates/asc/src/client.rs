@@ -424,6 +424,99 @@ impl Client {
             .map(|_| ())
     }
 
+    /// Uploads one part of a file to a presigned URL from `uploadOperations` (Build Upload API): `method`, URL and
+    /// headers exactly as given, **no** `Authorization` header, retried like an idempotent request (a part PUT
+    /// overwrites the same byte range). The URL may point at another host (Apple's object storage).
+    pub async fn upload_part(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        bytes: Vec<u8>,
+    ) -> Result<RawResponse, RequestError> {
+        let method = Method::from_bytes(method.as_bytes()).map_err(|_| RequestError::BadUrl {
+            url: url.to_owned(),
+        })?;
+        let url = Url::parse(url).map_err(|_| RequestError::BadUrl {
+            url: url.to_owned(),
+        })?;
+        let policy = &self.inner.policy;
+        let mut retries = 0u32;
+        loop {
+            let outcome = {
+                let _permit =
+                    self.inner
+                        .permits
+                        .acquire()
+                        .await
+                        .map_err(|_| RequestError::BadUrl {
+                            url: url.to_string(),
+                        })?;
+                self.inner.requests.fetch_add(1, Ordering::Relaxed);
+                let mut request = self
+                    .inner
+                    .http
+                    .request(method.clone(), url.clone())
+                    .body(bytes.clone());
+                for (name, value) in headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                match request.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        read_body(response, self.inner.max_body)
+                            .await
+                            .map(|body| (status, body))
+                    }
+                    Err(e) => Err(BodyError::Transport(e)),
+                }
+            };
+            let last = match outcome {
+                Ok((status, body)) if status.is_success() => {
+                    return Ok(RawResponse {
+                        status: status.as_u16(),
+                        body,
+                    });
+                }
+                Ok((status, body))
+                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    summary(status, parse_errors(&body).as_ref())
+                }
+                Ok((status, body)) => {
+                    let errors = parse_errors(&body);
+                    return Err(status_error(
+                        method.to_string(),
+                        url.path().to_owned(),
+                        status,
+                        errors,
+                        &body,
+                    ));
+                }
+                Err(BodyError::TooLarge) => {
+                    return Err(RequestError::TooLarge {
+                        method: method.to_string(),
+                        path: url.path().to_owned(),
+                        limit: self.inner.max_body,
+                    });
+                }
+                Err(BodyError::Transport(e)) => transport_summary(&e),
+            };
+            if retries >= policy.max_retries {
+                return Err(RequestError::RetriesExhausted {
+                    method: method.to_string(),
+                    path: url.path().to_owned(),
+                    attempts: retries + 1,
+                    last,
+                });
+            }
+            let wait = policy.backoff(retries);
+            retries += 1;
+            self.inner.retries.fetch_add(1, Ordering::Relaxed);
+            self.inner.sleeper.sleep(wait).await;
+        }
+    }
+
     /// Sends one request with authentication and the retry rules; returns the 2xx answer.
     pub async fn send(
         &self,

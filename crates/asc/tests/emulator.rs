@@ -507,3 +507,119 @@ async fn live_app_store_connect() {
         client.stats().requests
     );
 }
+
+/// The Build Upload API path the uploader will take, driven through the client's generic pieces: create the upload
+/// and its file, PUT every part to the presigned URLs (no Authorization), commit, poll until COMPLETE; the new
+/// build then shows up in the history.
+#[tokio::test]
+async fn build_upload_flow_slots_into_the_client() {
+    use ipagate_asc::jsonapi::UpdateDocument;
+    use ipagate_asc::resources::BuildUploadFile;
+
+    let env = Env::start(demo_seed(), FaultPlan::default()).await;
+    let client = env.client();
+    let upload: Document<ResourceOf<BuildUpload>> = client
+        .post(
+            "/v1/buildUploads",
+            &upload_body("50"),
+            Idempotency::DuplicateDetectable,
+        )
+        .await
+        .unwrap();
+    let upload_id = upload.data.id;
+
+    let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    let file_body = json!({"data": {"type": "buildUploadFiles",
+        "attributes": {"assetType": "ASSET", "fileName": "App.ipa", "fileSize": payload.len(), "uti": "com.apple.ipa"},
+        "relationships": {"buildUpload": {"data": {"type": "buildUploads", "id": upload_id}}}}});
+    conformance::validate_request("POST", "/v1/buildUploadFiles", &file_body).unwrap();
+    let file: Document<ResourceOf<BuildUploadFile>> = client
+        .post(
+            "/v1/buildUploadFiles",
+            &file_body,
+            Idempotency::DuplicateDetectable,
+        )
+        .await
+        .unwrap();
+    let ops = file.data.attributes.unwrap().upload_operations.unwrap();
+    assert!(!ops.is_empty());
+    for op in ops {
+        let (offset, length) = (op.offset.unwrap() as usize, op.length.unwrap() as usize);
+        let headers: Vec<(String, String)> = op
+            .request_headers
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|h| Some((h.name?, h.value?)))
+            .collect();
+        let part = payload[offset..(offset + length).min(payload.len())].to_vec();
+        client
+            .upload_part(
+                op.method.as_deref().unwrap_or("PUT"),
+                &op.url.unwrap(),
+                &headers,
+                part,
+            )
+            .await
+            .unwrap();
+    }
+    #[derive(serde::Serialize)]
+    struct Commit {
+        uploaded: bool,
+    }
+    let commit =
+        UpdateDocument::new::<BuildUploadFile>(file.data.id.clone(), Commit { uploaded: true });
+    conformance::validate_request(
+        "PATCH",
+        "/v1/buildUploadFiles/{id}",
+        &serde_json::to_value(&commit).unwrap(),
+    )
+    .unwrap();
+    let _: Document<ResourceOf<BuildUploadFile>> = client
+        .patch(&format!("/v1/buildUploadFiles/{}", file.data.id), &commit)
+        .await
+        .unwrap();
+
+    // Still processing: only the upload knows about 50.
+    let h = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
+    assert!(
+        h.uploads
+            .iter()
+            .any(|u| u.build_number == "50" && u.state == Some(BuildUploadState::Processing))
+    );
+    assert!(!h.builds.iter().any(|b| b.build_number == "50"));
+    let mut state = None;
+    for _ in 0..5 {
+        let doc: Document<ResourceOf<BuildUpload>> = client
+            .get(
+                &format!("/v1/buildUploads/{upload_id}"),
+                &ipagate_asc::Query::new(),
+            )
+            .await
+            .unwrap();
+        state = doc
+            .data
+            .attributes
+            .and_then(|a| a.state)
+            .and_then(|s| s.state);
+        if state == Some(BuildUploadState::Complete) {
+            break;
+        }
+    }
+    assert_eq!(state, Some(BuildUploadState::Complete));
+    let h = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
+    assert!(
+        h.builds
+            .iter()
+            .any(|b| b.build_number == "50" && b.processing_state == Some(ProcessingState::Valid))
+    );
+    assert!(
+        env.log()
+            .iter()
+            .filter(|r| r.1.starts_with("/upload/"))
+            .all(|r| r.2 == 200 || r.2 == 204)
+    );
+}
