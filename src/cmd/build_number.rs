@@ -75,6 +75,23 @@ pub enum StrategyArg {
     Timestamp,
 }
 
+/// A command-line value that is a secret: `Debug` never shows it.
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Credentials and server.
 #[derive(Debug, Args)]
 pub struct AuthArgs {
@@ -88,7 +105,7 @@ pub struct AuthArgs {
     /// $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_PATH, --api-key-path, AuthKey_<ID>.p8 in ./private_keys, ~/private_keys,
     /// ~/.private_keys, ~/.appstoreconnect/private_keys.
     #[arg(long, value_name = "KEY")]
-    pub private_key: Option<String>,
+    pub private_key: Option<SecretArg>,
     /// Path of the .p8 private key.
     #[arg(long, value_name = "FILE")]
     pub private_key_path: Option<PathBuf>,
@@ -245,7 +262,7 @@ fn run_query(
     let flags = CredentialFlags {
         issuer_id: args.auth.issuer_id.clone(),
         key_id: args.auth.key_id.clone(),
-        private_key: args.auth.private_key.clone(),
+        private_key: args.auth.private_key.as_ref().map(|s| s.0.clone()),
         private_key_path: args.auth.private_key_path.clone(),
         api_key_path: args.auth.api_key_path.clone(),
         individual: args.auth.individual_key,

@@ -471,6 +471,32 @@ async fn credentials_precedence_and_redaction() {
     assert!(out.status.success(), "{}", stderr(&out));
     check_clean(&out);
 
+    // --private-key with codemagic's @env: indirection beats a wrong ASC_PRIVATE_KEY.
+    let other = testkey::generate(KEY_ID);
+    let mut env = base.clone();
+    env.push(("ASC_ISSUER_ID".into(), ISSUER.into()));
+    env.push(("ASC_KEY_ID".into(), KEY_ID.into()));
+    env.push(("ASC_PRIVATE_KEY".into(), other.private_pkcs8_pem.clone()));
+    env.push(("GOOD_KEY".into(), sandbox.pair.private_pkcs8_pem.clone()));
+    let args = [
+        "build-number",
+        "latest",
+        "--bundle-id",
+        "com.example.demo",
+        "--private-key",
+        "@env:GOOD_KEY",
+    ];
+    let out = run_with(&args, env.clone(), sandbox.dir.path()).await;
+    assert_eq!(stdout(&out), "42\n", "{}", stderr(&out));
+    check_clean(&out);
+    let out = run_with(&args[..4], env, sandbox.dir.path()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the wrong env key is used without the flag"
+    );
+    check_clean(&out);
+
     let json_path = sandbox.dir.path().join("api_key.json");
     write_secret(
         &json_path,
