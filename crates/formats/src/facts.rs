@@ -344,47 +344,56 @@ const RESOURCE_DIRS: &[&str] = &[
     ".mom",
     ".scnassets",
     ".dSYM",
-    ".car",
-    ".lproj/Base.nib",
 ];
+
+/// Folder extensions that make a bundle, with or without an `Info.plist`.
+const BUNDLE_EXTENSIONS: &[&str] = &[".app", ".appex", ".framework", ".bundle", ".xctest"];
 
 /// Reads the facts of an opened package: lists the bundle tree from the entry names (no I/O) and
 /// then reads each bundle's Info.plist on the rayon pool, in parallel.
 pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
     let app_root = package.app_root().to_string();
-    let mut dirs: BTreeSet<String> = BTreeSet::new();
-    dirs.insert(app_root.clone());
-    let app_prefix = format!("{app_root}/");
+    // Borrowed from the entry paths: one pass, no allocation per entry.
+    let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    dirs.insert(&app_root);
+    let app_prefix_len = app_root.len() + 1;
     for entry in package.entries() {
-        let Some(rel) = entry.path.strip_prefix(&app_prefix) else {
+        let path = entry.path.as_str();
+        if path.len() <= app_prefix_len
+            || !path.starts_with(app_root.as_str())
+            || path.as_bytes()[app_root.len()] != b'/'
+        {
             continue;
-        };
-        // Every folder along the way whose name is a bundle, and the folder of any Info.plist.
-        let comps: Vec<&str> = rel.split('/').collect();
-        for i in 0..comps.len() {
-            let is_last = i + 1 == comps.len();
-            let c = comps[i];
-            if !is_last || entry.is_dir {
-                let bundle_ext = [".app", ".appex", ".framework", ".bundle", ".xctest"]
+        }
+        // Every folder along the way whose name is a bundle...
+        let mut start = app_prefix_len;
+        loop {
+            let end = path[start..].find('/').map(|i| start + i);
+            let component = &path[start..end.unwrap_or(path.len())];
+            if (end.is_some() || entry.is_dir)
+                && BUNDLE_EXTENSIONS
                     .iter()
-                    .any(|x| c.ends_with(x) && c.len() > x.len());
-                if bundle_ext {
-                    dirs.insert(format!("{app_prefix}{}", comps[..=i].join("/")));
-                }
+                    .any(|x| component.len() > x.len() && component.ends_with(x))
+            {
+                dirs.insert(&path[..end.unwrap_or(path.len())]);
+            }
+            match end {
+                Some(e) => start = e + 1,
+                None => break,
             }
         }
-        if comps.last() == Some(&"Info.plist") && comps.len() > 1 {
-            let dir = format!("{app_prefix}{}", comps[..comps.len() - 1].join("/"));
-            if !RESOURCE_DIRS
-                .iter()
-                .any(|x| comps[..comps.len() - 1].iter().any(|c| c.ends_with(x)))
-            {
-                dirs.insert(dir);
-            }
+        // ...and the folder of any Info.plist, unless it is compiled-resource metadata.
+        if let Some(dir) = path.strip_suffix("/Info.plist")
+            && dir.len() > app_root.len()
+            && !dir[app_prefix_len..]
+                .split('/')
+                .any(|c| RESOURCE_DIRS.iter().any(|x| c.ends_with(x)))
+        {
+            dirs.insert(dir);
         }
     }
     // Drop anything inside a `.dSYM` or `_CodeSignature`; those are not bundles to App Store Connect.
-    let dirs: Vec<String> = dirs
+    let dirs: Vec<&str> = dirs
         .into_iter()
         .filter(|d| {
             !d.split('/')
@@ -411,17 +420,18 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
             .collect();
         bundles[i].nested_bundles = nested;
     }
-    let kind_of = |b: &Bundle, parent: Option<&Bundle>| {
-        classify(&b.path, parent.map(|p| (p.path.as_str(), p.kind)))
-    };
-    for i in 0..bundles.len() {
-        let parent = bundles[i].parent.map(|p| bundles[p].clone());
-        let kind = if i == 0 {
-            BundleKind::App
-        } else {
-            kind_of(&bundles[i], parent.as_ref())
-        };
-        bundles[i].kind = kind;
+    // Kinds in order: a parent precedes its children, so its kind is already known.
+    if let Some(app) = bundles.first_mut() {
+        app.kind = BundleKind::App;
+    }
+    for i in 1..bundles.len() {
+        let parent = bundles[i]
+            .parent
+            .map(|p| (bundles[p].path.clone(), bundles[p].kind));
+        bundles[i].kind = classify(
+            &bundles[i].path,
+            parent.as_ref().map(|(p, k)| (p.as_str(), *k)),
+        );
     }
     Ok(Facts {
         layout: package.layout(),

@@ -454,63 +454,57 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
 type RawEntry = (String, u64, u64, bool, bool, Locator);
 
 /// Finds the top-level app: `Payload/<X>.app/`, else `<Outer>/Payload/<X>.app/`, else `<X>.app/`.
-/// Anchored on path components: a nested `Watch/W.app` never counts as the top-level app.
+/// Anchored on path components: a nested `Watch/W.app` never counts as the top-level app. Among
+/// several candidates, the first by name that has an `Info.plist` wins (deterministic).
 fn find_app_in_zip(raw: &[RawEntry]) -> Result<(Layout, String, String), OpenErrorKind> {
-    let mut payload_apps: Vec<&str> = Vec::new();
-    let mut nested_apps: Vec<(&str, &str)> = Vec::new();
-    let mut root_apps: Vec<&str> = Vec::new();
+    use std::collections::BTreeMap;
+    fn is_app(c: &str) -> bool {
+        c.len() > 4 && c.ends_with(".app")
+    }
+    // candidate -> has an Info.plist directly inside
+    let mut payload: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut nested: BTreeMap<(&str, &str), bool> = BTreeMap::new();
+    let mut root: BTreeMap<&str, bool> = BTreeMap::new();
     for (name, ..) in raw {
-        let parts: Vec<&str> = name.split('/').collect();
-        if parts.len() >= 3
-            && parts[0] == "Payload"
-            && parts[1].ends_with(".app")
-            && parts[1].len() > 4
-        {
-            payload_apps.push(parts[1]);
-        } else if parts.len() >= 4
-            && parts[1] == "Payload"
-            && parts[2].ends_with(".app")
-            && parts[2].len() > 4
-            && parts[0] != "__MACOSX"
-        {
-            nested_apps.push((parts[0], parts[2]));
-        } else if parts.len() >= 2 && parts[0].ends_with(".app") && parts[0].len() > 4 {
-            root_apps.push(parts[0]);
+        let mut parts = name.split('/');
+        let (p0, p1, p2, p3) = (
+            parts.next().unwrap_or(""),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        );
+        match (p1, p2, p3) {
+            (Some(app), rest, _) if p0 == "Payload" && is_app(app) => {
+                *payload.entry(app).or_default() |= rest == Some("Info.plist") && p3.is_none();
+            }
+            (Some("Payload"), Some(app), Some(rest)) if p0 != "__MACOSX" && is_app(app) => {
+                *nested.entry((p0, app)).or_default() |=
+                    rest == "Info.plist" && parts.next().is_none();
+            }
+            (Some(rest), ..) if is_app(p0) => {
+                *root.entry(p0).or_default() |= rest == "Info.plist" && p2.is_none();
+            }
+            _ => {}
         }
     }
-    // Prefer an app that has an Info.plist; ties broken by name for determinism.
-    fn pick<'a>(
-        raw: &[RawEntry],
-        cands: &[&'a str],
-        prefix: impl Fn(&str) -> String,
-    ) -> Option<&'a str> {
-        let mut sorted: Vec<&str> = cands.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        sorted
+    fn pick<K: Copy + Ord>(cands: &BTreeMap<K, bool>) -> Option<K> {
+        cands
             .iter()
-            .copied()
-            .find(|c| {
-                raw.iter()
-                    .any(|(n, ..)| *n == format!("{}Info.plist", prefix(c)))
-            })
-            .or_else(|| sorted.first().copied())
+            .find(|(_, has_plist)| **has_plist)
+            .or_else(|| cands.iter().next())
+            .map(|(k, _)| *k)
     }
-    if let Some(app) = pick(raw, &payload_apps, |c| format!("Payload/{c}/")) {
+    if let Some(app) = pick(&payload) {
         return Ok((Layout::Ipa, format!("Payload/{app}"), String::new()));
     }
-    if !nested_apps.is_empty() {
-        let mut sorted = nested_apps.clone();
-        sorted.sort_unstable();
-        if let Some((outer, app)) = sorted.first() {
-            return Ok((
-                Layout::NestedPayload,
-                format!("Payload/{app}"),
-                format!("{outer}/"),
-            ));
-        }
+    if let Some((outer, app)) = pick(&nested) {
+        return Ok((
+            Layout::NestedPayload,
+            format!("Payload/{app}"),
+            format!("{outer}/"),
+        ));
     }
-    if let Some(app) = pick(raw, &root_apps, |c| format!("{c}/")) {
+    if let Some(app) = pick(&root) {
         return Ok((Layout::ZippedApp, format!("Payload/{app}"), String::new()));
     }
     Err(OpenErrorKind::NoApp)
