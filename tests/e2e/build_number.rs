@@ -219,8 +219,12 @@ async fn json_output_and_request_counts() {
         .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
-        (v["latest"].clone(), v["requests"].clone()),
-        (json!("42"), json!(2))
+        (
+            v["latest"].clone(),
+            v["requests"].clone(),
+            v["bundle_id"].clone()
+        ),
+        (json!("42"), json!(2), json!("com.example.demo"))
     );
     assert_eq!(sandbox.requests() - before, 2);
 }
@@ -231,7 +235,7 @@ async fn string_sorting_server_and_non_integer_numbers() {
     let builds = json!([
         {"version":"9","preReleaseVersion":"1.0"}, {"version":"10","preReleaseVersion":"1.0"},
         {"version":"100","preReleaseVersion":"1.1"}, {"version":"4.69.0","preReleaseVersion":"1.1"},
-        {"version":"99","preReleaseVersion":"1.1"}
+        {"version":"99","preReleaseVersion":"1.1"}, {"version":"1.0b3","preReleaseVersion":"1.1"}
     ]);
     let sandbox = Sandbox::start(app(
         builds,
@@ -242,6 +246,15 @@ async fn string_sorting_server_and_non_integer_numbers() {
     assert_eq!(
         (v["latest"].as_str(), v["next"].as_str()),
         (Some("20302"), Some("20303"))
+    );
+    let out = sandbox
+        .run(&["build-number", "next", "--bundle-id", "com.example.app"])
+        .await;
+    assert_eq!(stdout(&out), "20303\n");
+    assert!(
+        stderr(&out).contains("ignored build \"1.0b3\": not a dotted numeric build number"),
+        "{}",
+        stderr(&out)
     );
 
     let dotted = Sandbox::start(app(

@@ -217,12 +217,19 @@ async fn fetch_builds(
     let query = Query::new()
         .filter("app", &[app_id])
         .filter("preReleaseVersion.platform", &[platform.as_str()])
-        .include(&["preReleaseVersion"])
+        .include(&["preReleaseVersion", "app"])
         .fields(
             "builds",
-            &["version", "processingState", "expired", "preReleaseVersion"],
+            &[
+                "version",
+                "processingState",
+                "expired",
+                "preReleaseVersion",
+                "app",
+            ],
         )
         .fields("preReleaseVersions", &["version", "platform"])
+        .fields("apps", &["bundleId"])
         .limit(MAX_LIMIT);
     let builds = client.get_all::<Build>("/v1/builds", &query).await?;
     let trains: std::collections::HashMap<String, ResourceOf<PreReleaseVersion>> = builds

@@ -173,6 +173,8 @@ async fn app_id_costs_two_requests_and_platform_filter_holds() {
         vec!["600"]
     );
     assert_eq!(client.stats().requests, 2);
+    // The bundle id comes for free with the builds (included app).
+    assert_eq!(h.bundle_id.as_deref(), Some("com.example.demo"));
 }
 
 #[tokio::test]
@@ -622,4 +624,35 @@ async fn build_upload_flow_slots_into_the_client() {
             .filter(|r| r.1.starts_with("/upload/"))
             .all(|r| r.2 == 200 || r.2 == 204)
     );
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_for_reads() {
+    let faults = FaultPlan {
+        rules: vec![FaultRule {
+            path: "/v1/builds".into(),
+            latency_ms: 400,
+            ..FaultRule::default()
+        }],
+        ..FaultPlan::default()
+    };
+    let env = Env::start(demo_seed(), faults).await;
+    let client = env
+        .builder()
+        .timeout(Duration::from_millis(100))
+        .retry_policy(ipagate_asc::RetryPolicy {
+            max_retries: 2,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let err = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("still failing after 3 attempts (last: timed out)"),
+        "{err}"
+    );
+    assert_eq!(env.sleeper.waits().len(), 2);
 }
