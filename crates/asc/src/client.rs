@@ -546,7 +546,7 @@ impl Client {
                         return Err(RequestError::RetriesExhausted {
                             method: method.to_string(),
                             path: url.path().to_owned(),
-                            attempts: retries + 1 + unauthorized,
+                            attempts: retries + 1,
                             last,
                         });
                     }
