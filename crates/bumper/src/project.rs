@@ -647,3 +647,88 @@ fn write_atomic(path: &Path, content: &[u8]) -> Result<(), ApplyError> {
     temp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pubspec(text: &str, new: &str) -> String {
+        let e = edit_pubspec(text.as_bytes(), new, Path::new("pubspec.yaml")).unwrap();
+        String::from_utf8(e.result.unwrap().0).unwrap()
+    }
+
+    #[test]
+    fn pubspec_only_the_version_line_changes() {
+        assert_eq!(
+            pubspec("version: 1.0.0+1\r\nname: x\r\n", "2"),
+            "version: 1.0.0+2\r\nname: x\r\n"
+        );
+        assert_eq!(
+            pubspec("version: '1.0.0+1' # c#1\n", "9"),
+            "version: '1.0.0+9' # c#1\n"
+        );
+        assert_eq!(pubspec("version:1.0.0", "3"), "version:1.0.0+3");
+        let nested = "dependencies:\n  version: 1.0.0+1\n";
+        assert!(
+            edit_pubspec(nested.as_bytes(), "2", Path::new("p"))
+                .unwrap()
+                .result
+                .is_none()
+        );
+        assert!(edit_pubspec(b"version:\n", "2", Path::new("p")).is_err());
+    }
+
+    fn settings(text: &str, new: &str, kind: ChangeKind) -> (String, usize, Vec<String>) {
+        let e = edit_settings(text.as_bytes(), new, Path::new("x"), kind).unwrap();
+        match e.result {
+            Some((bytes, _, _, _, n)) => (String::from_utf8(bytes).unwrap(), n, e.notes),
+            None => (text.to_owned(), 0, e.notes),
+        }
+    }
+
+    #[test]
+    fn pbxproj_and_xcconfig_settings() {
+        let (out, n, _) = settings(
+            "\t\t\t\tCURRENT_PROJECT_VERSION = 1;\n",
+            "1.2.3",
+            ChangeKind::Pbxproj,
+        );
+        assert_eq!(
+            (out.as_str(), n),
+            ("\t\t\t\tCURRENT_PROJECT_VERSION = 1.2.3;\n", 1)
+        );
+        let (out, _, _) = settings("CURRENT_PROJECT_VERSION = 1;\n", "2-b", ChangeKind::Pbxproj);
+        assert_eq!(out, "CURRENT_PROJECT_VERSION = \"2-b\";\n");
+        let (out, n, notes) = settings(
+            "CURRENT_PROJECT_VERSION = $(BUILD);\nCURRENT_PROJECT_VERSION_X = 1;\n",
+            "5",
+            ChangeKind::Pbxproj,
+        );
+        assert_eq!(n, 0);
+        assert_eq!(
+            out,
+            "CURRENT_PROJECT_VERSION = $(BUILD);\nCURRENT_PROJECT_VERSION_X = 1;\n"
+        );
+        assert_eq!(notes.len(), 1);
+        let (out, n, _) = settings(
+            "CURRENT_PROJECT_VERSION[sdk=iphoneos*] = 3 // x\n",
+            "4",
+            ChangeKind::Xcconfig,
+        );
+        assert_eq!(
+            (out.as_str(), n),
+            ("CURRENT_PROJECT_VERSION[sdk=iphoneos*] = 4 // x\n", 1)
+        );
+    }
+
+    #[test]
+    fn xml_value_replacement_is_textual() {
+        let text = "<dict>\n\t<key>CFBundleVersion</key>\n\t<string>1</string>\n</dict>";
+        assert_eq!(
+            replace_xml_string_value(text, "CFBundleVersion", "2").unwrap(),
+            "<dict>\n\t<key>CFBundleVersion</key>\n\t<string>2</string>\n</dict>"
+        );
+        let twice = format!("{text}{text}");
+        assert!(replace_xml_string_value(&twice, "CFBundleVersion", "2").is_none());
+    }
+}
