@@ -500,7 +500,7 @@ impl Client {
                         limit: self.inner.max_body,
                     });
                 }
-                Err(BodyError::Transport(e)) => transport_summary(&e),
+                Err(BodyError::Transport(e)) => transport_summary(&e, &url),
             };
             if retries >= policy.max_retries {
                 return Err(RequestError::RetriesExhausted {
@@ -621,7 +621,7 @@ impl Client {
                 if idempotency.may_repeat() {
                     return Attempt::Retry {
                         wait: None,
-                        last: transport_summary(&e),
+                        last: transport_summary(&e, url),
                     };
                 }
                 return Attempt::Fail(RequestError::Transport {
@@ -720,14 +720,20 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
     Ok(body)
 }
 
-fn transport_summary(e: &reqwest::Error) -> String {
+fn transport_summary(e: &reqwest::Error, url: &Url) -> String {
+    let host = match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => "the server".to_owned(),
+    };
     if e.is_timeout() {
-        "timed out".to_owned()
+        format!("timed out waiting for {host}")
     } else if e.is_connect() {
-        "connection failed".to_owned()
+        format!("cannot connect to {host}")
     } else {
-        "connection broken".to_owned()
+        format!("connection to {host} broken")
     }
+}
 }
 
 #[derive(serde::Deserialize)]

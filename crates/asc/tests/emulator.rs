@@ -651,7 +651,7 @@ async fn timeouts_are_retried_for_reads() {
         .unwrap_err();
     assert!(
         err.to_string()
-            .contains("still failing after 3 attempts (last: timed out)"),
+            .contains("still failing after 3 attempts (last: timed out waiting for 127.0.0.1:"),
         "{err}"
     );
     assert_eq!(env.sleeper.waits().len(), 2);
