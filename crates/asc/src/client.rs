@@ -734,7 +734,6 @@ fn transport_summary(e: &reqwest::Error, url: &Url) -> String {
         format!("connection to {host} broken")
     }
 }
-}
 
 #[derive(serde::Deserialize)]
 struct ErrorBody {
