@@ -656,3 +656,47 @@ async fn timeouts_are_retried_for_reads() {
     );
     assert_eq!(env.sleeper.waits().len(), 2);
 }
+
+#[tokio::test]
+async fn individual_keys_sign_as_user() {
+    let pair = key("INDIVIDUAL");
+    let config = Config {
+        seed: Seed::from_json(&demo_seed().to_string()).unwrap(),
+        issuer_id: ISSUER.into(),
+        keys: vec![EmuKey::individual(&pair.key_id, &pair.public_pem)],
+        ..Config::default()
+    };
+    let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let private = ipagate_asc::PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap();
+    let individual = ipagate_asc::ApiKey::new(
+        &pair.key_id,
+        ipagate_asc::Issuer::Individual,
+        private.clone(),
+    )
+    .unwrap();
+    let client = Client::builder(individual)
+        .base_url(&emu.base_url())
+        .build()
+        .unwrap();
+    let h = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap();
+    assert_eq!(h.app_id, "1234567890");
+    // The same key used as a team key is refused: the server expects `sub: "user"`.
+    let team = ipagate_asc::ApiKey::new(
+        &pair.key_id,
+        ipagate_asc::Issuer::Team(ISSUER.into()),
+        private,
+    )
+    .unwrap();
+    let client = Client::builder(team)
+        .base_url(&emu.base_url())
+        .build()
+        .unwrap();
+    let err = fetch_build_history(&client, &by_bundle(Platform::Ios))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}
