@@ -26,7 +26,7 @@ if [ -n "${IPAGATE_BIN:-}" ]; then
   bin="$IPAGATE_BIN"
 else
   echo "== building ipagate (release)" >&2
-  cargo build --release --locked --bin ipagate -q
+  cargo build --release --bin ipagate -q
   bin="$PWD/target/release/ipagate"
 fi
 
