@@ -1,10 +1,218 @@
-//! `ipagate sandbox`: being written (issue 3).
+//! `ipagate sandbox`: runs the local App Store Connect emulator until interrupted.
+//!
+//! The first line on stdout is one JSON object a script can read:
+//! `{"base_url","issuer_id","key_id","private_key_path"}` (`private_key_path` is null with
+//! `--public-key`, whose private half the sandbox never sees). The private key's content is never
+//! printed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ipagate_asc_emulator::{ApiKey, Config, Emulator, FaultPlan, Processing, Seed, testkey};
+
+use crate::exit;
 
 /// Arguments of `ipagate sandbox`.
 #[derive(Debug, clap::Args)]
-pub struct SandboxArgs {}
+#[command(
+    after_help = "Introspection (no JWT): GET /_sandbox/state, GET|DELETE /_sandbox/requests, \
+POST /_sandbox/advance (finish processing uploads), POST /_sandbox/buildUploads/ID/fail, PUT /_sandbox/faults."
+)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Initial state: JSON with Apple's attribute names (see the README).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Key id of --public-key (or of the generated key).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Accept tokens signed by this P-256 public key (PEM).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "key_id",
+        conflicts_with = "generate_key"
+    )]
+    pub public_key: Option<PathBuf>,
+    /// Create a key pair in DIR as AuthKey_<KEYID>.p8 (mode 0600) and accept it.
+    #[arg(long, value_name = "DIR")]
+    pub generate_key: Option<PathBuf>,
+    /// Issuer id tokens must carry in `iss` (random when absent).
+    #[arg(long, value_name = "ID")]
+    pub issuer_id: Option<String>,
+    /// Treat the key as an individual key (tokens carry `sub: "user"`, no `iss`).
+    #[arg(long)]
+    pub individual: bool,
+    /// Fault plan (JSON) to inject errors, 429s, latency, resets, clock skew.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+    /// Polls of GET /v1/buildUploads/ID after which an upload finishes processing; 0 = only
+    /// POST /_sandbox/advance finishes it.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub processing_polls: u32,
+    /// Requests per key per hour before 429 (Apple: 3600).
+    #[arg(long, default_value_t = 3600, value_name = "N")]
+    pub hourly_request_budget: u32,
+}
 
-/// Runs the sandbox.
-pub fn run(_args: SandboxArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("sandbox is not implemented yet")
+/// Runs the sandbox until Ctrl-C or SIGTERM.
+pub fn run(args: SandboxArgs) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
+    let seed = match &args.seed {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read seed {}", path.display()))?;
+            Seed::from_json(&text).with_context(|| format!("bad seed {}", path.display()))?
+        }
+        None => Seed::empty(),
+    };
+    let faults = match &args.faults {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read fault plan {}", path.display()))?;
+            serde_json::from_str::<FaultPlan>(&text)
+                .with_context(|| format!("bad fault plan {}", path.display()))?
+        }
+        None => FaultPlan::default(),
+    };
+    let issuer_id = match &args.issuer_id {
+        Some(id) => id.clone(),
+        None => testkey::random_uuid()?,
+    };
+    let (key_id, public_pem, private_key_path) = match (&args.public_key, &args.generate_key) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read public key {}", path.display()))?;
+            let key_id = args.key_id.clone().unwrap_or_default();
+            (key_id, pem, None)
+        }
+        (None, Some(dir)) => {
+            let key_id = match &args.key_id {
+                Some(id) => id.clone(),
+                None => testkey::random_key_id()?,
+            };
+            check_key_id(&key_id)?;
+            let pair = testkey::try_generate(&key_id)?;
+            let private = (dir.clone(), pair.private_pkcs8_pem);
+            (key_id, pair.public_pem, Some(private))
+        }
+        (None, None) => {
+            anyhow::bail!("no API key: pass --generate-key DIR, or --key-id ID --public-key FILE")
+        }
+    };
+    let key = if args.individual {
+        ApiKey::individual(&key_id, &public_pem)
+    } else {
+        ApiKey::team(&key_id, &public_pem)
+    };
+    let config = Config {
+        seed,
+        issuer_id: issuer_id.clone(),
+        keys: vec![key],
+        faults,
+        hourly_request_budget: args.hourly_request_budget,
+        processing: match args.processing_polls {
+            0 => Processing::Manual,
+            n => Processing::AfterPolls(n),
+        },
+        ..Config::default()
+    };
+    let emulator = Emulator::start(config, args.addr)
+        .await
+        .context("cannot start the sandbox")?;
+    // The key file is written only once the server runs, so a failed start leaves nothing behind.
+    let private_key_path = match private_key_path {
+        Some((dir, pem)) => match write_private_key(&dir, &key_id, &pem) {
+            Ok(path) => Some(path),
+            Err(err) => {
+                emulator.shutdown().await;
+                return Err(err);
+            }
+        },
+        None => None,
+    };
+    let banner = serde_json::json!({
+        "base_url": emulator.base_url(),
+        "issuer_id": if args.individual { serde_json::Value::Null } else { issuer_id.into() },
+        "key_id": key_id,
+        "private_key_path": private_key_path.map(|p| p.display().to_string()),
+    });
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{banner}")?;
+        stdout.flush()?;
+    }
+    eprintln!(
+        "ipagate sandbox: App Store Connect emulator on {} (state: {0}/_sandbox/state); Ctrl-C stops it",
+        emulator.base_url()
+    );
+    wait_for_signal().await;
+    emulator.shutdown().await;
+    Ok(exit::SUCCESS)
+}
+
+/// Apple's key ids are short and alphanumeric; anything else would make an odd file name.
+fn check_key_id(key_id: &str) -> anyhow::Result<()> {
+    let ok = !key_id.is_empty()
+        && key_id.len() <= 64
+        && key_id.chars().all(|c| c.is_ascii_alphanumeric());
+    anyhow::ensure!(ok, "key id {key_id:?} must be 1-64 letters and digits");
+    Ok(())
+}
+
+/// Writes `AuthKey_<KEYID>.p8` readable by the owner only; never overwrites a key.
+fn write_private_key(dir: &Path, key_id: &str, pem: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create key directory {}", dir.display()))?;
+    let path = dir.join(format!("AuthKey_{key_id}.p8"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).with_context(|| {
+        format!(
+            "cannot create {} (remove it, or pick another --key-id)",
+            path.display()
+        )
+    })?;
+    file.write_all(pem.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(std::path::absolute(&path).unwrap_or(path))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -4,4 +4,5 @@ mod build_number;
 mod cli;
 mod corpus;
 mod rules;
+mod sandbox;
 mod support;

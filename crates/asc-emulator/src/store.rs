@@ -357,7 +357,7 @@ impl Store {
                         .filter(|g| {
                             g.many
                                 .get("builds")
-                                .is_some_and(|b| b.iter().any(|x| *x == resource.id))
+                                .is_some_and(|b| b.contains(&resource.id))
                         })
                         .map(|g| g.id.clone())
                         .collect()

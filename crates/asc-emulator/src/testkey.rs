@@ -90,3 +90,47 @@ fn pem(label: &str, der: &[u8]) -> String {
     out.push_str(&format!("-----END {label}-----\n"));
     out
 }
+
+/// A token could not be signed (the key is not a P-256 PKCS#8 PEM).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign a token with key {key_id}")]
+pub struct SignError {
+    key_id: String,
+    #[source]
+    source: jsonwebtoken::errors::Error,
+}
+
+/// Signs an App Store Connect token for tests and scripts: ES256, `kid`, `aud:
+/// appstoreconnect-v1`, `iat` = now − 60 s, `exp` = now + `lifetime_secs`, and `iss` = the issuer
+/// (team key) or `sub: "user"` when `issuer_id` is `None` (individual key).
+pub fn sign_token(
+    private_pkcs8_pem: &str,
+    key_id: &str,
+    issuer_id: Option<&str>,
+    lifetime_secs: i64,
+) -> Result<String, SignError> {
+    let fail = |source| SignError {
+        key_id: key_id.to_string(),
+        source,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let mut claims = serde_json::json!({
+        "aud": "appstoreconnect-v1",
+        "iat": now - 60,
+        "exp": now + lifetime_secs,
+    });
+    if let Some(map) = claims.as_object_mut() {
+        match issuer_id {
+            Some(iss) => map.insert("iss".into(), iss.into()),
+            None => map.insert("sub".into(), "user".into()),
+        };
+    }
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(key_id.to_string());
+    header.typ = Some("JWT".into());
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(private_pkcs8_pem.as_bytes()).map_err(fail)?;
+    jsonwebtoken::encode(&header, &claims, &key).map_err(fail)
+}

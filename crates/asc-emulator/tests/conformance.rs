@@ -21,11 +21,11 @@ impl Checker<'_> {
             .to_string();
         let template =
             path_template(&url_path).unwrap_or_else(|| panic!("no template for {url_path}"));
-        if let Some(b) = &body {
-            if let Err(errors) = conformance::validate_request(method, template, b) {
-                self.failures
-                    .push(format!("request {method} {template}: {errors:?}"));
-            }
+        if let Some(b) = &body
+            && let Err(errors) = conformance::validate_request(method, template, b)
+        {
+            self.failures
+                .push(format!("request {method} {template}: {errors:?}"));
         }
         let answer = self.h.send(method, &url_path, body.as_ref()).await;
         if let Err(errors) =
