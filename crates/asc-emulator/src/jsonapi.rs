@@ -250,15 +250,17 @@ impl<'a> View<'a> {
                 );
             }
             let included = primary && self.include.iter().any(|i| i == rel.name);
-            let ids = self.store.related_ids(kind, r, rel);
             let to_one = matches!(rel.kind, RelKind::One | RelKind::OneReverse(_));
+            // Linkage is looked up only when shown: reverse lookups scan a table, and a page of
+            // 200 builds must not scan 10,000 uploads 200 times.
+            let stored_data_only = !rel.links && matches!(rel.kind, RelKind::One);
             // An empty to-one shows no `data` at all: the spec never marks it nullable.
-            if to_one
-                && (included || !rel.links)
-                && let Some(id) = ids.first()
-            {
-                obj.insert("data".into(), json!({"type": rel.target, "id": id}));
+            if to_one && (included || stored_data_only) {
+                if let Some(id) = self.store.related_ids(kind, r, rel).first() {
+                    obj.insert("data".into(), json!({"type": rel.target, "id": id}));
+                }
             } else if !to_one && included {
+                let ids = self.store.related_ids(kind, r, rel);
                 let data: Vec<Value> = ids
                     .iter()
                     .take(MAX_INCLUDED_PER_RELATIONSHIP)
