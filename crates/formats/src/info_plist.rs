@@ -62,19 +62,9 @@ fn sniff(bytes: &[u8]) -> Result<PlistFormat, PlistError> {
     {
         return Ok(PlistFormat::Xml);
     }
-    let head: String = text
-        .iter()
-        .take(5)
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '.'
-            }
-        })
-        .collect();
     Err(PlistError(format!(
-        "not a property list (starts with {head:?})"
+        "not a property list (starts with {})",
+        crate::sanitize::describe_head(text, 5)
     )))
 }
 

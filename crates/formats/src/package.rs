@@ -340,21 +340,6 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
     Ok(())
 }
 
-fn describe_magic(head: &[u8]) -> String {
-    let shown: String = head
-        .iter()
-        .take(8)
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '.'
-            }
-        })
-        .collect();
-    format!("{shown:?}")
-}
-
 fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenErrorKind> {
     if len == 0 {
         return Err(OpenErrorKind::Empty);
@@ -368,7 +353,10 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
     let head_len = usize::try_from(len.min(8)).unwrap_or(8);
     read_exact_at(&file.file, &mut head[..head_len], 0)?;
     if !(head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")) {
-        return Err(OpenErrorKind::NotZip(describe_magic(&head[..head_len])));
+        return Err(OpenErrorKind::NotZip(crate::sanitize::describe_head(
+            &head[..head_len],
+            8,
+        )));
     }
     let eocd = read_eocd(&file)?;
     if eocd.entries > limits.max_entries {

@@ -13,3 +13,20 @@ pub fn for_terminal(text: &str) -> String {
     }
     out
 }
+
+/// The first `n` bytes of untrusted data as a quoted, printable string, for messages such as
+/// `not a zip archive (starts with "<html>..")`: non-printable bytes become `.`.
+pub fn describe_head(bytes: &[u8], n: usize) -> String {
+    let shown: String = bytes
+        .iter()
+        .take(n)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("{shown:?}")
+}
