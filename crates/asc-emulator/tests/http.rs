@@ -1160,3 +1160,61 @@ async fn sandbox_routes_show_state_and_requests() {
     assert!(h.emulator.request_log().is_empty());
     h.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn trains_alias_and_platforms_stay_apart() {
+    let seed = json!({"apps": [{"id": "1", "bundleId": "com.example.multi",
+        "builds": [{"id": "ios7", "version": "7", "preReleaseVersion": "1.2", "platform": "IOS"},
+                   {"id": "mac9", "version": "9", "preReleaseVersion": "1.2", "platform": "MAC_OS"}],
+        "buildUploads": [{"id": "up8", "cfBundleVersion": "8", "cfBundleShortVersionString": "1.2.0", "state": "COMPLETE"},
+                         {"id": "upf", "cfBundleVersion": "10", "cfBundleShortVersionString": "1.2", "state": "FAILED"}]}]});
+    let h = start(&seed.to_string()).await;
+    // The COMPLETE upload of 1.2.0 became a build in the 1.2 train (Apple keeps the first spelling).
+    let ios = h
+        .get("/v1/builds?filter[app]=1&filter[preReleaseVersion.platform]=IOS&filter[preReleaseVersion.version]=1.2&sort=version")
+        .await;
+    assert_eq!(attr_list(&ios.body, "version"), ["7", "8"]);
+    let alias = h
+        .get("/v1/builds?filter[app]=1&filter[preReleaseVersion.version]=1.2.0")
+        .await;
+    assert_eq!(alias.body["data"], json!([]));
+    let upload = h.get("/v1/buildUploads/up8?include=build").await;
+    assert_eq!(upload.body["included"][0]["attributes"]["version"], "8");
+    let mac = h
+        .get("/v1/builds?filter[app]=1&filter[preReleaseVersion.platform]=MAC_OS")
+        .await;
+    assert_eq!(attr_list(&mac.body, "version"), ["9"]);
+    let trains = h
+        .get("/v1/preReleaseVersions?filter[app]=1&filter[platform]=IOS")
+        .await;
+    assert_eq!(attr_list(&trains.body, "version"), ["1.2"]);
+    // A number used on one platform is free on another; a FAILED upload's number is free again.
+    let mac_nine = h
+        .send(
+            "POST",
+            "/v1/buildUploads",
+            Some(&upload_body("1", "1.2", "7")),
+        )
+        .await;
+    assert_eq!(mac_nine.status, 409);
+    let mut other_platform = upload_body("1", "1.2", "7");
+    other_platform["data"]["attributes"]["platform"] = json!("MAC_OS");
+    assert_eq!(
+        h.send("POST", "/v1/buildUploads", Some(&other_platform))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        h.send(
+            "POST",
+            "/v1/buildUploads",
+            Some(&upload_body("1", "1.2", "10"))
+        )
+        .await
+        .status,
+        201
+    );
+    let failed = h.get("/v1/apps/1/buildUploads?filter[state]=FAILED").await;
+    assert_eq!(attr_list(&failed.body, "cfBundleVersion"), ["10"]);
+}
