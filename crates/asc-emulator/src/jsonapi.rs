@@ -550,8 +550,8 @@ pub(crate) fn list_document(
     };
     let mut links = json!({"self": self_url});
     let mut paging = json!({"total": total, "limit": limit});
-    if offset + page.len() < total {
-        let cursor = encode_cursor(offset + limit);
+    if offset.saturating_add(page.len()) < total {
+        let cursor = encode_cursor(offset.saturating_add(limit));
         if let (Some(l), Some(p)) = (links.as_object_mut(), paging.as_object_mut()) {
             l.insert(
                 "next".into(),

@@ -1218,3 +1218,27 @@ async fn trains_alias_and_platforms_stay_apart() {
     let failed = h.get("/v1/apps/1/buildUploads?filter[state]=FAILED").await;
     assert_eq!(attr_list(&failed.body, "cfBundleVersion"), ["10"]);
 }
+
+#[tokio::test]
+async fn absurd_cursors_and_parts_are_refused_or_empty() {
+    use base64::Engine;
+    let h = start(DEMO_SEED).await;
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{{\"offset\":\"{}\"}}", usize::MAX));
+    let page = h.get(&format!("/v1/builds?cursor={cursor}")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body["data"], json!([]));
+    assert!(page.body["links"].get("next").is_none());
+    for part in ["0", "99999999999999999999999", "1"] {
+        let status = h
+            .client
+            .put(format!("{}/upload/nope/{part}", h.base()))
+            .header("Content-Type", "application/octet-stream")
+            .body("x")
+            .send()
+            .await
+            .expect("put")
+            .status();
+        assert_eq!(status, 404, "{part}");
+    }
+}
