@@ -135,6 +135,70 @@ fn sandbox_prints_its_banner_and_verifies_tokens() {
     }
 }
 
+/// Starts the sandbox with `args` and returns it with its parsed banner.
+fn start(args: &[&str]) -> (Running, serde_json::Value) {
+    let child = Command::new(support::bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("banner");
+    let banner = serde_json::from_str(&first).expect("banner is JSON");
+    (running, banner)
+}
+
+#[test]
+fn sandbox_accepts_a_given_public_key_and_individual_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pair = ipagate_asc_emulator::testkey::generate("GIVENKEY01");
+    let public = dir.path().join("pub.pem");
+    std::fs::write(&public, &pair.public_pem).expect("write");
+    let public = public.to_str().expect("utf-8");
+    let issuer = "57246542-96fe-1a63-e053-0824d011072a";
+    let (_team, banner) = start(&[
+        "sandbox",
+        "--key-id",
+        "GIVENKEY01",
+        "--public-key",
+        public,
+        "--issuer-id",
+        issuer,
+    ]);
+    assert_eq!(banner["issuer_id"], issuer);
+    assert_eq!(banner["private_key_path"], serde_json::Value::Null);
+    let base = banner["base_url"].as_str().expect("base_url");
+    let token = ipagate_asc_emulator::testkey::sign_token(
+        &pair.private_pkcs8_pem,
+        "GIVENKEY01",
+        Some(issuer),
+        600,
+    )
+    .expect("token");
+    assert_eq!(http_get(base, "/v1/builds", Some(&token)).0, 200);
+    let user =
+        ipagate_asc_emulator::testkey::sign_token(&pair.private_pkcs8_pem, "GIVENKEY01", None, 600)
+            .expect("token");
+    assert_eq!(http_get(base, "/v1/builds", Some(&user)).0, 401);
+
+    let (_individual, banner) = start(&[
+        "sandbox",
+        "--key-id",
+        "GIVENKEY01",
+        "--public-key",
+        public,
+        "--individual",
+    ]);
+    let base = banner["base_url"].as_str().expect("base_url");
+    assert_eq!(http_get(base, "/v1/builds", Some(&user)).0, 200);
+    assert_eq!(http_get(base, "/v1/builds", Some(&token)).0, 401);
+}
+
 #[test]
 fn sandbox_refuses_bad_input_with_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -143,6 +207,13 @@ fn sandbox_refuses_bad_input_with_exit_2() {
     let keys = dir.path().join("keys");
     let keys = keys.to_str().expect("utf-8");
     let bad = bad.to_str().expect("utf-8");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("write");
+    let garbage = garbage.to_str().expect("utf-8");
     for args in [
         vec!["sandbox", "--seed", bad, "--generate-key", keys],
         vec![
@@ -160,6 +231,8 @@ fn sandbox_refuses_bad_input_with_exit_2() {
             "/nonexistent/key.pem",
         ],
         vec!["sandbox"],
+        vec!["sandbox", "--key-id", "K1", "--public-key", garbage],
+        vec!["sandbox", "--generate-key", keys, "--key-id", "../evil"],
     ] {
         let out = support::ipagate(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
