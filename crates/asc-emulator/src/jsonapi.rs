@@ -180,6 +180,8 @@ pub(crate) struct ListSpec {
     pub filters: &'static [&'static str],
     pub required: &'static [&'static str],
     pub sorts: &'static [&'static str],
+    /// Attributes `exists[...]` may test.
+    pub exists: &'static [&'static str],
     /// Match `filter[bundleId]` by prefix.
     pub loose_bundle_id: bool,
 }
@@ -426,8 +428,27 @@ pub(crate) fn list_document(
     path: &str,
 ) -> Result<Value, ApiError> {
     let mut filters: Vec<(String, Vec<String>)> = Vec::new();
-    for (key, _) in &query.pairs {
+    let mut exists: Vec<(String, bool)> = Vec::new();
+    for (key, value) in &query.pairs {
         if let Some(name) = key
+            .strip_prefix("exists[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
+            if !spec.exists.contains(&name) {
+                return Err(unknown_parameter(key));
+            }
+            let wanted = match value.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(ApiError::parameter(
+                        key,
+                        format!("'{value}' is not a valid value for '{key}': true or false"),
+                    ));
+                }
+            };
+            exists.push((name.to_string(), wanted));
+        } else if let Some(name) = key
             .strip_prefix("filter[")
             .and_then(|k| k.strip_suffix(']'))
         {
@@ -498,6 +519,11 @@ pub(crate) fn list_document(
 
     let mut rows: Vec<&Resource> = candidates
         .into_iter()
+        .filter(|r| {
+            exists
+                .iter()
+                .all(|(name, wanted)| r.attrs.get(name).is_some_and(|v| !v.is_null()) == *wanted)
+        })
         .filter(|r| {
             filters.iter().all(|(name, wanted)| {
                 let have = filter_values(store, kind, r, name);

@@ -71,6 +71,7 @@ fn list_spec(kind: &str, loose: bool) -> Option<ListSpec> {
                 "id",
             ],
             sorts: &["version", "uploadedDate", "preReleaseVersion"],
+            exists: &["usesNonExemptEncryption"],
             ..ListSpec::default()
         },
         "preReleaseVersions" => ListSpec {

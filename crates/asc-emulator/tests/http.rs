@@ -842,6 +842,20 @@ async fn codemagic_request_sequence_finds_the_seeded_answers() {
 
     let apps = h.get("/v1/apps?filter[bundleId]=com.example.demo").await;
     assert_eq!(attr_list(&apps.body, "bundleId"), ["com.example.demo"]);
+    let unset = h
+        .get("/v1/builds?filter[app]=1234567890&exists[usesNonExemptEncryption]=false")
+        .await;
+    assert_eq!(unset.body["meta"]["paging"]["total"], 3);
+    let set = h
+        .get("/v1/builds?exists[usesNonExemptEncryption]=true")
+        .await;
+    assert_eq!(set.body["meta"]["paging"]["total"], 0);
+    assert_eq!(
+        h.get("/v1/builds?exists[usesNonExemptEncryption]=maybe")
+            .await
+            .status,
+        400
+    );
     let missing = h.get("/v1/apps/404").await;
     assert_eq!(
         (missing.status, error_code(&missing.body)),
