@@ -258,11 +258,11 @@ impl<'a> View<'a> {
             let stored_data_only = !rel.links && matches!(rel.kind, RelKind::One);
             // An empty to-one shows no `data` at all: the spec never marks it nullable.
             if to_one && (included || stored_data_only) {
-                if let Some(id) = self.store.related_ids(kind, r, rel).first() {
+                if let Some(id) = self.store.related_ids(r, rel).first() {
                     obj.insert("data".into(), json!({"type": rel.target, "id": id}));
                 }
             } else if !to_one && included {
-                let ids = self.store.related_ids(kind, r, rel);
+                let ids = self.store.related_ids(r, rel);
                 let data: Vec<Value> = ids
                     .iter()
                     .take(MAX_INCLUDED_PER_RELATIONSHIP)
@@ -300,7 +300,7 @@ impl<'a> View<'a> {
         let mut out = Vec::new();
         for r in primaries {
             for rel in &rels {
-                let ids = self.store.related_ids(kind, r, rel);
+                let ids = self.store.related_ids(r, rel);
                 for id in ids.iter().take(MAX_INCLUDED_PER_RELATIONSHIP) {
                     if seen.insert((rel.target, id.clone()))
                         && let Some(target) = self.store.get(rel.target, id)
@@ -358,7 +358,7 @@ fn filter_values(store: &Store, kind: &str, r: &Resource, key: &str) -> Vec<Stri
     };
     let rel_ids = || -> Vec<String> {
         if let Some(rel) = rels.iter().find(|x| x.name == head) {
-            store.related_ids(kind, r, rel)
+            store.related_ids(r, rel)
         } else {
             r.one.get(head).cloned().into_iter().collect()
         }

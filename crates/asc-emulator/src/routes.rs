@@ -236,7 +236,7 @@ fn related(ctx: Ctx<'_>, kind: &'static str, id: &str, name: &str) -> Result<Rep
         .store
         .get(kind, id)
         .ok_or_else(|| ApiError::not_found(kind, id))?;
-    let ids = ctx.store.related_ids(kind, r, rel);
+    let ids = ctx.store.related_ids(r, rel);
     match rel.kind {
         RelKind::One | RelKind::OneReverse(_) => {
             check_single_params(ctx.query)?;
@@ -248,7 +248,7 @@ fn related(ctx: Ctx<'_>, kind: &'static str, id: &str, name: &str) -> Result<Rep
                 view.document(rel.target, target, &self_url),
             ))
         }
-        RelKind::ManyReverse(_) | RelKind::ManyStored => {
+        RelKind::ManyReverse(_) | RelKind::ManyStored | RelKind::ManyStoredReverse(_) => {
             let rows: Vec<&Resource> = ids
                 .iter()
                 .filter_map(|t| ctx.store.get(rel.target, t))
@@ -270,7 +270,7 @@ fn linkage(ctx: Ctx<'_>, kind: &'static str, id: &str, name: &str) -> Result<Rep
         .store
         .get(kind, id)
         .ok_or_else(|| ApiError::not_found(kind, id))?;
-    let ids = ctx.store.related_ids(kind, r, rel);
+    let ids = ctx.store.related_ids(r, rel);
     let self_url = format!("{}{}", ctx.store.base_url, ctx.path);
     let data = match rel.kind {
         RelKind::One | RelKind::OneReverse(_) => ids

@@ -27,6 +27,8 @@ pub(crate) enum RelKind {
     ManyReverse(&'static str),
     /// `resource.many[name]`.
     ManyStored,
+    /// All targets whose `many[field]` holds this resource (the other side of a many-to-many).
+    ManyStoredReverse(&'static str),
 }
 
 /// One relationship as the spec shows it.
@@ -48,7 +50,7 @@ const fn rel(name: &'static str, target: &'static str, kind: RelKind, links: boo
     }
 }
 
-use RelKind::{ManyReverse, ManyStored, One, OneReverse};
+use RelKind::{ManyReverse, ManyStored, ManyStoredReverse, One, OneReverse};
 
 /// Resource types and their relationships (spec 4.4.1, the subset served).
 pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
@@ -82,7 +84,12 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
         "builds",
         &[
             rel("preReleaseVersion", "preReleaseVersions", One, true),
-            rel("betaGroups", "betaGroups", ManyReverse("-"), false),
+            rel(
+                "betaGroups",
+                "betaGroups",
+                ManyStoredReverse("builds"),
+                false,
+            ),
             rel(
                 "betaBuildLocalizations",
                 "betaBuildLocalizations",
@@ -341,7 +348,7 @@ impl Store {
     }
 
     /// Ids of the targets of `rel` on `resource` (of type `kind`).
-    pub fn related_ids(&self, kind: &str, resource: &Resource, rel: &RelDef) -> Vec<String> {
+    pub fn related_ids(&self, resource: &Resource, rel: &RelDef) -> Vec<String> {
         match rel.kind {
             RelKind::One => resource.one.get(rel.name).cloned().into_iter().collect(),
             RelKind::ManyStored => resource.many.get(rel.name).cloned().unwrap_or_default(),
@@ -350,15 +357,11 @@ impl Store {
                 .into_iter()
                 .take(1)
                 .collect(),
-            RelKind::ManyReverse("-") if kind == "builds" && rel.name == "betaGroups" => self
-                .table("betaGroups")
+            RelKind::ManyStoredReverse(field) => self
+                .table(rel.target)
                 .map(|t| {
                     t.iter()
-                        .filter(|g| {
-                            g.many
-                                .get("builds")
-                                .is_some_and(|b| b.contains(&resource.id))
-                        })
+                        .filter(|g| g.many.get(field).is_some_and(|b| b.contains(&resource.id)))
                         .map(|g| g.id.clone())
                         .collect()
                 })
