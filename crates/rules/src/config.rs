@@ -84,3 +84,44 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_resolve_to_rule_names() {
+        let c = Config::from_toml(
+            "deny-warnings = true\n[rules]\n90473 = \"error\"\narchive-ds-store = \"off\"\n",
+        )
+        .unwrap();
+        assert!(c.deny_warnings);
+        assert_eq!(
+            c.severity("extension-version-mismatch", Severity::Warning),
+            Some(Severity::Error)
+        );
+        assert_eq!(c.severity("archive-ds-store", Severity::Warning), None);
+        assert_eq!(
+            c.severity("executable-missing", Severity::Error),
+            Some(Severity::Error)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_values_and_rules_are_errors() {
+        assert!(matches!(
+            Config::from_toml("deny_warnings = true"),
+            Err(ConfigError::Syntax(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[rules]\nITMS-90060 = \"loud\""),
+            Err(ConfigError::Syntax(_))
+        ));
+        let err = Config::from_toml("[rules]\nno-such-rule = \"off\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown rule \"no-such-rule\" in [rules] (see `ipagate rules`)"
+        );
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+}

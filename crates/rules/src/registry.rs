@@ -1491,3 +1491,85 @@ static RULES: &[Rule] = &[
         "Checks the top level of the .ipa for anything besides Payload/ and the folders Xcode adds (SwiftSupport/, Symbols/, BCSymbolMaps/, MessagesApplicationExtensionSupport/, WatchKitSupport*/).\n\nExtra files suggest a hand-made archive and are uploaded for nothing.\n\nFix: export with xcodebuild -exportArchive."
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_regex_follows_apples_examples() {
+        for ok in ["1", "1.0", "4.2.1", "3.46", "1.112.0", "0.0.0"] {
+            assert!(is_valid_version(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1.4.0.0.0.0.5",
+            "GX5",
+            "3.4.2b6",
+            "2.6GM",
+            "1.0 (Gold)",
+            "-3.6",
+            "1..2",
+            "1.",
+            ".1",
+            "7.1.2.1",
+            "1.0-beta",
+            "1.0+2",
+        ] {
+            assert!(!is_valid_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn codes_names_and_bare_numbers_find_the_same_rule() {
+        for key in ["ITMS-90060", "itms-90060", "90060", "short-version-invalid"] {
+            assert_eq!(find(key).map(|r| r.code), Some("ITMS-90060"), "{key}");
+        }
+        assert!(find("ITMS-1").is_none());
+        assert!(
+            find("1001").is_none(),
+            "bare numbers only name Apple's codes"
+        );
+        assert_eq!(
+            find("IPAGATE-1001").map(|r| r.name),
+            Some("extension-bundle-id-prefix")
+        );
+    }
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let mut codes = std::collections::BTreeSet::new();
+        let mut names = std::collections::BTreeSet::new();
+        for r in rules() {
+            assert!(codes.insert(r.code), "duplicate code {}", r.code);
+            assert!(names.insert(r.name), "duplicate name {}", r.name);
+            assert!(
+                r.code.starts_with("ITMS-9") || r.code.starts_with("IPAGATE-"),
+                "{}",
+                r.code
+            );
+            assert!(
+                r.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                r.name
+            );
+            assert!(
+                !r.summary.contains('\n') && !r.summary.is_empty(),
+                "{}",
+                r.name
+            );
+            assert!(r.explain.contains("Fix:"), "{} explains the fix", r.name);
+        }
+    }
+
+    #[test]
+    fn os_versions_compare_numerically() {
+        assert!(version_lt(&[7, 0], &[8, 0]));
+        assert!(!version_lt(&[8], &[8, 0]));
+        assert!(version_lt(&[8, 9], &[8, 10]));
+        assert_eq!(os_version("14.3"), Some(vec![14, 3]));
+        assert_eq!(os_version("fourteen"), None);
+    }
+}
