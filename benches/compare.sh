@@ -8,9 +8,9 @@
 #     venv, PyPI); skipped, saying so, when the registry is unreachable.
 #
 # Uses hyperfine when installed (installs it with apt-get when root), else a timing loop.
-# Prints one table with each command's median, mean and min and the ratio of medians to `ipagate inspect`, then checks
-# the targets of issue 2: inspect at least as fast as the unzip pipeline, 50x faster than
-# codemagic, and flat in the size of the executables.
+# Prints one table with each command's median, mean and min and the ratio of medians to
+# `ipagate inspect`, then checks the targets of issue 2: inspect at least as fast as the unzip
+# pipeline, 50x faster than codemagic, and flat in the size of the executables.
 #
 #   bash benches/compare.sh            # RUNS=30 by default
 #   RUNS=10 KEEP=1 bash benches/compare.sh
