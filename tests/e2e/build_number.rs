@@ -660,6 +660,81 @@ async fn bad_credentials_and_unknown_apps_fail_cleanly() {
     .await;
 }
 
+/// Regression: a key id or issuer id taken from the wrong place (the env vars swapped, `@file:` pointing at the .p8)
+/// printed the whole private key in the error, blamed on "private key from ...".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misplaced_ids_never_print_the_key() {
+    let sandbox = Sandbox::start(demo_seed()).await;
+    let dir = sandbox.dir.path();
+    let secrets = sandbox.secret_lines();
+    let pem = sandbox.pair.private_pkcs8_pem.as_str();
+    let at_file = format!("@file:{}", sandbox.key_path.display());
+    let base = vec![("ASC_BASE_URL".to_string(), sandbox.emu.base_url())];
+    let with = |extra: &[(&str, &str)]| {
+        let mut env = base.clone();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    };
+    let latest = ["build-number", "latest", "--bundle-id", "com.example.demo"];
+    let cases: Vec<(Vec<&str>, Vec<(String, String)>, &str)> = vec![
+        (
+            latest.to_vec(),
+            with(&[
+                ("APP_STORE_CONNECT_KEY_IDENTIFIER", pem),
+                ("APP_STORE_CONNECT_ISSUER_ID", ISSUER),
+                ("APP_STORE_CONNECT_PRIVATE_KEY", KEY_ID),
+            ]),
+            "invalid key id from $APP_STORE_CONNECT_KEY_IDENTIFIER",
+        ),
+        (
+            latest.to_vec(),
+            with(&[
+                ("APP_STORE_CONNECT_KEY_IDENTIFIER", pem),
+                ("ASC_ISSUER_ID", ISSUER),
+            ]),
+            "invalid key id from $APP_STORE_CONNECT_KEY_IDENTIFIER",
+        ),
+        (
+            latest.to_vec(),
+            with(&[
+                ("APP_STORE_CONNECT_KEY_IDENTIFIER", KEY_ID),
+                ("APP_STORE_CONNECT_ISSUER_ID", pem),
+                ("APP_STORE_CONNECT_PRIVATE_KEY", ISSUER),
+            ]),
+            "invalid issuer id from $APP_STORE_CONNECT_ISSUER_ID",
+        ),
+        (
+            [&latest[..], &["--key-id", &at_file]].concat(),
+            with(&[("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY", pem)]),
+            "invalid key id from /",
+        ),
+        (
+            [&latest[..], &["--issuer-id", &at_file]].concat(),
+            with(&[("ASC_KEY_ID", KEY_ID), ("ASC_PRIVATE_KEY", pem)]),
+            "invalid issuer id from /",
+        ),
+    ];
+    for (args, env, expect) in cases {
+        let out = run_with(&args, env, dir).await;
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        assert_eq!(stdout(&out), "");
+        assert_eq!(stderr(&out).lines().count(), 1, "{all}");
+        assert!(
+            stderr(&out).contains(expect),
+            "expected {expect:?} in {all}"
+        );
+        assert!(stderr(&out).contains("looks like a PEM key"), "{all}");
+        assert!(!all.contains("private key from"), "{all}");
+        assert!(!all.contains("BEGIN PRIVATE KEY"), "{all}");
+        assert!(!all.contains("eyJ"), "{all}");
+        for line in &secrets {
+            assert!(!all.contains(line.as_str()), "key material printed: {all}");
+        }
+    }
+    assert_eq!(sandbox.requests(), 0, "nothing was sent");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_servers_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();

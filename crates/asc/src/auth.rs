@@ -54,14 +54,91 @@ pub enum KeyError {
         "private key is not a usable ES256 key (PKCS#8 EC P-256 expected; is the .p8 file damaged or of another key type?)"
     )]
     NotEs256,
-    /// The key id is not the 10 characters Apple issues.
+    /// The key id is not the 10 characters Apple issues. The value itself is never kept: a key id read from the
+    /// wrong place may be the private key, so only its [`describe_value`] shape is.
     #[error(
-        "key id {0:?} is not a valid App Store Connect key id (10 letters or digits, e.g. 2X9R4HXF34)"
+        "key id is {shape}, not an App Store Connect key id (10 letters or digits, e.g. 2X9R4HXF34)"
     )]
-    BadKeyId(String),
+    BadKeyId {
+        /// What the value looks like (length, "looks like a PEM key"), never the value.
+        shape: String,
+    },
     /// The issuer id is empty.
     #[error("issuer id is empty")]
     EmptyIssuer,
+    /// The issuer id is not a UUID-like identifier. As for key ids, only its shape is kept.
+    #[error(
+        "issuer id is {shape}, not an App Store Connect issuer id (a UUID, e.g. 57246542-96fe-1a63-e053-0824d011072a)"
+    )]
+    BadIssuerId {
+        /// What the value looks like, never the value.
+        shape: String,
+    },
+}
+
+/// Longest key id accepted (Apple's are 10 characters; some tools pad or prefix them).
+const MAX_KEY_ID_LEN: usize = 32;
+/// Longest issuer id accepted (Apple's are 36-character UUIDs).
+const MAX_ISSUER_ID_LEN: usize = 64;
+
+/// Checks a key id (trimmed), returning it when it has the shape of one.
+pub fn check_key_id(key_id: &str) -> Result<&str, KeyError> {
+    let trimmed = key_id.trim();
+    if trimmed.is_empty()
+        || trimmed.len() > MAX_KEY_ID_LEN
+        || !trimmed.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(KeyError::BadKeyId {
+            shape: describe_value(key_id),
+        });
+    }
+    Ok(trimmed)
+}
+
+/// Checks an issuer id (trimmed): letters, digits, `-` and `_`, at most 64 characters (Apple's are UUIDs).
+pub fn check_issuer_id(issuer_id: &str) -> Result<&str, KeyError> {
+    let trimmed = issuer_id.trim();
+    if trimmed.is_empty() {
+        return Err(KeyError::EmptyIssuer);
+    }
+    if trimmed.len() > MAX_ISSUER_ID_LEN
+        || !trimmed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+    {
+        return Err(KeyError::BadIssuerId {
+            shape: describe_value(issuer_id),
+        });
+    }
+    Ok(trimmed)
+}
+
+/// Describes a rejected credential value without showing any of it: its length and, when recognisable, what it
+/// seems to be (a PEM key, a JWT, several lines), so a user sees that e.g. the key id variable holds the `.p8`.
+pub fn describe_value(value: &str) -> String {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return "empty".to_owned();
+    }
+    let chars = trimmed.chars().count();
+    let lines = trimmed.lines().count();
+    let what = if trimmed.contains("-----BEGIN") || trimmed.contains("PRIVATE KEY") {
+        " that looks like a PEM key (is a private key in the wrong variable or file?)".to_owned()
+    } else if trimmed.starts_with("eyJ") && trimmed.matches('.').count() == 2 {
+        " that looks like a JSON web token".to_owned()
+    } else if lines > 1 {
+        format!(" of {lines} lines")
+    } else if trimmed.chars().any(char::is_whitespace) {
+        " with spaces".to_owned()
+    } else if trimmed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        String::new()
+    } else {
+        " with characters other than letters, digits and dashes".to_owned()
+    };
+    format!("a {chars}-character value{what}")
 }
 
 impl PrivateKey {
@@ -142,20 +219,9 @@ pub struct ApiKey {
 impl ApiKey {
     /// A key for the App Store Connect audience.
     pub fn new(key_id: &str, issuer: Issuer, key: PrivateKey) -> Result<Self, KeyError> {
-        let key_id = key_id.trim();
-        if key_id.is_empty()
-            || key_id.len() > 32
-            || !key_id.chars().all(|c| c.is_ascii_alphanumeric())
-        {
-            return Err(KeyError::BadKeyId(key_id.to_owned()));
-        }
-        if let Issuer::Team(id) = &issuer
-            && id.trim().is_empty()
-        {
-            return Err(KeyError::EmptyIssuer);
-        }
+        let key_id = check_key_id(key_id)?;
         let issuer = match issuer {
-            Issuer::Team(id) => Issuer::Team(id.trim().to_owned()),
+            Issuer::Team(id) => Issuer::Team(check_issuer_id(&id)?.to_owned()),
             Issuer::Individual => Issuer::Individual,
         };
         Ok(ApiKey {

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
-use crate::auth::{ApiKey, Audience, Issuer, KeyError, PrivateKey};
+use crate::auth::{
+    ApiKey, Audience, Issuer, KeyError, PrivateKey, check_issuer_id, check_key_id, describe_value,
+};
 
 /// What the user passed on the command line.
 #[derive(Clone, Default)]
@@ -38,9 +40,16 @@ pub struct CredentialFlags {
 
 impl fmt::Debug for CredentialFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Ids are not secret, but one passed by mistake may be the key itself: show only well-formed ones.
+        let id = |value: &Option<String>, check: fn(&str) -> Result<&str, KeyError>| {
+            value.as_deref().map(|v| match check(v) {
+                Ok(id) => id.to_owned(),
+                Err(_) => format!("<{}>", describe_value(v)),
+            })
+        };
         f.debug_struct("CredentialFlags")
-            .field("issuer_id", &self.issuer_id)
-            .field("key_id", &self.key_id)
+            .field("issuer_id", &id(&self.issuer_id, check_issuer_id))
+            .field("key_id", &id(&self.key_id, check_key_id))
             .field(
                 "private_key",
                 &self.private_key.as_ref().map(|_| "<redacted>"),
@@ -162,7 +171,7 @@ pub enum CredentialError {
         "no private key for key id {key_id}: pass --private-key or --private-key-path, set APP_STORE_CONNECT_PRIVATE_KEY, ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH, or put AuthKey_{key_id}.p8 in ./private_keys, ~/private_keys, ~/.private_keys or ~/.appstoreconnect/private_keys"
     )]
     MissingPrivateKey {
-        /// The key id.
+        /// The key id (checked to be letters and digits before this is built, so never key material).
         key_id: String,
     },
     /// `@env:NAME` names an unset variable.
@@ -189,6 +198,24 @@ pub enum CredentialError {
         path: PathBuf,
         /// What is wrong (never file content).
         reason: String,
+    },
+    /// The key id has not the shape of one (the value is never shown: it may be key material).
+    #[error("invalid key id from {origin}")]
+    BadKeyId {
+        /// Where it came from.
+        origin: Origin,
+        /// What is wrong (its shape, never the value).
+        #[source]
+        source: KeyError,
+    },
+    /// The issuer id has not the shape of one (the value is never shown).
+    #[error("invalid issuer id from {origin}")]
+    BadIssuerId {
+        /// Where it came from.
+        origin: Origin,
+        /// What is wrong (its shape, never the value).
+        #[source]
+        source: KeyError,
     },
     /// The key itself is unusable.
     #[error("private key from {origin} is unusable")]
@@ -246,7 +273,17 @@ pub fn resolve(
         &mut warnings,
     )?;
     let (key_id, key_id_origin) = key_id.ok_or(CredentialError::MissingKeyId)?;
-    let key_id = key_id.trim().to_owned();
+    // Checked before anything quotes it (e.g. the `AuthKey_<ID>.p8` hint): a key id read from the wrong variable
+    // or `@file:` may be the private key.
+    let key_id = match check_key_id(&key_id) {
+        Ok(id) => id.to_owned(),
+        Err(source) => {
+            return Err(CredentialError::BadKeyId {
+                origin: key_id_origin,
+                source,
+            });
+        }
+    };
 
     // Issuer.
     let individual = flags.individual;
@@ -284,7 +321,10 @@ pub fn resolve(
         .is_some_and(|(_, f)| f.issuer_id.is_none())
         && issuer.is_none();
     let (issuer, issuer_origin) = match issuer {
-        Some((id, origin)) => (Issuer::Team(id.trim().to_owned()), Some(origin)),
+        Some((id, origin)) => match check_issuer_id(&id) {
+            Ok(id) => (Issuer::Team(id.to_owned()), Some(origin)),
+            Err(source) => return Err(CredentialError::BadIssuerId { origin, source }),
+        },
         None if individual || fastlane_individual => (Issuer::Individual, None),
         None => return Err(CredentialError::MissingIssuer),
     };
@@ -305,8 +345,9 @@ pub fn resolve(
     } else {
         Audience::AppStoreConnect
     };
+    // Key id and issuer were checked above, so this cannot fail on them; blame the key id if it does anyway.
     let key = ApiKey::new(&key_id, issuer, private)
-        .map_err(|source| CredentialError::Key {
+        .map_err(|source| CredentialError::BadKeyId {
             origin: key_id_origin.clone(),
             source,
         })?
@@ -343,7 +384,16 @@ fn indirect(
     warnings: &mut Vec<CredentialWarning>,
 ) -> Result<(String, Origin), CredentialError> {
     if let Some(name) = value.strip_prefix("@env:") {
-        let name = name.trim().to_owned();
+        let name = name.trim();
+        // The name is echoed in errors; something that is not a variable name may be a pasted secret.
+        let name = if !name.is_empty()
+            && name.len() <= 128
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            name.to_owned()
+        } else {
+            format!("<{}>", describe_value(name))
+        };
         let resolved = env
             .var(&name)
             .ok_or_else(|| CredentialError::UnsetIndirection {

@@ -146,7 +146,7 @@ fn bad_keys_are_explained() {
     let pk = PrivateKey::from_pem(&pair.private_pkcs8_pem).unwrap();
     assert!(matches!(
         ApiKey::new("bad id!", Issuer::Individual, pk.clone()),
-        Err(KeyError::BadKeyId(_))
+        Err(KeyError::BadKeyId { .. })
     ));
     assert!(matches!(
         ApiKey::new("ABC", Issuer::Team(" ".into()), pk),
@@ -384,6 +384,164 @@ fn missing_pieces_and_bad_keys_never_echo_secrets() {
         ..Default::default()
     };
     assert!(!format!("{flags:?}").contains(&a.private_pkcs8_pem[30..60]));
+}
+
+/// Display, Debug and every source of `err`, as one text.
+fn all_text(err: &dyn std::error::Error) -> String {
+    let mut text = format!("{err} {err:?}");
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(" {c} {c:?}"));
+        cause = c.source();
+    }
+    text
+}
+
+fn assert_no_key_material(text: &str, pem: &str) {
+    for line in pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 8)
+    {
+        assert!(!text.contains(line), "key material in: {text}");
+        assert!(!text.contains(&line[..16]), "part of the key in: {text}");
+    }
+    assert!(!text.contains("eyJ"), "a JWT in: {text}");
+    assert!(
+        !text.contains("BEGIN PRIVATE KEY"),
+        "a PEM header in: {text}"
+    );
+}
+
+/// Regression: a key id or issuer id read from the wrong variable or `@file:` (the .p8 itself) was echoed whole in
+/// the error, and the message blamed the private key.
+#[test]
+fn misplaced_ids_are_described_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = key("SWAPPED001");
+    let pem = a.private_pkcs8_pem.as_str();
+    let p8 = dir.path().join("AuthKey_SWAPPED001.p8");
+    write_private(&p8, pem);
+    let at_file = format!("@file:{}", p8.display());
+    let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl";
+
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        CredentialFlags,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "key id and private key env vars swapped",
+            vec![
+                ("APP_STORE_CONNECT_KEY_IDENTIFIER", pem),
+                ("APP_STORE_CONNECT_ISSUER_ID", ISSUER),
+                ("APP_STORE_CONNECT_PRIVATE_KEY", "SWAPPED001"),
+            ],
+            CredentialFlags::default(),
+            "key id from $APP_STORE_CONNECT_KEY_IDENTIFIER",
+            "looks like a PEM key",
+        ),
+        (
+            "key id holds the key and no private key is set (was MissingPrivateKey quoting it)",
+            vec![("ASC_KEY_ID", pem), ("ASC_ISSUER_ID", ISSUER)],
+            CredentialFlags::default(),
+            "key id from $ASC_KEY_ID",
+            "looks like a PEM key",
+        ),
+        (
+            "issuer id and private key env vars swapped",
+            vec![
+                ("APP_STORE_CONNECT_KEY_IDENTIFIER", "SWAPPED001"),
+                ("APP_STORE_CONNECT_ISSUER_ID", pem),
+                ("APP_STORE_CONNECT_PRIVATE_KEY", ISSUER),
+            ],
+            CredentialFlags::default(),
+            "issuer id from $APP_STORE_CONNECT_ISSUER_ID",
+            "looks like a PEM key",
+        ),
+        (
+            "--key-id @file: the .p8",
+            vec![("ASC_ISSUER_ID", ISSUER), ("ASC_PRIVATE_KEY", pem)],
+            CredentialFlags {
+                key_id: Some(at_file.clone()),
+                ..Default::default()
+            },
+            "key id from ",
+            "looks like a PEM key",
+        ),
+        (
+            "--issuer-id @file: the .p8",
+            vec![("ASC_KEY_ID", "SWAPPED001"), ("ASC_PRIVATE_KEY", pem)],
+            CredentialFlags {
+                issuer_id: Some(at_file.clone()),
+                ..Default::default()
+            },
+            "issuer id from ",
+            "looks like a PEM key",
+        ),
+        (
+            "APP_STORE_CONNECT_ISSUER_ID=@file: the .p8",
+            vec![
+                ("ASC_KEY_ID", "SWAPPED001"),
+                ("APP_STORE_CONNECT_ISSUER_ID", &at_file),
+                ("ASC_PRIVATE_KEY", pem),
+            ],
+            CredentialFlags::default(),
+            "issuer id from ",
+            "looks like a PEM key",
+        ),
+        (
+            "a token pasted as issuer id",
+            vec![
+                ("ASC_KEY_ID", "SWAPPED001"),
+                ("ASC_ISSUER_ID", jwt),
+                ("ASC_PRIVATE_KEY", pem),
+            ],
+            CredentialFlags::default(),
+            "issuer id from $ASC_ISSUER_ID",
+            "looks like a JSON web token",
+        ),
+    ];
+    for (what, vars, flags, origin, shape) in cases {
+        let e = env(dir.path(), &vars);
+        let err = resolve(&flags, &e).expect_err(what);
+        let text = all_text(&err);
+        assert_no_key_material(&text, pem);
+        assert!(!text.contains(jwt), "{what}: {text}");
+        assert!(
+            text.contains(origin),
+            "{what}: expected {origin:?} in {text}"
+        );
+        assert!(text.contains(shape), "{what}: expected {shape:?} in {text}");
+        assert!(
+            !text.contains("private key from"),
+            "{what}: a bad id blamed on the private key: {text}"
+        );
+        if origin.ends_with("from ") {
+            assert!(text.contains(&p8.display().to_string()), "{what}: {text}");
+        }
+        // Debug of the flags never shows the misplaced key either.
+        assert_no_key_material(&format!("{flags:?}"), pem);
+    }
+    let flags = CredentialFlags {
+        key_id: Some(pem.to_owned()),
+        issuer_id: Some(pem.to_owned()),
+        ..Default::default()
+    };
+    assert_no_key_material(&format!("{flags:?}"), pem);
+
+    // The library errors alone.
+    let pk = PrivateKey::from_pem(pem).unwrap();
+    let err = ApiKey::new(pem, Issuer::Individual, pk.clone()).unwrap_err();
+    assert!(matches!(err, KeyError::BadKeyId { .. }));
+    assert_no_key_material(&all_text(&err), pem);
+    let err = ApiKey::new("SWAPPED001", Issuer::Team(pem.to_owned()), pk.clone()).unwrap_err();
+    assert!(matches!(err, KeyError::BadIssuerId { .. }));
+    assert_no_key_material(&all_text(&err), pem);
+    let err = ApiKey::new("SWAPPED001", Issuer::Team(jwt.to_owned()), pk).unwrap_err();
+    assert!(!all_text(&err).contains("eyJ"));
 }
 
 #[cfg(unix)]
