@@ -3,7 +3,8 @@
 //! A token passes when: the header says `alg: ES256` and names a configured `kid`; the signature
 //! verifies against that key's public key; `aud` is `appstoreconnect-v1`; a team key carries
 //! `iss` = the configured issuer id, an individual key carries `sub: "user"` and no `iss`; `exp`
-//! is in the future and at most 20 minutes ahead; `iat`, when present, is not in the future.
+//! is in the future and at most 20 minutes ahead; `iat`, when present, is not in the future. Times outside
+//! 2001..2286 (negative, `i64::MIN`/`MAX`) are refused before any arithmetic, which is checked anyway.
 //! "Now" is the server clock plus the fault plan's clock skew.
 
 use std::fmt;
@@ -149,21 +150,7 @@ impl Verifier {
         } else if claims.iss.as_deref() != Some(self.issuer_id.as_str()) {
             return Err("iss is not the issuer id".into());
         }
-        let exp = claims.exp.ok_or("no exp")?;
-        if exp <= now {
-            return Err(format!("token expired {} s ago", now - exp));
-        }
-        if exp - now > MAX_TOKEN_LIFETIME_SECS {
-            return Err(format!(
-                "exp is {} s ahead, more than 20 minutes",
-                exp - now
-            ));
-        }
-        if let Some(iat) = claims.iat
-            && iat > now
-        {
-            return Err(format!("iat is {} s in the future", iat - now));
-        }
+        check_times(claims.exp, claims.iat, now)?;
         Ok(Caller {
             key_id: key.key_id.clone(),
         })
@@ -172,4 +159,65 @@ impl Verifier {
 
 fn truncate(text: &str) -> String {
     text.chars().take(32).collect()
+}
+
+/// Earliest `exp`/`iat` taken seriously (2001-09-09): anything before is a forged or broken token, not a clock.
+const MIN_PLAUSIBLE_TIME: i64 = 1_000_000_000;
+/// Latest `exp`/`iat` taken seriously (2286-11-20).
+const MAX_PLAUSIBLE_TIME: i64 = 10_000_000_000;
+
+/// The time claims, checked without arithmetic that can overflow: the numbers come from the request, so `i64::MIN`
+/// or `i64::MAX` must end in a 401 like any other bad token.
+fn check_times(exp: Option<i64>, iat: Option<i64>, now: i64) -> Result<(), String> {
+    let plausible = |t: i64| (MIN_PLAUSIBLE_TIME..=MAX_PLAUSIBLE_TIME).contains(&t);
+    let exp = exp.ok_or("no exp")?;
+    if !plausible(exp) {
+        return Err("exp is not a plausible time".into());
+    }
+    if let Some(iat) = iat
+        && !plausible(iat)
+    {
+        return Err("iat is not a plausible time".into());
+    }
+    // Both are in range now, but `now` includes the fault plan's skew: stay checked.
+    let ahead = exp.checked_sub(now).ok_or("exp is not a plausible time")?;
+    if ahead <= 0 {
+        return Err(format!("token expired {} s ago", ahead.unsigned_abs()));
+    }
+    if ahead > MAX_TOKEN_LIFETIME_SECS {
+        return Err(format!("exp is {ahead} s ahead, more than 20 minutes"));
+    }
+    if let Some(iat) = iat {
+        let future = iat.checked_sub(now).ok_or("iat is not a plausible time")?;
+        if future > 0 {
+            return Err(format!("iat is {future} s in the future"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_times_are_refused_without_overflow() {
+        let now = 1_800_000_000;
+        for (exp, iat) in [
+            (Some(i64::MIN), None),
+            (Some(i64::MAX), None),
+            (Some(now + 600), Some(i64::MAX)),
+            (Some(now + 600), Some(i64::MIN)),
+            (Some(now + 600), Some(-1)),
+            (Some(-5), Some(now)),
+            (Some(0), None),
+        ] {
+            assert!(check_times(exp, iat, now).is_err(), "{exp:?} {iat:?}");
+            assert!(check_times(exp, iat, i64::MIN).is_err());
+            assert!(check_times(exp, iat, i64::MAX).is_err());
+        }
+        assert!(check_times(Some(now + 600), Some(now - 60), now).is_ok());
+        assert!(check_times(Some(now + 600), None, i64::MIN).is_err());
+        assert!(check_times(Some(now + 600), None, i64::MAX).is_err());
+    }
 }

@@ -499,7 +499,12 @@ async fn upload_part(
     let Some((file, part)) = rest.split_once('/') else {
         return (error_response(&ApiError::no_path()), None);
     };
-    let Ok(part) = part.parse::<usize>() else {
+    // Part numbers count from 1; 0 or a number past usize is no such URL.
+    let Some((part, index)) = part
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| Some((n, n.checked_sub(1)?)))
+    else {
         return (error_response(&ApiError::no_path()), None);
     };
     let expected = {
@@ -507,7 +512,7 @@ async fn upload_part(
         store
             .parts
             .get(file)
-            .and_then(|parts| parts.get(part.wrapping_sub(1)))
+            .and_then(|parts| parts.get(index))
             .map(|p| (p.offset, p.length))
     };
     let Some((_offset, length)) = expected else {
@@ -547,7 +552,7 @@ async fn upload_part(
         if let Some(p) = store
             .parts
             .get_mut(file)
-            .and_then(|parts| parts.get_mut(part - 1))
+            .and_then(|parts| parts.get_mut(index))
         {
             p.received = true;
         }

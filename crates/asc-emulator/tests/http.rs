@@ -110,6 +110,45 @@ async fn jwt_checks_answer_401_like_apple() {
     assert!(!dump.contains("eyJ"), "{dump}");
 }
 
+/// Regression: `exp = i64::MIN` overflowed `now - exp`, panicking the handler and dropping the connection.
+#[tokio::test]
+async fn absurd_time_claims_are_401_not_a_panic() {
+    let h = start(DEMO_SEED).await;
+    let now = now();
+    let claims = [
+        json!({"iss": ISSUER, "exp": i64::MIN, "aud": "appstoreconnect-v1"}),
+        json!({"iss": ISSUER, "exp": i64::MAX, "aud": "appstoreconnect-v1"}),
+        json!({"iss": ISSUER, "iat": i64::MAX, "exp": now + 600, "aud": "appstoreconnect-v1"}),
+        json!({"iss": ISSUER, "iat": i64::MIN, "exp": now + 600, "aud": "appstoreconnect-v1"}),
+        json!({"iss": ISSUER, "iat": -60, "exp": now + 600, "aud": "appstoreconnect-v1"}),
+        json!({"iss": ISSUER, "iat": now - 60, "exp": -1, "aud": "appstoreconnect-v1"}),
+        json!({"iss": ISSUER, "exp": u64::MAX, "aud": "appstoreconnect-v1"}),
+    ];
+    for c in &claims {
+        let token = sign(&h.key, KID, c);
+        let answer = h.with_token("/v1/apps", Some(&token)).await;
+        assert_eq!(answer.status, 401, "{c}");
+        assert_eq!(error_code(&answer.body), "NOT_AUTHORIZED", "{c}");
+    }
+    // Part URLs with absurd part numbers are 404s, not panics.
+    for part in ["0", "18446744073709551616", "-1"] {
+        let url = format!("{}/upload/nofile/{part}", h.base());
+        let status = h
+            .client
+            .put(url)
+            .header("Content-Type", "application/octet-stream")
+            .body("x")
+            .send()
+            .await
+            .expect("answered")
+            .status()
+            .as_u16();
+        assert_eq!(status, 404, "part {part}");
+    }
+    // The server is still serving.
+    assert_eq!(h.get("/v1/apps").await.status, 200);
+}
+
 #[tokio::test]
 async fn individual_keys_use_sub_user() {
     let key = testkey::generate("INDIVKEY01");
