@@ -2,9 +2,11 @@
 //! `pubspec.yaml` `version: x.y.z+N`, Xcode `project.pbxproj` `CURRENT_PROJECT_VERSION` (every build configuration)
 //! and `*.xcconfig`.
 //!
-//! Every file is read and its new content computed first; only when all of them succeed are they written, each
-//! through a temporary file in the same directory renamed over the original, so an error leaves the project as it
-//! was and no file is ever half-written. Values that are build-setting references (`$(CURRENT_PROJECT_VERSION)`) are
+//! Every file is read and its new content computed first; only when all of them succeed are they written, in two
+//! phases: first every new content *and* a backup of every original goes into a temporary file in the target's own
+//! directory (so the renames stay atomic); then the new files are renamed over the originals. An error while staging
+//! removes every temporary file and changes nothing; a rename failing midway renames the backups back over the files
+//! already replaced. Either way an error leaves the project as it was and no file is ever half-written. Values that are build-setting references (`$(CURRENT_PROJECT_VERSION)`) are
 //! left alone with a [`Note`]: they follow the setting that is written.
 
 use std::fmt;
@@ -132,8 +134,8 @@ pub enum ApplyError {
         /// What is wrong.
         reason: String,
     },
-    /// Writing failed (files before this one were already replaced whole; none is partial).
-    #[error("cannot write {}", path.display())]
+    /// Writing failed; every file is as it was (files already replaced were restored from their backups).
+    #[error("cannot write {} (no file was changed)", path.display())]
     Write {
         /// The file.
         path: PathBuf,
@@ -141,6 +143,38 @@ pub enum ApplyError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing failed midway and some replaced files could not be put back: the project is half-updated.
+    #[error(
+        "cannot write {}, and {} already replaced could not be restored: {}",
+        path.display(),
+        plural(unrestored.len()),
+        list(unrestored)
+    )]
+    RollbackFailed {
+        /// The file whose write failed.
+        path: PathBuf,
+        /// Cause of the first failure.
+        #[source]
+        source: std::io::Error,
+        /// Files that now hold the new number while the others do not.
+        unrestored: Vec<PathBuf>,
+    },
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 file".to_owned()
+    } else {
+        format!("{n} files")
+    }
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Directories never searched: dependencies, build output, VCS metadata.
@@ -163,6 +197,8 @@ const MAX_FILE: u64 = 32 << 20;
 
 struct Planned {
     abs: PathBuf,
+    /// The bytes read (the backup if a later rename fails).
+    original: Vec<u8>,
     content: Vec<u8>,
     change: Change,
 }
@@ -173,6 +209,22 @@ pub fn apply(
     number: &BuildNumber,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
+    let (plan, notes) = plan_changes(project, number)?;
+    if !options.dry_run {
+        write_all(&plan, || {})?;
+    }
+    Ok(ApplyReport {
+        changes: plan.into_iter().map(|p| p.change).collect(),
+        notes,
+        written: !options.dry_run,
+    })
+}
+
+/// Reads every recognised file under `project` and computes its new content; writes nothing.
+fn plan_changes(
+    project: &Path,
+    number: &BuildNumber,
+) -> Result<(Vec<Planned>, Vec<Note>), ApplyError> {
     if !project.is_dir() {
         return Err(ApplyError::NotADirectory(project.to_owned()));
     }
@@ -206,6 +258,7 @@ pub fn apply(
             }
             plan.push(Planned {
                 abs,
+                original: bytes,
                 content,
                 change: Change {
                     path: rel,
@@ -221,16 +274,7 @@ pub fn apply(
     if recognised == 0 {
         return Err(ApplyError::NothingFound(project.to_owned()));
     }
-    if !options.dry_run {
-        for item in &plan {
-            write_atomic(&item.abs, &item.content)?;
-        }
-    }
-    Ok(ApplyReport {
-        changes: plan.into_iter().map(|p| p.change).collect(),
-        notes,
-        written: !options.dry_run,
-    })
+    Ok((plan, notes))
 }
 
 #[derive(Clone, Copy)]
@@ -630,22 +674,84 @@ fn edit_settings(
     })
 }
 
-fn write_atomic(path: &Path, content: &[u8]) -> Result<(), ApplyError> {
-    let err = |source| ApplyError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let permissions = std::fs::metadata(path).map_err(err)?.permissions();
+/// One file ready to be replaced: its new content and a backup of the original, both as temporary files in the
+/// target's directory.
+struct Staged<'a> {
+    item: &'a Planned,
+    new: tempfile::NamedTempFile,
+    backup: tempfile::NamedTempFile,
+}
+
+/// Writes every planned file or none. `before_commit` runs between staging and renaming (tests break things there).
+fn write_all(plan: &[Planned], before_commit: impl FnOnce()) -> Result<(), ApplyError> {
+    // Phase 1: stage. On error the `NamedTempFile`s already made are dropped, which deletes them.
+    let mut staged = Vec::with_capacity(plan.len());
+    for item in plan {
+        let err = |source| ApplyError::Write {
+            path: item.abs.clone(),
+            source,
+        };
+        let permissions = std::fs::metadata(&item.abs).map_err(err)?.permissions();
+        let new = temp_with(&item.abs, &item.content, &permissions).map_err(err)?;
+        let backup = temp_with(&item.abs, &item.original, &permissions).map_err(err)?;
+        staged.push(Staged { item, new, backup });
+    }
+    before_commit();
+    // Phase 2: rename the new files over the originals; on a failure put the backups back.
+    let mut done: Vec<(&Planned, tempfile::NamedTempFile)> = Vec::with_capacity(staged.len());
+    let mut pending = staged.into_iter();
+    for Staged { item, new, backup } in pending.by_ref() {
+        match new.persist(&item.abs) {
+            Ok(_) => done.push((item, backup)),
+            Err(failed) => {
+                // `failed.file` and the remaining staged files are dropped (deleted) when this returns.
+                let unrestored = roll_back(done);
+                drop(backup);
+                return Err(if unrestored.is_empty() {
+                    ApplyError::Write {
+                        path: item.abs.clone(),
+                        source: failed.error,
+                    }
+                } else {
+                    ApplyError::RollbackFailed {
+                        path: item.abs.clone(),
+                        source: failed.error,
+                        unrestored,
+                    }
+                });
+            }
+        }
+    }
+    // Success: the backups are dropped, which deletes them.
+    Ok(())
+}
+
+/// Renames each backup over its file, newest first; returns the files that could not be restored.
+fn roll_back(done: Vec<(&Planned, tempfile::NamedTempFile)>) -> Vec<PathBuf> {
+    let mut unrestored = Vec::new();
+    for (item, backup) in done.into_iter().rev() {
+        if backup.persist(&item.abs).is_err() {
+            unrestored.push(item.abs.clone());
+        }
+    }
+    unrestored.reverse();
+    unrestored
+}
+
+/// A synced temporary file next to `target` holding `content`, with `target`'s permissions.
+fn temp_with(
+    target: &Path,
+    content: &[u8],
+    permissions: &std::fs::Permissions,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = target.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::Builder::new()
         .prefix(".ipagate-")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    temp.write_all(content).map_err(err)?;
-    temp.as_file().sync_all().map_err(err)?;
-    std::fs::set_permissions(temp.path(), permissions).map_err(err)?;
-    temp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+        .tempfile_in(dir)?;
+    temp.write_all(content)?;
+    temp.as_file().sync_all()?;
+    std::fs::set_permissions(temp.path(), permissions.clone())?;
+    Ok(temp)
 }
 
 #[cfg(test)]
@@ -719,6 +825,95 @@ mod tests {
             (out.as_str(), n),
             ("CURRENT_PROJECT_VERSION[sdk=iphoneos*] = 4 // x\n", 1)
         );
+    }
+
+    /// Three sibling directories, each with an XML Info.plist at build number 1.
+    fn three_plists() -> (tempfile::TempDir, Vec<PathBuf>) {
+        let root = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for dir in ["a", "b", "c"] {
+            let path = root.path().join(dir).join("Info.plist");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(
+                &path,
+                "<plist><dict>\n\t<key>CFBundleVersion</key>\n\t<string>1</string>\n</dict></plist>\n",
+            )
+            .unwrap();
+            paths.push(path);
+        }
+        (root, paths)
+    }
+
+    /// Every file under `dir` with its text (directories as `None`).
+    fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<String>)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.push((path.clone(), None));
+                out.extend(snapshot(&path));
+            } else {
+                out.push((path.clone(), Some(std::fs::read_to_string(&path).unwrap())));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Regression: files were renamed one by one, so a failure on the third left the first two changed.
+    #[test]
+    fn a_staging_failure_changes_nothing_and_leaves_no_temp_files() {
+        let (root, paths) = three_plists();
+        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        assert_eq!(plan.len(), 3);
+        // The last file's directory disappears after planning: no temporary file can be made there.
+        std::fs::remove_dir_all(paths[2].parent().unwrap()).unwrap();
+        let before = snapshot(root.path());
+        let err = write_all(&plan, || {}).unwrap_err();
+        assert!(matches!(err, ApplyError::Write { .. }), "{err}");
+        assert!(err.to_string().contains("c/Info.plist"), "{err}");
+        assert_eq!(
+            snapshot(root.path()),
+            before,
+            "a and b untouched, no temp files"
+        );
+    }
+
+    #[test]
+    fn a_rename_failure_midway_rolls_back_the_files_already_replaced() {
+        let (root, paths) = three_plists();
+        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let before = snapshot(root.path());
+        // After staging, the second target becomes a non-empty directory: renaming a file over it fails.
+        let target = paths[1].clone();
+        let err = write_all(&plan, || {
+            std::fs::remove_file(&target).unwrap();
+            std::fs::create_dir_all(target.join("x")).unwrap();
+        })
+        .unwrap_err();
+        assert!(matches!(err, ApplyError::Write { .. }), "{err}");
+        std::fs::remove_dir_all(&paths[1]).unwrap();
+        let after: Vec<_> = snapshot(root.path())
+            .into_iter()
+            .filter(|(p, _)| p != &paths[1])
+            .collect();
+        let expected: Vec<_> = before.into_iter().filter(|(p, _)| p != &paths[1]).collect();
+        assert_eq!(after, expected, "a restored, c untouched, no temp files");
+    }
+
+    #[test]
+    fn success_replaces_every_file_and_leaves_no_temp_files() {
+        let (root, paths) = three_plists();
+        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        write_all(&plan, || {}).unwrap();
+        for path in &paths {
+            assert!(
+                std::fs::read_to_string(path)
+                    .unwrap()
+                    .contains("<string>2</string>")
+            );
+        }
+        assert_eq!(snapshot(root.path()).len(), 6, "3 dirs + 3 files");
     }
 
     #[test]
