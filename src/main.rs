@@ -64,7 +64,12 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::SUCCESS);
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "ipagate: error: {}", cmd::error_chain(&err));
+            // Messages can carry archive-derived text (entry names): make control characters visible.
+            let _ = writeln!(
+                stderr,
+                "ipagate: error: {}",
+                style::clean(&cmd::error_chain(&err))
+            );
             ExitCode::from(exit::FAILURE)
         }
     }

@@ -160,6 +160,7 @@ fn corpus_bundle_facts_agree_with_the_independent_reader() {
     let Some(dir) = corpus() else { return };
     let facts = facts(&dir);
     let mut compared = 0;
+    let mut nested_compared = 0;
     for file in archives(&dir) {
         let entry = &facts["files"][key(&dir, &file)];
         let Some(apps) = entry["facts"]["apps"].as_array() else {
@@ -259,8 +260,39 @@ fn corpus_bundle_facts_agree_with_the_independent_reader() {
         );
         frameworks.sort();
         assert_eq!(frameworks, list("frameworks"), "{ctx}: frameworks");
+        // Each nested app bundle (extensions, watch apps) the other reader parsed: same id and
+        // plist format. facts.json names them by raw path; compare relative to the app root.
+        for nested in entry["facts"]["nested"].as_array().into_iter().flatten() {
+            let raw = nested["root"].as_str().expect("nested root");
+            let rel = raw.strip_prefix(root).expect("nested under the app root");
+            let path = format!("{app_path}{rel}");
+            let ours = bundles
+                .iter()
+                .find(|b| b["path"] == path.as_str())
+                .unwrap_or_else(|| panic!("{ctx}: {path} not found"));
+            let values = &ours["info_plist"]["values"];
+            // A nested bundle without a readable Info.plist (the hand-made watch app in
+            // IncorrectlySigned.ipa ships Info-Watch.plist instead) has no id on either side.
+            assert_eq!(
+                values["bundle_id"].as_str(),
+                nested["bundle_id"].as_str(),
+                "{ctx}: {path} bundle id"
+            );
+            if let Some(binary) = nested["binary_plist"].as_bool() {
+                assert_eq!(
+                    values["format"].as_str(),
+                    Some(if binary { "binary" } else { "xml" }),
+                    "{ctx}: {path} plist format"
+                );
+            }
+            nested_compared += 1;
+        }
         compared += 1;
     }
+    assert!(
+        nested_compared >= 2,
+        "nested bundles compared: {nested_compared}"
+    );
     assert!(
         compared >= 24,
         "expected to compare the corpus's 26 readable IPAs, compared {compared}"

@@ -160,24 +160,142 @@ fn unreadable_inputs_end_with_one_error_line_and_exit_2() {
     assert!(seen >= 5, "the catalog has bad inputs");
 }
 
+/// What each hostile archive must end in: refused with exit 2 and a message, or read with these
+/// diagnostics. A new hostile scenario without an entry here fails the test.
 #[test]
-fn hostile_archives_end_without_a_panic() {
+fn hostile_archives_end_as_specified() {
+    enum Want {
+        Refused(&'static str),
+        Flags(&'static [&'static str], Option<i32>),
+    }
+    use Want::{Flags, Refused};
+    let table: &[(&str, Want)] = &[
+        ("zip-bomb", Refused("zip bomb")),
+        ("zip-bomb-declared-size", Refused("zip bomb")),
+        ("zip-bomb-overlapping", Refused("")),
+        (
+            "shared-object-plist",
+            Refused("expands to more than 1000000 values"),
+        ),
+        // The lying entry is never needed, so never inflated: the package passes.
+        ("zip-bomb-lying-size", Flags(&[], Some(0))),
+        ("many-entries", Flags(&[], Some(0))),
+        ("many-bundles", Flags(&[], Some(0))),
+        ("decoy-eocd-in-comment", Flags(&[], Some(0))),
+        ("deep-nesting", Flags(&["archive-unsafe-name"], Some(1))),
+        (
+            "duplicate-info-plist",
+            Flags(&["archive-unsafe-name"], Some(1)),
+        ),
+        ("dotdot-names", Flags(&["archive-unsafe-name"], Some(1))),
+        ("absolute-names", Flags(&["archive-unsafe-name"], Some(1))),
+        ("backslash-names", Flags(&["archive-unsafe-name"], Some(1))),
+        (
+            "control-char-names",
+            Flags(&["archive-unsafe-name"], Some(1)),
+        ),
+        ("overlong-names", Flags(&["archive-unsafe-name"], Some(1))),
+        (
+            "symlink-escapes",
+            Flags(&["archive-symlink", "executable-missing"], Some(1)),
+        ),
+        ("symlink-inside", Flags(&["archive-symlink"], Some(0))),
+    ];
     let dir = tempfile::tempdir().expect("tempdir");
     for s in scenarios() {
         if s.expect != Expect::Hostile {
             continue;
         }
-        let (code, _, stderr) = preflight(&dir, &s);
-        assert!(
-            matches!(code, Some(0..=2)),
-            "{}: exit {code:?}: {stderr}",
-            s.name
+        let want = &table
+            .iter()
+            .find(|(n, _)| *n == s.name)
+            .unwrap_or_else(|| panic!("no expectation for hostile scenario {}", s.name))
+            .1;
+        let path = dir.path().join(format!("{}.ipa", s.name));
+        std::fs::write(&path, s.bytes()).expect("write fixture");
+        let out = crate::support::ipagate_within(
+            &[
+                "preflight",
+                path.to_str().expect("utf-8"),
+                "--format",
+                "json",
+                "--as-of",
+                "2026-11-25",
+            ],
+            std::time::Duration::from_secs(30),
         );
+        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{}: {stderr}", s.name);
-        if code == Some(2) {
-            assert_eq!(stderr.lines().count(), 1, "{}: {stderr}", s.name);
+        match want {
+            Refused(text) => {
+                assert_eq!(out.status.code(), Some(2), "{}: {stderr}", s.name);
+                assert_eq!(stderr.lines().count(), 1, "{}: {stderr}", s.name);
+                assert!(
+                    stderr.contains(text),
+                    "{}: expected {text:?} in {stderr}",
+                    s.name
+                );
+            }
+            Flags(rules, code) => {
+                assert_eq!(out.status.code(), *code, "{}: {stderr}", s.name);
+                let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+                let got = fired(&doc);
+                for rule in *rules {
+                    assert!(
+                        got.iter().any(|(_, r)| r == rule),
+                        "{}: expected {rule}, got {got:?}",
+                        s.name
+                    );
+                }
+            }
         }
     }
+}
+
+#[test]
+fn duplicate_names_are_named_and_fail_the_gate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = ipagate_fixtures::scenario("duplicate-info-plist").expect("scenario");
+    let (_, doc, _) = preflight(&dir, &s);
+    // Which copy a reader takes differs between readers; ipagate takes the last, like the zip
+    // crate and Info-ZIP, and fails the gate so the disagreement cannot slip through.
+    assert_eq!(doc["app"]["bundle_id"], "com.example.evil");
+    assert_eq!(doc["summary"]["passed"], false);
+    let dup = doc["diagnostics"]
+        .as_array()
+        .and_then(|d| {
+            d.iter().find(|d| {
+                d["rule"] == "archive-unsafe-name"
+                    && d["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("more than once"))
+            })
+        })
+        .expect("duplicate reported");
+    assert_eq!(dup["location"]["path"], "Payload/Demo.app/Info.plist");
+}
+
+#[test]
+fn per_finding_severity_of_underscores() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let severity = |name: &str| {
+        let s = ipagate_fixtures::scenario(name).expect("scenario");
+        let (_, doc, _) = preflight(&dir, &s);
+        doc["diagnostics"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["code"] == "ITMS-90049"))
+            .map(|d| d["severity"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(
+        severity("bundle-id-underscore-app").as_deref(),
+        Some("warning"),
+        "accepted in the app's own id"
+    );
+    assert_eq!(
+        severity("bundle-id-underscore-framework").as_deref(),
+        Some("error"),
+        "rejected in nested bundles"
+    );
 }
 
 #[test]

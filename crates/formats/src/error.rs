@@ -54,6 +54,9 @@ pub enum OpenErrorKind {
         /// What is wrong with it.
         problem: String,
     },
+    /// An `.xcarchive` without an app in `Products/Applications/`.
+    #[error("no .app in Products/Applications/ of the .xcarchive")]
+    NoAppInXcarchive,
     /// A directory that is neither an `.app` nor an `.xcarchive`.
     #[error("directory is not an .app bundle or an .xcarchive")]
     NotABundleDirectory,
@@ -69,6 +72,9 @@ pub enum EntryError {
     /// The zip layer refused (bad local header, unsupported compression...).
     #[error("{0}")]
     Zip(String),
+    /// A folder, symbolic link or special file where a file was expected (never followed or opened).
+    #[error("is {0}, not a file")]
+    NotAFile(&'static str),
     /// The entry inflates to more than the caller allows.
     #[error("larger than {limit} bytes")]
     TooLarge {

@@ -6,7 +6,7 @@
 //! `AppClips/*.app`, `Frameworks/*.framework`, any `*.bundle`, and any other folder that holds an
 //! `Info.plist` (App Store Connect treats such a folder as a bundle, `itms-rules.md` §1).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use plist::Dictionary;
 use rayon::prelude::*;
@@ -205,9 +205,8 @@ impl InfoPlist {
             .iter()
             .find_map(|k| opt(k))
             .filter(|s| !s.is_empty()),
-            has_launch_screen_dict: ["UILaunchScreen", "UILaunchScreens"]
-                .iter()
-                .any(|k| d.contains_key(k)),
+            // `UILaunchScreen`, its `~iphone`/`~ipad` variants, or `UILaunchScreens`.
+            has_launch_screen_dict: d.keys().any(|k| k.starts_with("UILaunchScreen")),
             icon_name: ip::icon_name(d),
             icon_files: ip::icon_files(d),
             background_modes: ip::strings(d, "UIBackgroundModes"),
@@ -313,9 +312,27 @@ pub struct ArchiveFacts {
     pub ds_store: Vec<String>,
     /// Names that are not safe (`..`, absolute, backslashes, control characters, too long/deep).
     pub suspicious_names: Vec<SuspiciousName>,
-    /// More `.app` folders directly in `Payload/` than the one checked.
+    /// `SwiftSupport/iphoneos/` exists (as a folder entry or through its files).
+    pub swift_support_iphoneos: bool,
+    /// Apps besides the one checked, as named in the input (any layout).
     pub extra_apps: Vec<String>,
+    /// Symbolic links (first 100), with their targets; never followed.
+    pub symlinks: Vec<Symlink>,
 }
+
+/// A symbolic-link entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Symlink {
+    /// Normalised path of the link.
+    pub path: String,
+    /// Its target as stored (sanitised), when readable.
+    pub target: Option<String>,
+    /// The target is absolute or climbs out of the app (or the link could not be read).
+    pub escapes: bool,
+}
+
+/// At most this many examples of a kind are kept in the facts (counts stay exact).
+const MAX_EXAMPLES: usize = 100;
 
 /// Everything read from a package.
 #[derive(Debug, Clone)]
@@ -405,20 +422,39 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
         .par_iter()
         .map(|dir| read_bundle(package, dir, &app_root))
         .collect::<Result<Vec<_>, _>>()?;
-    // Parents: nearest enclosing bundle (dirs are sorted, so a parent precedes its children).
-    let paths: Vec<String> = bundles.iter().map(|b| b.path.clone()).collect();
-    for (i, b) in bundles.iter_mut().enumerate() {
-        b.parent = (0..i)
-            .rev()
-            .find(|&j| b.path.starts_with(&format!("{}/", paths[j])));
+    // Parents: the nearest enclosing bundle, found by walking up the path (at most `max_depth`
+    // lookups per bundle, never a scan of all bundles: 60,000 bundles must not take minutes).
+    let index: HashMap<String, usize> = bundles
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.path.clone(), i))
+        .collect();
+    let parents: Vec<Option<usize>> = bundles
+        .iter()
+        .map(|b| {
+            let mut cur = b.path.as_str();
+            while let Some(cut) = cur.rfind('/') {
+                cur = &cur[..cut];
+                if let Some(&i) = index.get(cur) {
+                    return Some(i);
+                }
+            }
+            None
+        })
+        .collect();
+    // Each bundle is listed in every ancestor's `nested_bundles` (depth-bounded, so linear).
+    let mut nested: Vec<Vec<String>> = vec![Vec::new(); bundles.len()];
+    for (i, b) in bundles.iter().enumerate() {
+        let mut up = parents[i];
+        while let Some(p) = up {
+            let rel = b.path[bundles[p].path.len() + 1..].to_string();
+            nested[p].push(rel);
+            up = parents[p];
+        }
     }
-    for i in 0..bundles.len() {
-        let prefix = format!("{}/", bundles[i].path);
-        let nested: Vec<String> = paths[i + 1..]
-            .iter()
-            .filter_map(|p| p.strip_prefix(&prefix).map(str::to_owned))
-            .collect();
-        bundles[i].nested_bundles = nested;
+    for ((b, parent), nested) in bundles.iter_mut().zip(parents).zip(nested) {
+        b.parent = parent;
+        b.nested_bundles = nested;
     }
     // Kinds in order: a parent precedes its children, so its kind is already known.
     if let Some(app) = bundles.first_mut() {
@@ -479,9 +515,13 @@ fn classify(path: &str, parent: Option<(&str, BundleKind)>) -> BundleKind {
 fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, crate::OpenError> {
     let plist_path = format!("{dir}/Info.plist");
     let info = match package.entry(&plist_path) {
+        // A folder may be implied by its children alone, without an entry of its own.
+        None if package.has_children(&plist_path) => {
+            InfoPlistState::Unreadable("is a folder, not a file".into())
+        }
         None => InfoPlistState::Missing,
-        Some(entry) if entry.is_dir => InfoPlistState::Unreadable("is a folder, not a file".into()),
         Some(entry) => match package.read(entry, package.limits().max_plist_size) {
+            Err(e @ crate::EntryError::NotAFile(_)) => InfoPlistState::Unreadable(e.to_string()),
             Err(e) => InfoPlistState::Unreadable(format!("cannot read: {e}")),
             Ok(bytes) => match ip::parse_dictionary(&bytes) {
                 Ok((format, dict)) => {
@@ -518,7 +558,7 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
     let exe_entry = exe
         .as_ref()
         .and_then(|name| package.entry(&format!("{dir}/{name}")))
-        .filter(|e| !e.is_dir);
+        .filter(|e| !e.is_dir && !e.is_symlink);
     // A launch screen compiles to `<name>.storyboardc` (storyboard) or `<name>.nib` (XIB), at the
     // top of the bundle or in a localisation folder.
     let launch_storyboard_exists = match &info {
@@ -571,26 +611,22 @@ fn main_plist_error(package: &Package, entry: &str, problem: String) -> crate::O
 
 fn archive_facts(package: &Package) -> ArchiveFacts {
     let limits = package.limits();
-    let mut top: BTreeMap<String, ()> = BTreeMap::new();
+    let mut top: BTreeSet<String> = BTreeSet::new();
     let mut facts = ArchiveFacts {
         stats: package.stats().clone(),
         ..Default::default()
     };
     let mut swift: Option<Vec<String>> = None;
-    let mut apps: BTreeSet<String> = BTreeSet::new();
     for e in package.entries() {
         let first = e.path.split('/').next().unwrap_or("");
-        if first != "Payload" && !first.is_empty() {
-            top.insert(first.to_string(), ());
-        }
-        if first == "Payload"
-            && let Some(app) = e.path.split('/').nth(1)
-            && app.ends_with(".app")
-        {
-            apps.insert(format!("Payload/{app}"));
+        if first != "Payload" && !first.is_empty() && !top.contains(first) {
+            top.insert(first.to_string());
         }
         if first == "SwiftSupport" {
             let files = swift.get_or_insert_with(Vec::new);
+            if e.path == "SwiftSupport/iphoneos" || e.path.starts_with("SwiftSupport/iphoneos/") {
+                facts.swift_support_iphoneos = true;
+            }
             if !e.is_dir {
                 files.push(e.path.clone());
             }
@@ -598,27 +634,57 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
         if first == "__MACOSX" {
             facts.macosx_junk += 1;
         }
-        if e.path.starts_with(package.app_root()) && e.path.rsplit('/').next() == Some(".DS_Store")
-        {
+        let in_app = e.path.starts_with(package.app_root());
+        if in_app && e.path.rsplit('/').next() == Some(".DS_Store") {
             facts.ds_store.push(e.path.clone());
         }
-        if let Some(problem) = name_problem(&e.raw_name, limits) {
-            facts.suspicious_names.push(crate::facts::SuspiciousName {
+        if facts.suspicious_names.len() < MAX_EXAMPLES
+            && let Some(problem) = name_problem(&e.raw_name, limits)
+        {
+            facts.suspicious_names.push(SuspiciousName {
                 name: crate::sanitize::for_terminal(&e.raw_name),
                 problem,
             });
         }
+        if e.is_symlink && facts.symlinks.len() < MAX_EXAMPLES {
+            let target = package.link_target(e);
+            let escapes = target
+                .as_deref()
+                .is_none_or(|t| link_escapes(&e.path, t, package.app_root()));
+            facts.symlinks.push(Symlink {
+                path: e.path.clone(),
+                target: target.map(|t| crate::sanitize::for_terminal(&t)),
+                escapes,
+            });
+        }
     }
-    apps.remove(package.app_root());
-    facts.extra_apps = if package.layout() == Layout::Ipa {
-        apps.into_iter().collect()
-    } else {
-        Vec::new()
-    };
-    facts.top_level = top.into_keys().collect();
+    facts.extra_apps = package.other_apps().to_vec();
+    facts.top_level = top.into_iter().collect();
     facts.swift_support = swift;
-    facts.suspicious_names.truncate(100);
     facts
+}
+
+/// Whether a link at `path` pointing at `target` leaves the folder `root` (resolved lexically).
+fn link_escapes(path: &str, target: &str, root: &str) -> bool {
+    if target.starts_with('/') || target.contains('\\') || !path.starts_with(root) {
+        return true;
+    }
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop(); // the link's own name
+    let floor = root.split('/').count();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.len() <= floor {
+                    return true;
+                }
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    false
 }
 
 fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {

@@ -25,6 +25,11 @@ pub struct PlistError(pub String);
 /// so a hostile plist nested a million levels deep would otherwise overflow the stack.
 const MAX_NESTING: usize = 256;
 
+/// Most values (events) a property list may expand to. A binary plist can reference one object
+/// from many places, so 40 arrays each pointing twice at the next expand to 2^40 values from a
+/// few hundred bytes; a real Info.plist has a few thousand.
+const MAX_EVENTS: usize = 1_000_000;
+
 /// Parses an XML or binary property list whose root must be a dictionary.
 ///
 /// A first pass walks the plist as an event stream (iterative, no recursion) to bound its nesting;
@@ -71,7 +76,12 @@ fn sniff(bytes: &[u8]) -> Result<PlistFormat, PlistError> {
 fn check_nesting(bytes: &[u8]) -> Result<(), PlistError> {
     use plist::stream::Event;
     let mut depth = 0usize;
-    for event in plist::stream::Reader::new(std::io::Cursor::new(bytes)) {
+    for (count, event) in plist::stream::Reader::new(std::io::Cursor::new(bytes)).enumerate() {
+        if count >= MAX_EVENTS {
+            return Err(PlistError(format!(
+                "expands to more than {MAX_EVENTS} values (shared objects?)"
+            )));
+        }
         match event.map_err(|e| PlistError(format!("not a valid property list: {e}")))? {
             Event::StartArray(_) | Event::StartDictionary(_) => {
                 depth += 1;
@@ -286,6 +296,40 @@ mod tests {
     fn deeply_nested_binary_plist_is_refused_not_a_stack_overflow() {
         let err = parse_dictionary(&deep_binary(200_000)).unwrap_err();
         assert!(err.0.contains("nested deeper than 256"), "{err}");
+    }
+
+    /// `n` arrays, each holding the next one twice: 2^n values when expanded.
+    fn doubling_binary(n: u32) -> Vec<u8> {
+        let mut data = b"bplist00".to_vec();
+        let mut offsets = Vec::new();
+        for i in 0..n {
+            offsets.push(data.len() as u32);
+            if i + 1 < n {
+                data.push(0xA2);
+                data.extend_from_slice(&(i + 1).to_be_bytes());
+                data.extend_from_slice(&(i + 1).to_be_bytes());
+            } else {
+                data.push(0xA0);
+            }
+        }
+        let table = data.len() as u64;
+        for o in offsets {
+            data.extend_from_slice(&o.to_be_bytes());
+        }
+        data.extend_from_slice(&[0, 0, 0, 0, 0, 0, 4, 4]);
+        data.extend_from_slice(&u64::from(n).to_be_bytes());
+        data.extend_from_slice(&0u64.to_be_bytes());
+        data.extend_from_slice(&table.to_be_bytes());
+        data
+    }
+
+    #[test]
+    fn shared_objects_cannot_expand_exponentially() {
+        let started = std::time::Instant::now();
+        let err = parse_dictionary(&doubling_binary(40)).unwrap_err();
+        assert!(err.0.contains("expands to more than"), "{err}");
+        // Not a timing assertion: a guard that the bound, not luck, ended the walk.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
 
     #[test]

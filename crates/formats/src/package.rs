@@ -90,12 +90,12 @@ pub struct ArchiveStats {
     pub zip64: bool,
     /// Symbolic-link entries.
     pub symlinks: u64,
-    /// Two entries share one name.
-    pub duplicate_names: bool,
+    /// Names the central directory lists more than once (first 100). The zip reader keeps the
+    /// last copy of each, so that is the one every check sees.
+    pub duplicate_names: Vec<String>,
 }
 
 /// An opened app package. Cheap to share between threads (`&Package` is all a reader needs).
-#[derive(Debug)]
 pub struct Package {
     path: PathBuf,
     layout: Layout,
@@ -104,8 +104,22 @@ pub struct Package {
     /// Sorted by `path`.
     entries: Vec<Entry>,
     stats: ArchiveStats,
+    /// Apps besides the one checked, as named in the input (e.g. `Payload/Other.app`).
+    other_apps: Vec<String>,
     zip: Option<zip::ZipArchive<SharedFile>>,
     limits: Limits,
+}
+
+impl std::fmt::Debug for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Package")
+            .field("path", &self.path)
+            .field("layout", &self.layout)
+            .field("app_root", &self.app_root)
+            .field("entries", &self.entries.len())
+            .field("other_apps", &self.other_apps)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Package {
@@ -149,17 +163,44 @@ impl Package {
         &self.stats
     }
 
+    /// Apps found besides the one checked (a package should hold exactly one), as named in the
+    /// input: `Payload/Other.app`, `Other.app`, `Outer/Payload/Other.app`, `Products/Applications/Other.app`.
+    pub fn other_apps(&self) -> &[String] {
+        &self.other_apps
+    }
+
+    /// The target of a symbolic-link entry (bounded to 4 KiB), never followed.
+    pub fn link_target(&self, entry: &Entry) -> Option<String> {
+        if !entry.is_symlink {
+            return None;
+        }
+        match &entry.locator {
+            Locator::Zip(index) => {
+                let mut zip = self.zip.as_ref()?.clone();
+                let file = zip.by_index(*index).ok()?;
+                read_bounded(file, entry.size, 4096)
+                    .ok()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            }
+            Locator::File(path) => std::fs::read_link(path)
+                .ok()
+                .map(|t| t.to_string_lossy().into_owned()),
+            Locator::None => None,
+        }
+    }
+
     /// The limits this package was opened with.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
     /// The entry at a normalised path.
+    ///
+    /// With duplicate names (which `archive-unsafe-name` reports), always the first in archive
+    /// order, so every reader agrees on which copy it saw.
     pub fn entry(&self, path: &str) -> Option<&Entry> {
-        self.entries
-            .binary_search_by(|e| e.path.as_str().cmp(path))
-            .ok()
-            .and_then(|i| self.entries.get(i))
+        let first = self.entries.partition_point(|e| e.path.as_str() < path);
+        self.entries.get(first).filter(|e| e.path == path)
     }
 
     /// Whether a file or folder exists at a normalised path (folders are implied by their files).
@@ -192,6 +233,10 @@ impl Package {
     /// Reads a whole entry, refusing (without allocating it) anything larger than `max_len`.
     /// Safe to call from many threads at once.
     pub fn read(&self, entry: &Entry, max_len: u64) -> Result<Vec<u8>, EntryError> {
+        if entry.is_symlink {
+            // A zip stores a link as a file whose content is the target: never follow it.
+            return Err(EntryError::NotAFile("a symbolic link"));
+        }
         if entry.size > max_len {
             return Err(EntryError::TooLarge { limit: max_len });
         }
@@ -211,10 +256,13 @@ impl Package {
                 let file = File::open(path)?;
                 read_bounded(file, entry.size, max_len)
             }
-            Locator::None => Err(EntryError::Io(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "a folder",
-            ))),
+            Locator::None => Err(EntryError::NotAFile(if entry.is_dir {
+                "a folder"
+            } else if entry.is_symlink {
+                "a symbolic link"
+            } else {
+                "a special file (FIFO, socket or device)"
+            })),
         }
     }
 }
@@ -288,6 +336,8 @@ const ZIP64_EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
 struct Eocd {
     entries: u64,
     zip64: bool,
+    /// Size of the central directory in bytes.
+    cd_size: u64,
 }
 
 fn read_eocd(file: &SharedFile) -> Result<Eocd, OpenErrorKind> {
@@ -296,10 +346,26 @@ fn read_eocd(file: &SharedFile) -> Result<Eocd, OpenErrorKind> {
     let mut tail = vec![0u8; tail_len as usize];
     let start = file.len - tail_len;
     read_exact_at(&file.file, &mut tail, start)?;
-    let pos = tail
-        .windows(4)
-        .rposition(|w| w == EOCD_SIG)
-        .filter(|&p| p + 22 <= tail.len())
+    // The real record's comment ends exactly at the end of the file; a signature inside a
+    // comment (a decoy declaring few entries) does not. Without such a candidate, fall back to the
+    // last signature and let the zip parser judge; its entry count is checked again after parsing.
+    let candidates = || {
+        tail.windows(4)
+            .enumerate()
+            .rev()
+            .filter(|(p, w)| *w == EOCD_SIG && p + 22 <= tail.len())
+            // Multi-disk archives do not exist in an .ipa; 0xFFFF is zip64's "see the other record".
+            .filter(|(p, _)| {
+                let disk = |at: usize| u16::from_le_bytes([tail[p + at], tail[p + at + 1]]);
+                matches!(disk(4), 0 | 0xFFFF) && matches!(disk(6), 0 | 0xFFFF)
+            })
+            .map(|(p, _)| p)
+    };
+    let pos = candidates()
+        .find(|&p| {
+            p + 22 + usize::from(u16::from_le_bytes([tail[p + 20], tail[p + 21]])) == tail.len()
+        })
+        .or_else(|| candidates().next())
         .ok_or_else(|| {
             OpenErrorKind::BadZip("no end-of-central-directory record (truncated?)".into())
         })?;
@@ -308,6 +374,7 @@ fn read_eocd(file: &SharedFile) -> Result<Eocd, OpenErrorKind> {
     let mut out = Eocd {
         entries: total,
         zip64: false,
+        cd_size: u64::from(u32::from_le_bytes([eocd[12], eocd[13], eocd[14], eocd[15]])),
     };
     if pos >= 20 && tail[pos - 20..pos - 16] == ZIP64_LOCATOR_SIG {
         out.zip64 = true;
@@ -322,10 +389,40 @@ fn read_eocd(file: &SharedFile) -> Result<Eocd, OpenErrorKind> {
                 let mut n = [0u8; 8];
                 n.copy_from_slice(&rec[32..40]);
                 out.entries = u64::from_le_bytes(n);
+                n.copy_from_slice(&rec[40..48]);
+                out.cd_size = u64::from_le_bytes(n);
             }
         }
     }
     Ok(out)
+}
+
+/// The zip reader keeps one entry per name, so to name the duplicates the central directory's
+/// names are walked once by hand (only when the reader says there are duplicates).
+fn duplicate_names(archive: &zip::ZipArchive<SharedFile>, cd_size: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let file = archive.clone().into_inner();
+    let start = archive.central_directory_start();
+    let size = cd_size.min(file.len.saturating_sub(start));
+    let mut cd = vec![0u8; usize::try_from(size).unwrap_or(0)];
+    if read_exact_at(&file.file, &mut cd, start).is_err() {
+        return out;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut at = 0usize;
+    while at + 46 <= cd.len() && cd[at..at + 4] == [0x50, 0x4b, 0x01, 0x02] && out.len() < 100 {
+        let len = |o: usize| usize::from(u16::from_le_bytes([cd[at + o], cd[at + o + 1]]));
+        let (name_len, extra_len, comment_len) = (len(28), len(30), len(32));
+        let Some(name) = cd.get(at + 46..at + 46 + name_len) else {
+            break;
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        if !seen.insert(name.clone()) && !out.contains(&name) {
+            out.push(name);
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    out
 }
 
 fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
@@ -367,12 +464,22 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
         });
     }
     let archive = zip::ZipArchive::new(file).map_err(|e| OpenErrorKind::BadZip(e.to_string()))?;
+    if archive.len() as u64 > limits.max_entries {
+        return Err(OpenErrorKind::OverLimit {
+            what: "the entry count",
+            value: archive.len() as u64,
+            limit: limits.max_entries,
+        });
+    }
     let mut stats = ArchiveStats {
         file_size: len,
         zip64: eocd.zip64,
-        duplicate_names: archive.has_duplicate_names(),
+        duplicate_names: Vec::new(),
         ..Default::default()
     };
+    if archive.has_duplicate_names() {
+        stats.duplicate_names = duplicate_names(&archive, eocd.cd_size);
+    }
     let mut raw = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
         let data = archive
@@ -426,7 +533,10 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
             stats.uncompressed_size
         )));
     }
-    let (layout, app_root, prefix) = find_app_in_zip(&raw)?;
+    let (layout, app_root, prefix, other_apps) = find_app_in_zip(&raw)?;
+    for name in &mut stats.duplicate_names {
+        *name = normalise_name(name, &prefix, layout);
+    }
     let entries = normalise(raw, &prefix, layout);
     Ok(Package {
         path: path.to_path_buf(),
@@ -434,6 +544,7 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
         app_root,
         entries,
         stats,
+        other_apps,
         zip: Some(archive),
         limits: limits.clone(),
     })
@@ -444,7 +555,9 @@ type RawEntry = (String, u64, u64, bool, bool, Locator);
 /// Finds the top-level app: `Payload/<X>.app/`, else `<Outer>/Payload/<X>.app/`, else `<X>.app/`.
 /// Anchored on path components: a nested `Watch/W.app` never counts as the top-level app. Among
 /// several candidates, the first by name that has an `Info.plist` wins (deterministic).
-fn find_app_in_zip(raw: &[RawEntry]) -> Result<(Layout, String, String), OpenErrorKind> {
+fn find_app_in_zip(
+    raw: &[RawEntry],
+) -> Result<(Layout, String, String, Vec<String>), OpenErrorKind> {
     use std::collections::BTreeMap;
     fn is_app(c: &str) -> bool {
         c.len() > 4 && c.ends_with(".app")
@@ -483,50 +596,71 @@ fn find_app_in_zip(raw: &[RawEntry]) -> Result<(Layout, String, String), OpenErr
             .map(|(k, _)| *k)
     }
     if let Some(app) = pick(&payload) {
-        return Ok((Layout::Ipa, format!("Payload/{app}"), String::new()));
+        let others = payload
+            .keys()
+            .filter(|k| **k != app)
+            .map(|k| format!("Payload/{k}"))
+            .collect();
+        return Ok((Layout::Ipa, format!("Payload/{app}"), String::new(), others));
     }
     if let Some((outer, app)) = pick(&nested) {
+        let others = nested
+            .keys()
+            .filter(|k| **k != (outer, app))
+            .map(|(o, a)| format!("{o}/Payload/{a}"))
+            .collect();
         return Ok((
             Layout::NestedPayload,
             format!("Payload/{app}"),
             format!("{outer}/"),
+            others,
         ));
     }
     if let Some(app) = pick(&root) {
-        return Ok((Layout::ZippedApp, format!("Payload/{app}"), String::new()));
+        let others = root
+            .keys()
+            .filter(|k| **k != app)
+            .map(|k| (*k).to_string())
+            .collect();
+        return Ok((
+            Layout::ZippedApp,
+            format!("Payload/{app}"),
+            String::new(),
+            others,
+        ));
     }
     Err(OpenErrorKind::NoApp)
+}
+
+/// The normalised (`Payload/<Name>.app/...`) path of a raw entry name.
+fn normalise_name(name: &str, prefix: &str, layout: Layout) -> String {
+    let trimmed = name.trim_end_matches('/');
+    match layout {
+        Layout::NestedPayload => trimmed.strip_prefix(prefix).unwrap_or(trimmed).to_string(),
+        Layout::ZippedApp
+            if trimmed
+                .split('/')
+                .next()
+                .is_some_and(|c| c.ends_with(".app")) =>
+        {
+            format!("Payload/{trimmed}")
+        }
+        _ => trimmed.to_string(),
+    }
 }
 
 fn normalise(raw: Vec<RawEntry>, prefix: &str, layout: Layout) -> Vec<Entry> {
     let mut entries: Vec<Entry> = raw
         .into_iter()
         .map(
-            |(name, size, compressed_size, is_dir, is_symlink, locator)| {
-                let trimmed = name.trim_end_matches('/');
-                let path = match layout {
-                    Layout::NestedPayload => {
-                        trimmed.strip_prefix(prefix).unwrap_or(trimmed).to_string()
-                    }
-                    Layout::ZippedApp
-                        if trimmed
-                            .split('/')
-                            .next()
-                            .is_some_and(|c| c.ends_with(".app")) =>
-                    {
-                        format!("Payload/{trimmed}")
-                    }
-                    _ => trimmed.to_string(),
-                };
-                Entry {
-                    path,
-                    raw_name: name,
-                    size,
-                    compressed_size,
-                    is_dir,
-                    is_symlink,
-                    locator,
-                }
+            |(name, size, compressed_size, is_dir, is_symlink, locator)| Entry {
+                path: normalise_name(&name, prefix, layout),
+                raw_name: name,
+                size,
+                compressed_size,
+                is_dir,
+                is_symlink,
+                locator,
             },
         )
         .collect();
@@ -539,16 +673,24 @@ fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErrorKind> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let mut other_apps = Vec::new();
     let (layout, app_dir) =
         if name.ends_with(".xcarchive") || path.join("Products/Applications").is_dir() {
             let apps_dir = path.join("Products/Applications");
             let mut apps: Vec<PathBuf> = std::fs::read_dir(&apps_dir)
-                .map_err(|_| OpenErrorKind::NoApp)?
+                .map_err(|_| OpenErrorKind::NoAppInXcarchive)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "app") && p.is_dir())
                 .collect();
             apps.sort();
-            let app = apps.into_iter().next().ok_or(OpenErrorKind::NoApp)?;
+            let mut apps = apps.into_iter();
+            let app = apps.next().ok_or(OpenErrorKind::NoAppInXcarchive)?;
+            other_apps = apps
+                .filter_map(|p| {
+                    p.file_name()
+                        .map(|n| format!("Products/Applications/{}", n.to_string_lossy()))
+                })
+                .collect();
             (Layout::Xcarchive, app)
         } else if name.ends_with(".app") || path.join("Info.plist").is_file() {
             (Layout::AppDirectory, path.to_path_buf())
@@ -583,6 +725,7 @@ fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErrorKind> {
         app_root,
         entries,
         stats,
+        other_apps,
         zip: None,
         limits: limits.clone(),
     })
@@ -626,15 +769,17 @@ fn walk(
         let meta = std::fs::symlink_metadata(child.path())?;
         let is_symlink = meta.file_type().is_symlink();
         let is_dir = meta.is_dir();
+        let is_file = meta.file_type().is_file();
         let size = if is_dir { 0 } else { meta.len() };
         stats.symlinks += u64::from(is_symlink);
         stats.file_count += u64::from(!is_dir);
         stats.uncompressed_size = stats.uncompressed_size.saturating_add(size);
         stats.compressed_size = stats.uncompressed_size;
-        let locator = if is_dir || is_symlink {
-            Locator::None
-        } else {
+        // Only regular files are ever opened: a FIFO would block a read forever.
+        let locator = if is_file || is_symlink {
             Locator::File(child.path())
+        } else {
+            Locator::None
         };
         out.push(Entry {
             path: child_norm.clone(),

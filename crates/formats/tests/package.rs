@@ -180,3 +180,99 @@ fn reads_are_safe_from_many_threads() {
         .collect();
     assert_eq!(sequential, parallel);
 }
+
+#[test]
+fn a_decoy_end_record_in_the_comment_cannot_lift_the_entry_limit() {
+    // The package has 10 entries; the decoy in its comment claims 1.
+    let limits = Limits {
+        max_entries: 5,
+        ..Limits::default()
+    };
+    let err = open_scenario("decoy-eocd-in-comment", &limits).unwrap_err();
+    assert!(
+        matches!(
+            err.kind,
+            OpenErrorKind::OverLimit {
+                what: "the entry count",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Without a limit in the way the real record is used and the package reads normally.
+    let package = open_scenario("decoy-eocd-in-comment", &Limits::default()).expect("opens");
+    assert_eq!(package.entries().len(), 10);
+}
+
+#[test]
+fn every_layout_reports_the_apps_it_did_not_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ipa = Ipa::app("A", "com.example.a");
+    let archive = ipa.write_xcarchive(&dir.path().join("x")).expect("archive");
+    let other = Ipa::app("B", "com.example.b")
+        .write_app_dir(&archive.join("Products/Applications"))
+        .expect("second app");
+    assert!(other.ends_with("B.app"));
+    let package = Package::open(&archive, &Limits::default()).expect("open");
+    assert_eq!(package.app_root(), "Payload/A.app");
+    assert_eq!(package.other_apps(), ["Products/Applications/B.app"]);
+    let facts = inspect(&package).expect("facts");
+    assert_eq!(facts.archive.extra_apps, ["Products/Applications/B.app"]);
+
+    let err = Package::open(
+        &dir.path().join("empty.xcarchive").tap_mkdir(),
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.kind.to_string(),
+        "no .app in Products/Applications/ of the .xcarchive"
+    );
+}
+
+trait TapMkdir {
+    fn tap_mkdir(self) -> Self;
+}
+impl TapMkdir for std::path::PathBuf {
+    fn tap_mkdir(self) -> Self {
+        std::fs::create_dir_all(self.join("Products/Applications")).expect("mkdir");
+        self
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn folder_inputs_never_open_special_files_or_follow_links() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = Ipa::app("F", "com.example.f")
+        .write_app_dir(dir.path())
+        .expect("app dir");
+    // A FIFO where a resource is, and the executable replaced by a link to it.
+    let fifo = app.join("pipe");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    std::fs::remove_file(app.join("F")).expect("rm exe");
+    std::os::unix::fs::symlink("/etc/passwd", app.join("F")).expect("symlink");
+    let package = Package::open(&app, &Limits::default()).expect("open");
+    let pipe = package.entry("Payload/F.app/pipe").expect("listed");
+    assert_eq!(
+        package.read(pipe, 1024).unwrap_err().to_string(),
+        "is a special file (FIFO, socket or device), not a file"
+    );
+    let facts = inspect(&package).expect("facts, without blocking on the FIFO");
+    assert!(
+        !facts.app().executable_exists,
+        "a link is not the executable"
+    );
+    let link = facts
+        .archive
+        .symlinks
+        .iter()
+        .find(|l| l.path == "Payload/F.app/F")
+        .expect("link reported");
+    assert_eq!(link.target.as_deref(), Some("/etc/passwd"));
+    assert!(link.escapes);
+}

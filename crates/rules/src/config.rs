@@ -51,6 +51,16 @@ pub enum ConfigError {
     /// Not valid TOML, or an unknown key / value.
     #[error("{0}")]
     Syntax(String),
+    /// `[rules]` sets one rule twice (by code and by name).
+    #[error("rule {name} is set twice in [rules] (as {first:?} and {second:?})")]
+    Conflict {
+        /// The rule's name.
+        name: &'static str,
+        /// The first key that set it.
+        first: String,
+        /// The second.
+        second: String,
+    },
     /// `[rules]` names a rule that does not exist.
     #[error("unknown rule {0:?} in [rules] (see `ipagate rules`)")]
     UnknownRule(String),
@@ -62,9 +72,17 @@ impl Config {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
         let mut overrides = BTreeMap::new();
+        let mut keys: BTreeMap<&'static str, String> = BTreeMap::new();
         for (key, level) in raw.rules {
             let rule =
                 crate::registry::find(&key).ok_or_else(|| ConfigError::UnknownRule(key.clone()))?;
+            if let Some(first) = keys.insert(rule.name, key.clone()) {
+                return Err(ConfigError::Conflict {
+                    name: rule.name,
+                    first,
+                    second: key,
+                });
+            }
             overrides.insert(rule.name, level);
         }
         Ok(Config {
@@ -123,5 +141,17 @@ mod tests {
             "unknown rule \"no-such-rule\" in [rules] (see `ipagate rules`)"
         );
         assert_eq!(Config::from_toml("").unwrap(), Config::default());
+        let err = Config::from_toml("[rules]\n90060 = \"off\"\nshort-version-invalid = \"error\"")
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Conflict {
+                    name: "short-version-invalid",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

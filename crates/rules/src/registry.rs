@@ -10,7 +10,8 @@ use crate::diagnostic::{Location, Severity};
 /// Which distributions a rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Every distribution: the device (installd) refuses it too.
+    /// Every distribution: the device (installd) refuses it too, or it is about the package
+    /// itself (a hostile or broken archive).
     All,
     /// App Store / TestFlight uploads only: App Store Connect's validation.
     AppStore,
@@ -601,9 +602,27 @@ fn check_min_os_empty(facts: &Facts, _: &Context, sink: &mut Sink) {
 /// minimum value is 8.0"). Watch-side bundles carry watchOS versions and are not judged here.
 const IOS_MINIMUM: [u64; 2] = [8, 0];
 
+/// Whether a bundle is built for iOS/iPadOS (not tvOS, watchOS or visionOS, whose
+/// MinimumOSVersion counts from other numbers). Unknown platforms count as iOS.
+fn is_ios(info: &InfoPlist) -> bool {
+    let by_dt = info
+        .dt_platform_name
+        .as_deref()
+        .map(|p| p.starts_with("iphone"));
+    let by_list = info
+        .supported_platforms
+        .as_ref()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.iter()
+                .any(|p| p.to_ascii_lowercase().starts_with("iphone"))
+        });
+    by_dt.or(by_list).unwrap_or(true)
+}
+
 fn check_min_os_low(facts: &Facts, _: &Context, sink: &mut Sink) {
     for (i, b, info) in parsed(facts) {
-        if !is_versioned(b.kind) || on_watch_side(facts, i) {
+        if !is_versioned(b.kind) || on_watch_side(facts, i) || !is_ios(info) {
             continue;
         }
         let Some(Text::Str(value)) = &info.minimum_os else {
@@ -854,17 +873,30 @@ fn check_swift_support_missing(facts: &Facts, _: &Context, sink: &mut Sink) {
 }
 
 fn check_swift_support_empty(facts: &Facts, _: &Context, sink: &mut Sink) {
-    if let Some(files) = &facts.archive.swift_support
-        && !files
-            .iter()
-            .any(|f| f.starts_with("SwiftSupport/iphoneos/"))
-    {
-        sink.emit(
-            Location::entry("SwiftSupport/iphoneos"),
-            "the SwiftSupport folder is empty (no SwiftSupport/iphoneos/ libraries)".to_string(),
-            "let xcodebuild -exportArchive build the .ipa, or remove the empty SwiftSupport folder if the app embeds no Swift runtime",
-        );
-    }
+    let Some(files) = &facts.archive.swift_support else {
+        return;
+    };
+    let iphoneos = files
+        .iter()
+        .filter(|f| f.starts_with("SwiftSupport/iphoneos/"))
+        .count();
+    // Empty altogether, or an iphoneos folder with nothing in it. A watch-only
+    // SwiftSupport/watchos/ is a valid export and says nothing about iphoneos.
+    let (path, message) = if files.is_empty() {
+        ("SwiftSupport", "the SwiftSupport folder is empty")
+    } else if facts.archive.swift_support_iphoneos && iphoneos == 0 {
+        (
+            "SwiftSupport/iphoneos",
+            "the SwiftSupport/iphoneos folder is empty",
+        )
+    } else {
+        return;
+    };
+    sink.emit(
+        Location::entry(path),
+        message.to_string(),
+        "let xcodebuild -exportArchive build the .ipa, or remove the empty SwiftSupport folder if the app embeds no Swift runtime",
+    );
 }
 
 fn app_id(facts: &Facts) -> Option<&str> {
@@ -1042,12 +1074,34 @@ fn check_unsafe_names(facts: &Facts, _: &Context, sink: &mut Sink) {
             "rebuild the archive with relative, forward-slash names inside Payload/ only",
         );
     }
-    if facts.archive.stats.duplicate_names {
+    for name in &facts.archive.stats.duplicate_names {
         sink.emit(
-            Location::entry(String::new()),
-            "the archive lists the same entry name more than once".to_string(),
-            "rebuild the archive; duplicate names make readers disagree on the contents",
+            Location::entry(name.clone()),
+            format!("the archive lists the entry '{name}' more than once (ipagate, like most zip readers, reads the last copy)"),
+            "rebuild the archive; duplicate names make readers disagree on which copy is the real one",
         );
+    }
+}
+
+fn check_symlinks(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for link in &facts.archive.symlinks {
+        let target = link.target.as_deref().unwrap_or("(unreadable)");
+        let message = format!("'{}' is a symbolic link to '{target}'", link.path);
+        let help = "iOS bundles contain no symbolic links; copy the real file (a link that leaves the app is how archives attack the tools that unpack them)";
+        if link.escapes {
+            sink.emit(
+                Location::entry(link.path.clone()),
+                format!("{message}, outside the app"),
+                help,
+            );
+        } else {
+            sink.emit_as(
+                Severity::Warning,
+                Location::entry(link.path.clone()),
+                message,
+                help,
+            );
+        }
     }
 }
 
@@ -1134,7 +1188,7 @@ static RULES: &[Rule] = &[
         "ITMS-90049",
         "bundle-id-invalid",
         Error,
-        All,
+        AppStore,
         check_bundle_id_chars,
         "CFBundleIdentifier missing, or with characters other than A-Z a-z 0-9 . -",
         "Checks that every bundle's CFBundleIdentifier is present and contains only alphanumerics, hyphens and periods, without empty components or a trailing period.\n\nApple rejects with \"The CFBundleIdentifier 'X' in the bundle contains disallowed characters\". App Store Connect has accepted '_' in the main app's identifier (reported as a warning here) but rejects it in frameworks and extensions.\n\nFix: rename PRODUCT_BUNDLE_IDENTIFIER, e.g. replace '_' by '-'."
@@ -1152,7 +1206,7 @@ static RULES: &[Rule] = &[
         "ITMS-90057",
         "short-version-missing",
         Error,
-        All,
+        AppStore,
         check_missing_short_version,
         "CFBundleShortVersionString absent or empty in an app, extension or framework",
         "Checks CFBundleShortVersionString in the app, its extensions, watch app, app clip and every embedded framework. An empty string counts as missing.\n\nApple rejects with \"The Info.plist file is missing the required key: CFBundleShortVersionString\".\n\nFix: set CFBundleShortVersionString ($(MARKETING_VERSION))."
@@ -1161,7 +1215,7 @@ static RULES: &[Rule] = &[
         "ITMS-90058",
         "build-version-invalid",
         Error,
-        All,
+        AppStore,
         check_invalid_build_version,
         "CFBundleVersion is not 1-3 period-separated integers",
         "Checks CFBundleVersion against ^[0-9]+(\\.[0-9]+){0,2}$ in every versioned bundle.\n\nApple rejects with \"The value for key CFBundleVersion [X] in the Info.plist file must be a period-separated list of at most three non-negative integers\": no letters, no suffixes, no fourth component.\n\nFix: use e.g. 42 or 1.2.42; `ipagate build-number next --apply` writes the next free one."
@@ -1170,7 +1224,7 @@ static RULES: &[Rule] = &[
         "ITMS-90060",
         "short-version-invalid",
         Error,
-        All,
+        AppStore,
         check_invalid_short_version,
         "CFBundleShortVersionString is not 1-3 period-separated integers",
         "Checks CFBundleShortVersionString against ^[0-9]+(\\.[0-9]+){0,2}$ in every versioned bundle, frameworks included.\n\nApple rejects 4 components (7.1.2.1), -beta, +build, spaces: \"must be a period-separated list of at most three non-negative integers\".\n\nFix: use a plain marketing version such as 1.2.3; if a vendor framework carries a bad one, ask the vendor or patch its Info.plist before signing."
@@ -1188,7 +1242,7 @@ static RULES: &[Rule] = &[
         "ITMS-90171",
         "bundle-structure-invalid",
         Error,
-        All,
+        AppStore,
         check_bundle_structure,
         "a bundle in a place App Store Connect does not allow (e.g. a framework inside a resource bundle, an embedded .xctest)",
         "Checks the bundle tree: frameworks must sit in Frameworks/, extensions in PlugIns/ or Extensions/, watch apps in Watch/, app clips in AppClips/; test bundles (.xctest) must not be shipped. (Standalone Mach-O files are detected once the Mach-O reader lands.)\n\nApple rejects with \"Invalid Bundle Structure - The binary file 'X' is not permitted\".\n\nFix: correct the Copy Files / Embed phases of the target that copies the bundle."
@@ -1197,7 +1251,7 @@ static RULES: &[Rule] = &[
         "ITMS-90205",
         "extension-nested-bundles",
         Error,
-        All,
+        AppStore,
         check_appex_nested,
         "an app extension contains frameworks or other bundles",
         "Checks that no .appex contains a nested .framework, .app or .appex.\n\nApple rejects with \"The bundle at 'X.app/PlugIns/Y.appex' contains disallowed nested bundles\".\n\nFix: embed frameworks in the containing app only (set the extension's frameworks to 'Do Not Embed')."
@@ -1206,7 +1260,7 @@ static RULES: &[Rule] = &[
         "ITMS-90206",
         "extension-frameworks-folder",
         Error,
-        All,
+        AppStore,
         check_appex_frameworks,
         "an app extension contains a Frameworks folder",
         "Checks that no .appex contains a Frameworks entry.\n\nApple rejects with \"The bundle at 'X.app/PlugIns/Y.appex' contains disallowed file 'Frameworks'\" - usually left by a CocoaPods or Carthage copy script.\n\nFix: remove the folder from the extension; the app's Frameworks serve its extensions."
@@ -1224,7 +1278,7 @@ static RULES: &[Rule] = &[
         "ITMS-90360",
         "minimum-os-missing",
         Error,
-        All,
+        AppStore,
         check_min_os_missing,
         "MinimumOSVersion absent in an app, extension or framework",
         "Checks that every versioned bundle (frameworks included) declares MinimumOSVersion.\n\nApple rejects with \"A value for the key 'MinimumOSVersion' in bundle X is required\".\n\nFix: Xcode writes it from the deployment target; for a vendored framework ask the vendor or add the key."
@@ -1233,7 +1287,7 @@ static RULES: &[Rule] = &[
         "ITMS-90362",
         "minimum-os-too-low",
         Error,
-        All,
+        AppStore,
         check_min_os_low,
         "MinimumOSVersion below 8.0 or not a version",
         "Checks that MinimumOSVersion of every iOS-side bundle parses as a version and is at least 8.0 (watchOS bundles carry watchOS versions and are skipped).\n\nApple rejects with \"The value for the key 'MinimumOSVersion' in bundle X is invalid. The minimum value is 8.0\".\n\nFix: raise the deployment target."
@@ -1244,8 +1298,8 @@ static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_swift_support_empty,
-        "SwiftSupport/ exists but holds no iphoneos libraries",
-        "Checks that a SwiftSupport folder, when present, contains SwiftSupport/iphoneos/ libraries.\n\nApple's processing e-mail says \"Invalid Swift Support - The SwiftSupport folder is empty\" and the build cannot be used.\n\nFix: let xcodebuild -exportArchive produce the .ipa."
+        "SwiftSupport/ (or SwiftSupport/iphoneos/) exists but is empty",
+        "Checks that a SwiftSupport folder, when present, is not empty, and that SwiftSupport/iphoneos/, when present, holds libraries. (A watch-only SwiftSupport/watchos/ is a valid export.)\n\nApple's processing e-mail says \"Invalid Swift Support - The SwiftSupport folder is empty\" and the build cannot be used.\n\nFix: let xcodebuild -exportArchive produce the .ipa."
     ),
     rule!(
         "ITMS-90426",
@@ -1260,7 +1314,7 @@ static RULES: &[Rule] = &[
         "ITMS-90473",
         "extension-version-mismatch",
         Warning,
-        All,
+        AppStore,
         check_appex_version_match,
         "an extension's versions differ from its containing app's",
         "Checks that each extension's CFBundleShortVersionString and CFBundleVersion equal those of the app (or watch app) that contains it.\n\nApple sends a warning e-mail: \"CFBundleShortVersionString Mismatch. The CFBundleShortVersionString value 'A' of extension 'X' does not match ... of its containing iOS application\".\n\nFix: drive both targets from the same MARKETING_VERSION and CURRENT_PROJECT_VERSION."
@@ -1287,7 +1341,7 @@ static RULES: &[Rule] = &[
         "ITMS-90502",
         "arm64-capability-missing",
         Info,
-        All,
+        AppStore,
         check_arm64_capability,
         "an arm64-only app (MinimumOSVersion >= 11) whose UIRequiredDeviceCapabilities lacks arm64",
         "From the Info.plist: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities does not list 'arm64' (an info), or forbids it with 'arm64: false' (an error: no device could install the app).\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\". The Info.plist alone cannot decide the first case: Xcode 9-11 templates listed only 'armv7' for arm64-only apps and App Store Connect accepted them, so it stays an info until the Mach-O reader confirms the slices.\n\nFix: list 'arm64'."
@@ -1305,7 +1359,7 @@ static RULES: &[Rule] = &[
         "ITMS-90530",
         "minimum-os-empty",
         Error,
-        All,
+        AppStore,
         check_min_os_empty,
         "MinimumOSVersion is an empty string",
         "Checks that MinimumOSVersion, when present, is not empty.\n\nApple rejects with \"Invalid MinimumOSVersion ... MinimumOSVersion in 'X' is ''\".\n\nFix: set the deployment target."
@@ -1314,7 +1368,7 @@ static RULES: &[Rule] = &[
         "ITMS-90535",
         "unexpected-executable-key",
         Error,
-        All,
+        AppStore,
         check_unexpected_executable,
         "a framework or resource bundle declares CFBundleExecutable but has no such file",
         "Checks bundles other than apps and extensions (frameworks, resource bundles, stray folders with an Info.plist such as Base.lproj/) that declare CFBundleExecutable: the file must exist.\n\nApple rejects with \"Unexpected CFBundleExecutable Key. The bundle at 'Payload/X.app/Y.bundle' does not contain a bundle executable\".\n\nFix: remove CFBundleExecutable from the bundle's Info.plist and set CFBundlePackageType to BNDL (or remove a stray copied Info.plist)."
@@ -1341,7 +1395,7 @@ static RULES: &[Rule] = &[
         "ITMS-90771",
         "bgtask-identifiers-missing",
         Error,
-        All,
+        AppStore,
         check_bgtask,
         "UIBackgroundModes has 'processing' but BGTaskSchedulerPermittedIdentifiers is missing or empty",
         "Checks every bundle whose UIBackgroundModes contains 'processing' for a non-empty BGTaskSchedulerPermittedIdentifiers.\n\nApple rejects with \"The Info.plist key 'BGTaskSchedulerPermittedIdentifiers' must contain a list of identifiers ... when 'UIBackgroundModes' has a value of 'processing'\".\n\nFix: list the identifiers you register, or drop the background mode."
@@ -1350,7 +1404,7 @@ static RULES: &[Rule] = &[
         "ITMS-90806",
         "watch-framework-id-collision",
         Warning,
-        All,
+        AppStore,
         check_watch_framework_collision,
         "the same framework identifier is used in the iOS app and in the watch app",
         "Checks that a framework embedded in both the iOS app and the watch app does not use one CFBundleIdentifier for both builds.\n\nApple e-mails \"CFBundleIdentifier collision - Each bundle must have a unique bundle identifier\" (whether it blocks the build is unclear, hence a warning).\n\nFix: give the watchOS build of the framework its own identifier."
@@ -1489,6 +1543,15 @@ static RULES: &[Rule] = &[
         check_top_level,
         "entries outside Payload/ other than SwiftSupport/, Symbols/, BCSymbolMaps/",
         "Checks the top level of the .ipa for anything besides Payload/ and the folders Xcode adds (SwiftSupport/, Symbols/, BCSymbolMaps/, MessagesApplicationExtensionSupport/, WatchKitSupport*/).\n\nExtra files suggest a hand-made archive and are uploaded for nothing.\n\nFix: export with xcodebuild -exportArchive."
+    ),
+    rule!(
+        "IPAGATE-2007",
+        "archive-symlink",
+        Error,
+        All,
+        check_symlinks,
+        "symbolic links in the package (an error when the target leaves the app)",
+        "Checks every entry for symbolic links. Xcode's iOS exports contain none; a link whose target is absolute or climbs out of the app is an error (the classic path-traversal attack on unzipping tools), any other link a warning. ipagate never follows a link: a linked Info.plist or executable counts as missing.\n\nFix: replace the link by the file it points to, or rebuild the archive with xcodebuild -exportArchive."
     ),
 ];
 
