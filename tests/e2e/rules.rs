@@ -14,14 +14,18 @@ use crate::support::ipagate;
 fn preflight(dir: &tempfile::TempDir, s: &Scenario) -> (Option<i32>, Value, String) {
     let path = dir.path().join(format!("{}.ipa", s.name));
     std::fs::write(&path, s.bytes()).expect("write fixture");
-    let out = ipagate(&[
-        "preflight",
-        path.to_str().expect("utf-8"),
-        "--format",
-        "json",
-        "--as-of",
-        "2026-11-25",
-    ]);
+    // Every fixture, hostile or not, must finish: a hang fails the test instead of stalling CI.
+    let out = crate::support::ipagate_within(
+        &[
+            "preflight",
+            path.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+        ],
+        std::time::Duration::from_secs(30),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code(), doc, stderr)
@@ -211,24 +215,11 @@ fn hostile_archives_end_as_specified() {
             .find(|(n, _)| *n == s.name)
             .unwrap_or_else(|| panic!("no expectation for hostile scenario {}", s.name))
             .1;
-        let path = dir.path().join(format!("{}.ipa", s.name));
-        std::fs::write(&path, s.bytes()).expect("write fixture");
-        let out = crate::support::ipagate_within(
-            &[
-                "preflight",
-                path.to_str().expect("utf-8"),
-                "--format",
-                "json",
-                "--as-of",
-                "2026-11-25",
-            ],
-            std::time::Duration::from_secs(30),
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (code, doc, stderr) = preflight(&dir, &s);
         assert!(!stderr.contains("panicked"), "{}: {stderr}", s.name);
         match want {
             Refused(text) => {
-                assert_eq!(out.status.code(), Some(2), "{}: {stderr}", s.name);
+                assert_eq!(code, Some(2), "{}: {stderr}", s.name);
                 assert_eq!(stderr.lines().count(), 1, "{}: {stderr}", s.name);
                 assert!(
                     stderr.contains(text),
@@ -236,9 +227,8 @@ fn hostile_archives_end_as_specified() {
                     s.name
                 );
             }
-            Flags(rules, code) => {
-                assert_eq!(out.status.code(), *code, "{}: {stderr}", s.name);
-                let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+            Flags(rules, want_code) => {
+                assert_eq!(code, *want_code, "{}: {stderr}", s.name);
                 let got = fired(&doc);
                 for rule in *rules {
                     assert!(

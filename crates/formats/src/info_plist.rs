@@ -268,65 +268,18 @@ pub fn icon_files(dict: &Dictionary) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// A binary plist of `n` arrays nested in each other, written by hand.
-    fn deep_binary(n: u32) -> Vec<u8> {
-        let mut data = b"bplist00".to_vec();
-        let mut offsets = Vec::new();
-        for i in 0..n {
-            offsets.push(data.len() as u32);
-            if i + 1 < n {
-                data.push(0xA1);
-                data.extend_from_slice(&(i + 1).to_be_bytes());
-            } else {
-                data.push(0xA0);
-            }
-        }
-        let table = data.len() as u64;
-        for o in offsets {
-            data.extend_from_slice(&o.to_be_bytes());
-        }
-        data.extend_from_slice(&[0, 0, 0, 0, 0, 0, 4, 4]);
-        data.extend_from_slice(&u64::from(n).to_be_bytes());
-        data.extend_from_slice(&0u64.to_be_bytes());
-        data.extend_from_slice(&table.to_be_bytes());
-        data
-    }
+    use ipagate_fixtures::plist::nested_arrays;
 
     #[test]
     fn deeply_nested_binary_plist_is_refused_not_a_stack_overflow() {
-        let err = parse_dictionary(&deep_binary(200_000)).unwrap_err();
+        let err = parse_dictionary(&nested_arrays(200_000, 1)).unwrap_err();
         assert!(err.0.contains("nested deeper than 256"), "{err}");
-    }
-
-    /// `n` arrays, each holding the next one twice: 2^n values when expanded.
-    fn doubling_binary(n: u32) -> Vec<u8> {
-        let mut data = b"bplist00".to_vec();
-        let mut offsets = Vec::new();
-        for i in 0..n {
-            offsets.push(data.len() as u32);
-            if i + 1 < n {
-                data.push(0xA2);
-                data.extend_from_slice(&(i + 1).to_be_bytes());
-                data.extend_from_slice(&(i + 1).to_be_bytes());
-            } else {
-                data.push(0xA0);
-            }
-        }
-        let table = data.len() as u64;
-        for o in offsets {
-            data.extend_from_slice(&o.to_be_bytes());
-        }
-        data.extend_from_slice(&[0, 0, 0, 0, 0, 0, 4, 4]);
-        data.extend_from_slice(&u64::from(n).to_be_bytes());
-        data.extend_from_slice(&0u64.to_be_bytes());
-        data.extend_from_slice(&table.to_be_bytes());
-        data
     }
 
     #[test]
     fn shared_objects_cannot_expand_exponentially() {
         let started = std::time::Instant::now();
-        let err = parse_dictionary(&doubling_binary(40)).unwrap_err();
+        let err = parse_dictionary(&nested_arrays(40, 2)).unwrap_err();
         assert!(err.0.contains("expands to more than"), "{err}");
         // Not a timing assertion: a guard that the bound, not luck, ended the walk.
         assert!(started.elapsed() < std::time::Duration::from_secs(60));
@@ -344,7 +297,7 @@ mod tests {
 
     #[test]
     fn shallow_nesting_parses() {
-        let err = parse_dictionary(&deep_binary(10)).unwrap_err();
+        let err = parse_dictionary(&nested_arrays(10, 1)).unwrap_err();
         assert!(err.0.contains("the root is an array"), "{err}");
     }
 
