@@ -33,7 +33,8 @@
 //!   `PUT /_sandbox/faults` (a [`FaultPlan`] as JSON).
 //! - **Faults** for client tests ([`FaultPlan`]): per-route 5xx rate or first-N failures, 429
 //!   bursts with `Retry-After`, added latency, connection reset after N response bytes, clock
-//!   skew; deterministic for a given seed and request order.
+//!   skew; each route's faults depend only on the seed and that route's own request count, not on how
+//!   concurrent requests interleave.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

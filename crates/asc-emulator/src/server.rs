@@ -185,7 +185,7 @@ impl Emulator {
         routes::fail_upload(&mut lock(&self.shared.store), upload_id, code, description)
     }
 
-    /// Replaces the fault plan (counters and random stream restart).
+    /// Replaces the fault plan (the per-route counters restart).
     pub fn set_faults(&self, plan: FaultPlan) {
         *lock(&self.shared.faults) = FaultEngine::new(plan);
     }
@@ -257,7 +257,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     if path == "/_sandbox" || path.starts_with("/_sandbox/") {
         return sandbox(&shared, &method, &path, request).await;
     }
-    let injection = lock(&shared.faults).inject(&method, &path);
+    // Faults are decided per route, the path *with* its query (each page of a list is its own route).
+    let injection = lock(&shared.faults).inject(&method, &logged_path);
     if injection.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(injection.latency_ms)).await;
     }

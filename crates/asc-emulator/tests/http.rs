@@ -492,6 +492,117 @@ async fn fault_plans_are_deterministic() {
     assert_eq!(limited.headers["retry-after"], "2");
 }
 
+/// Statuses per route for `routes` each asked `n` times, the streams running concurrently or one after the other.
+async fn per_route_statuses(
+    plan: FaultPlan,
+    routes: &[&str],
+    n: usize,
+    concurrent: bool,
+) -> Vec<Vec<u16>> {
+    let (mut config, key) = config(DEMO_SEED);
+    config.faults = plan;
+    let h = start_with(config, key).await;
+    let stream = |route: String| {
+        let h = &h;
+        async move {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.push(h.get(&route).await.status);
+            }
+            out
+        }
+    };
+    if concurrent {
+        let streams = routes.iter().map(|r| stream(r.to_string()));
+        futures_join_all(streams).await
+    } else {
+        let mut out = Vec::new();
+        // One after the other, in reverse order.
+        for r in routes.iter().rev() {
+            out.push(stream(r.to_string()).await);
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Polls every future on this task, so their requests interleave on the wire.
+async fn futures_join_all<F: std::future::Future<Output = Vec<u16>>>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<Vec<u16>> {
+    let handles: Vec<_> = futures.map(Box::pin).collect();
+    let mut results: Vec<Option<Vec<u16>>> = vec![None; handles.len()];
+    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, result) in handles.iter_mut().zip(results.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *result = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Regression: all rules drew from one random stream, so with concurrent requests (the client fetches uploads and
+/// builds at once) which route failed depended on arrival order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_per_route_do_not_depend_on_interleaving() {
+    let plan = FaultPlan {
+        seed: 11,
+        rules: vec![
+            FaultRule {
+                path: "/v1/".into(),
+                server_error_rate: 0.4,
+                server_error_status: Some(503),
+                ..FaultRule::default()
+            },
+            FaultRule {
+                path: "/v1/apps".into(),
+                server_errors_first: 1,
+                server_error_status: Some(502),
+                ..FaultRule::default()
+            },
+        ],
+        ..FaultPlan::default()
+    };
+    let routes = [
+        "/v1/builds?filter[app]=1234567890",
+        "/v1/apps?filter[bundleId]=com.example.demo",
+        "/v1/apps/1234567890/buildUploads",
+    ];
+    let sequential = per_route_statuses(plan.clone(), &routes, 16, false).await;
+    assert!(
+        sequential.iter().flatten().any(|s| *s == 503),
+        "{sequential:?}"
+    );
+    assert!(
+        sequential.iter().flatten().any(|s| *s == 200),
+        "{sequential:?}"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            per_route_statuses(plan.clone(), &routes, 16, true).await,
+            sequential
+        );
+    }
+    // Counted per route: the apps list's first request fails even though the buildUploads route (also under
+    // /v1/apps) was asked before it.
+    assert_eq!(sequential[1][0], 502, "serverErrorsFirst");
+}
+
 #[tokio::test]
 async fn connection_reset_latency_and_clock_skew() {
     let (mut config, key) = config(DEMO_SEED);
