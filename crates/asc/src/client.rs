@@ -71,6 +71,71 @@ pub enum BuildError {
     Http(#[source] reqwest::Error),
 }
 
+/// Default of [`ClientBuilder::max_listing_bytes`]: 256 MiB across all pages of one listing.
+pub const DEFAULT_MAX_LISTING_BYTES: usize = 256 << 20;
+/// Default of [`ClientBuilder::max_listing_items`]: far above any real app's history (10 000 builds is a lot).
+pub const DEFAULT_MAX_LISTING_ITEMS: usize = 500_000;
+
+/// What one listing has used so far, against its limits.
+struct ListingBudget {
+    path: String,
+    bytes: usize,
+    max_bytes: usize,
+    max_items: usize,
+    largest_page: usize,
+}
+
+impl ListingBudget {
+    fn add_bytes(&mut self, n: usize, pages: usize) -> Result<(), RequestError> {
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes > self.max_bytes {
+            return Err(RequestError::ListingTooLarge {
+                path: self.path.clone(),
+                pages,
+                limit: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// After a page that has a `links.next`: is going on still plausible?
+    fn check_page<T: ResourceType>(
+        &mut self,
+        collection: &Collection<T>,
+        page_items: usize,
+    ) -> Result<(), RequestError> {
+        if page_items == 0 {
+            return Err(RequestError::EmptyPageWithNext {
+                path: self.path.clone(),
+                page: collection.pages,
+            });
+        }
+        self.largest_page = self.largest_page.max(page_items);
+        let items = collection.data.len();
+        if let Some(total) = collection.total {
+            let allowed = usize::try_from(total)
+                .unwrap_or(usize::MAX)
+                .saturating_add(self.largest_page);
+            if items > allowed {
+                return Err(RequestError::PagingPastTotal {
+                    path: self.path.clone(),
+                    items,
+                    total,
+                });
+            }
+        }
+        let held = items.saturating_add(collection.included.len());
+        if held > self.max_items {
+            return Err(RequestError::TooManyItems {
+                path: self.path.clone(),
+                items: held,
+                limit: self.max_items,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Configures a [`Client`].
 pub struct ClientBuilder {
     key: ApiKey,
@@ -82,6 +147,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     max_body: usize,
     max_pages: usize,
+    max_listing_bytes: usize,
+    max_listing_items: usize,
     token_lifetime: Option<Duration>,
 }
 
@@ -145,6 +212,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Most response bytes one listing reads across all its pages (default 256 MiB): a server that keeps sending
+    /// `links.next` cannot make a listing hold more than this.
+    pub fn max_listing_bytes(mut self, n: usize) -> Self {
+        self.max_listing_bytes = n.max(1);
+        self
+    }
+
+    /// Most resources (data plus included) one listing collects (default 500 000).
+    pub fn max_listing_items(mut self, n: usize) -> Self {
+        self.max_listing_items = n.max(1);
+        self
+    }
+
     /// Token lifetime (clamped under Apple's 20-minute cap).
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = Some(lifetime);
@@ -176,6 +256,8 @@ impl ClientBuilder {
                 permits: Semaphore::new(self.concurrency),
                 max_body: self.max_body,
                 max_pages: self.max_pages,
+                max_listing_bytes: self.max_listing_bytes,
+                max_listing_items: self.max_listing_items,
                 requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 rate_limit: Mutex::new(None),
@@ -213,6 +295,8 @@ struct Inner {
     permits: Semaphore,
     max_body: usize,
     max_pages: usize,
+    max_listing_bytes: usize,
+    max_listing_items: usize,
     requests: AtomicU64,
     retries: AtomicU64,
     rate_limit: Mutex<Option<RateLimit>>,
@@ -258,6 +342,8 @@ impl Client {
             timeout: Duration::from_secs(60),
             max_body: 64 << 20,
             max_pages: 10_000,
+            max_listing_bytes: DEFAULT_MAX_LISTING_BYTES,
+            max_listing_items: DEFAULT_MAX_LISTING_ITEMS,
             token_lifetime: None,
         }
     }
@@ -335,7 +421,11 @@ impl Client {
     }
 
     /// Every resource of a list endpoint, following `links.next` exactly as given until it is absent.
-    /// A `links.next` that repeats a page, leaves the host, or pages past the cap is an error.
+    ///
+    /// A hostile or broken server cannot keep a listing going: a `links.next` that repeats a page or leaves the host,
+    /// an empty page that still has `links.next`, more resources than `meta.paging.total` plus a page, and more than
+    /// the page, byte ([`ClientBuilder::max_listing_bytes`]) or item ([`ClientBuilder::max_listing_items`]) budgets
+    /// are errors.
     pub async fn get_all<T: ResourceType>(
         &self,
         path: &str,
@@ -349,6 +439,13 @@ impl Client {
             pages: 0,
             total: None,
         };
+        let mut budget = ListingBudget {
+            path: url.path().to_owned(),
+            bytes: 0,
+            max_bytes: self.inner.max_listing_bytes,
+            max_items: self.inner.max_listing_items,
+            largest_page: 0,
+        };
         loop {
             if !seen.insert(url.as_str().to_owned()) {
                 return Err(RequestError::PagingLoop {
@@ -360,7 +457,11 @@ impl Client {
                     pages: collection.pages,
                 });
             }
-            let page: Document<Vec<ResourceOf<T>>> = self.get_url(url.clone()).await?;
+            let response = self
+                .send(Method::GET, url.clone(), None, Idempotency::Idempotent)
+                .await?;
+            budget.add_bytes(response.body.len(), collection.pages + 1)?;
+            let page: Document<Vec<ResourceOf<T>>> = decode("GET", &url, &response.body)?;
             if collection.pages == 0 {
                 collection.total = page
                     .meta
@@ -369,16 +470,18 @@ impl Client {
                     .and_then(|p| p.total);
             }
             collection.pages += 1;
+            let page_items = page.data.len();
             collection.data.extend(page.data);
             collection.included.extend(page.included);
-            match page
+            let next = page
                 .links
                 .and_then(|links| links.next)
-                .filter(|next| !next.is_empty())
-            {
-                Some(next) => url = self.resolve_link(&next)?,
-                None => return Ok(collection),
-            }
+                .filter(|next| !next.is_empty());
+            let Some(next) = next else {
+                return Ok(collection);
+            };
+            url = self.resolve_link(&next)?;
+            budget.check_page(&collection, page_items)?;
         }
     }
 

@@ -252,6 +252,46 @@ pub enum RequestError {
         /// Pages read.
         pages: usize,
     },
+    /// A page with no resources still had `links.next` (a server that would page forever).
+    #[error("GET {path}: page {page} is empty but links.next continues; stopped paging")]
+    EmptyPageWithNext {
+        /// Path of the listing.
+        path: String,
+        /// The empty page's number (1-based).
+        page: usize,
+    },
+    /// More resources arrived than `meta.paging.total` announced, by more than a page.
+    #[error(
+        "GET {path}: {items} resources read but meta.paging.total said {total}, and links.next continues; stopped paging"
+    )]
+    PagingPastTotal {
+        /// Path of the listing.
+        path: String,
+        /// Resources read.
+        items: usize,
+        /// The announced total.
+        total: u64,
+    },
+    /// The pages of one listing added up to more bytes than the budget.
+    #[error("GET {path}: listing larger than {limit} bytes after {pages} pages; stopped paging")]
+    ListingTooLarge {
+        /// Path of the listing.
+        path: String,
+        /// Pages read.
+        pages: usize,
+        /// The budget.
+        limit: usize,
+    },
+    /// One listing held more resources than the budget.
+    #[error("GET {path}: more than {limit} resources ({items} read); stopped paging")]
+    TooManyItems {
+        /// Path of the listing.
+        path: String,
+        /// Resources read (data and included).
+        items: usize,
+        /// The budget.
+        limit: usize,
+    },
     /// `links.next` leaves the API host (the token would be sent elsewhere).
     #[error("links.next points to another host ({url}); refusing to send credentials there")]
     ForeignLink {

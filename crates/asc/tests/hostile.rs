@@ -79,12 +79,115 @@ async fn truncated_json_is_reported_as_truncated() {
 
 #[tokio::test]
 async fn looping_next_link_is_an_error() {
-    let page = r#"{"data":[],"links":{"self":"{base}/v1/apps?cursor=a","next":"{base}/v1/apps?cursor=b"}}"#;
-    let back = r#"{"data":[],"links":{"self":"{base}/v1/apps?cursor=b","next":"{base}/v1/apps?cursor=b"}}"#;
+    let page = r#"{"data":[{"type":"apps","id":"1"}],"links":{"self":"{base}/v1/apps?cursor=a","next":"{base}/v1/apps?cursor=b"}}"#;
+    let back = r#"{"data":[{"type":"apps","id":"2"}],"links":{"self":"{base}/v1/apps?cursor=b","next":"{base}/v1/apps?cursor=b"}}"#;
     let (server, client, _) = setup(vec![Canned::json(200, page), Canned::json(200, back)]).await;
     let err = list_apps(&client).await.unwrap_err();
     assert!(matches!(err, RequestError::PagingLoop { .. }), "{err:?}");
     assert_eq!(server.request_lines().len(), 2);
+}
+
+/// A page of `n` apps (ids from the request number) whose `links.next` is always a new URL, like a server that
+/// would page forever; `total` adds `meta.paging.total`.
+fn endless_page(n: usize, total: Option<u64>, pad: usize) -> String {
+    let data: Vec<String> = (0..n)
+        .map(|k| format!(r#"{{"type":"apps","id":"{{n}}-{k}","attributes":{{"bundleId":"b"}}}}"#))
+        .collect();
+    let meta = match total {
+        Some(t) => format!(r#","meta":{{"paging":{{"total":{t},"limit":200}}}}"#),
+        None => String::new(),
+    };
+    format!(
+        r#"{{"data":[{}],"links":{{"self":"{{base}}/v1/apps","next":"{{base}}/v1/apps?cursor={{n}}"}}{meta},"pad":"{}"}}"#,
+        data.join(","),
+        "x".repeat(pad)
+    )
+}
+
+async fn endless(
+    page: String,
+    tweak: impl FnOnce(ipagate_asc::ClientBuilder) -> ipagate_asc::ClientBuilder,
+) -> (CannedServer, RequestError) {
+    let server = CannedServer::start(vec![Canned::json(200, &page)]).await;
+    let pair = key("HOSTILE003");
+    let client = tweak(builder(
+        api_key(&pair, ISSUER),
+        &server.base,
+        Arc::new(RecordingSleeper::default()),
+    ))
+    .build()
+    .unwrap();
+    let err = list_apps(&client).await.unwrap_err();
+    assert_eq!(err.to_string().lines().count(), 1, "{err}");
+    (server, err)
+}
+
+/// Regression: an empty page that still links to a next one was followed up to 10 000 times.
+#[tokio::test]
+async fn empty_page_with_next_stops_paging() {
+    let (server, err) = endless(endless_page(0, None, 0), |b| b).await;
+    assert!(
+        matches!(err, RequestError::EmptyPageWithNext { page: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "GET /v1/apps: page 1 is empty but links.next continues; stopped paging"
+    );
+    assert_eq!(server.request_lines().len(), 1);
+}
+
+/// Regression: resources past `meta.paging.total` kept coming and were kept.
+#[tokio::test]
+async fn paging_past_the_announced_total_stops() {
+    let (server, err) = endless(endless_page(2, Some(3), 0), |b| b).await;
+    // 2, 4 (within total + a page), 6 > 3 + 2.
+    assert!(
+        matches!(
+            err,
+            RequestError::PagingPastTotal {
+                items: 6,
+                total: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("meta.paging.total said 3"),
+        "{err}"
+    );
+    assert_eq!(server.request_lines().len(), 3);
+}
+
+/// Regression: no budget across pages; each page could be 64 MiB, for up to 10 000 pages.
+#[tokio::test]
+async fn listing_byte_budget_stops_paging() {
+    let (server, err) = endless(endless_page(1, None, 1000), |b| b.max_listing_bytes(10_000)).await;
+    assert!(
+        matches!(err, RequestError::ListingTooLarge { limit: 10_000, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("larger than 10000 bytes"), "{err}");
+    let requests = server.request_lines().len();
+    assert!((9..=11).contains(&requests), "{requests}");
+}
+
+#[tokio::test]
+async fn listing_item_budget_stops_paging() {
+    let (server, err) = endless(endless_page(3, None, 0), |b| b.max_listing_items(10)).await;
+    assert!(
+        matches!(
+            err,
+            RequestError::TooManyItems {
+                items: 12,
+                limit: 10,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.request_lines().len(), 4);
 }
 
 #[tokio::test]

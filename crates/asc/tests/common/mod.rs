@@ -122,7 +122,8 @@ impl Canned {
 }
 
 /// A one-purpose HTTP/1.1 server: answers request i with `script[i]` (the last one repeats; `{base}` in bodies is
-/// replaced by the server URL) and records request lines.
+/// replaced by the server URL, `{n}` by i, so a repeated page can link to an ever-new next page) and records request
+/// lines.
 pub struct CannedServer {
     pub base: String,
     pub requests: Arc<Mutex<Vec<String>>>,
@@ -186,6 +187,7 @@ impl CannedServer {
                         let canned = script.get(i).or(script.last()).unwrap().clone();
                         let body = String::from_utf8_lossy(&canned.body)
                             .replace("{base}", &base)
+                            .replace("{n}", &i.to_string())
                             .into_bytes();
                         let mut response = format!(
                             "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
