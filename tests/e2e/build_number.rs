@@ -757,8 +757,12 @@ async fn hostile_servers_fail_cleanly() {
         (vec!["HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\n\r\n<html><body>Forbidden</body></html>".to_owned()], "HTTP 403 with an HTML page"),
         (vec!["HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"data\":[{\"type\":\"buildUploads\",\"id\":\"1\",\"attr".to_owned()], "truncated JSON"),
         (
-            vec!["HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"data\":[],\"links\":{\"self\":\"{base}/v1/x\",\"next\":\"{base}/v1/loop?cursor=1\"}}".to_owned()],
+            vec!["HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"data\":[{\"type\":\"x\",\"id\":\"1\"}],\"links\":{\"self\":\"{base}/v1/x\",\"next\":\"{base}/v1/loop?cursor=1\"}}".to_owned()],
             "paging loops",
+        ),
+        (
+            vec!["HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"data\":[],\"links\":{\"self\":\"{base}/v1/x\",\"next\":\"{base}/v1/loop?cursor=1\"}}".to_owned()],
+            "is empty but links.next continues",
         ),
         (vec!["HTTP/1.1 429 Too Many\r\nRetry-After: 99999\r\nContent-Type: application/json\r\n\r\n{\"errors\":[{\"status\":\"429\",\"code\":\"RATE_LIMIT_EXCEEDED\",\"title\":\"t\"}]}".to_owned()], "retry after 99999s"),
         (
