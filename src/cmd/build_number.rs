@@ -151,6 +151,10 @@ pub struct QueryArgs {
     /// The next number is at least N (e.g. the CI run number).
     #[arg(long, value_name = "N")]
     pub at_least: Option<String>,
+    /// The time `--strategy timestamp` uses instead of the clock (RFC 3339, e.g. 2026-03-04T05:06:00Z). Hidden:
+    /// for tests and reproducible pipelines.
+    #[arg(long, hide = true, env = "IPAGATE_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -228,8 +232,15 @@ fn policy(args: &QueryArgs) -> anyhow::Result<Policy> {
     let strategy = match args.strategy {
         StrategyArg::Increment => Strategy::Increment,
         StrategyArg::Timestamp => {
-            let stamp = chrono::Utc::now().format("%Y%m%d%H%M").to_string();
-            Strategy::Timestamp(parse_number("timestamp", &stamp)?)
+            let now = match &args.now {
+                Some(text) => chrono::DateTime::parse_from_rfc3339(text.trim())
+                    .with_context(|| {
+                        format!("invalid --now / IPAGATE_NOW {text:?} (expected RFC 3339, e.g. 2026-03-04T05:06:00Z)")
+                    })?
+                    .with_timezone(&chrono::Utc),
+                None => chrono::Utc::now(),
+            };
+            Strategy::Timestamp(timestamp(now)?)
         }
     };
     Ok(Policy {
@@ -243,6 +254,11 @@ fn policy(args: &QueryArgs) -> anyhow::Result<Policy> {
             .map(|n| parse_number("--at-least", n))
             .transpose()?,
     })
+}
+
+/// `YYYYMMDDHHMM` in UTC: what `--strategy timestamp` proposes (the bumper takes latest + 1 when it is not higher).
+fn timestamp(now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<BuildNumber> {
+    parse_number("timestamp", &now.format("%Y%m%d%H%M").to_string())
 }
 
 fn run_query(

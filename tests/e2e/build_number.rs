@@ -113,6 +113,7 @@ async fn run_with(args: &[&str], env: Vec<(String, String)>, cwd: &Path) -> Outp
             "ASC_PRIVATE_KEY_PATH",
             "ASC_BASE_URL",
             "API_PRIVATE_KEYS_DIR",
+            "IPAGATE_NOW",
         ] {
             cmd.env_remove(name);
         }
@@ -346,14 +347,57 @@ async fn initial_at_least_and_timestamp() {
         "1000"
     );
     assert_eq!(next_json(&busy, &["--at-least", "3"]).await["next"], "42");
-    let stamp = next_json(&busy, &["--strategy", "timestamp"]).await["next"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        stamp.len() == 12 && stamp.starts_with("20") && stamp.chars().all(|c| c.is_ascii_digit()),
-        "{stamp}"
-    );
+    // The clock is injected: the exact YYYYMMDDHHMM, in UTC.
+    for (now, expected) in [
+        ("2026-03-04T05:06:59Z", "202603040506"),
+        ("2026-03-04T23:30:00-02:00", "202603050130"),
+    ] {
+        let v = next_json(&busy, &["--strategy", "timestamp", "--now", now]).await;
+        assert_eq!(v["next"], expected, "{now}");
+    }
+    // The same through IPAGATE_NOW.
+    let mut env = busy.env();
+    env.push(("IPAGATE_NOW".into(), "2026-03-04T05:06:00Z".into()));
+    let out = run_with(
+        &[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.app",
+            "--strategy",
+            "timestamp",
+        ],
+        env,
+        busy.dir.path(),
+    )
+    .await;
+    assert_eq!(stdout(&out), "202603040506\n", "{}", stderr(&out));
+    // Latest at or above the timestamp: latest + 1.
+    for latest in ["202603040506", "202612312359"] {
+        let ahead = Sandbox::start(app(json!([{"version": latest}]), json!([]))).await;
+        let v = next_json(
+            &ahead,
+            &["--strategy", "timestamp", "--now", "2026-03-04T05:06:00Z"],
+        )
+        .await;
+        let expected = (latest.parse::<u64>().unwrap() + 1).to_string();
+        assert_eq!(v["next"], expected.as_str(), "latest {latest}");
+    }
+    // A bad --now is a clean error before any request.
+    let out = busy
+        .run(&[
+            "build-number",
+            "next",
+            "--bundle-id",
+            "com.example.app",
+            "--strategy",
+            "timestamp",
+            "--now",
+            "yesterday",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid --now"), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -676,7 +720,8 @@ async fn misplaced_ids_never_print_the_key() {
         env
     };
     let latest = ["build-number", "latest", "--bundle-id", "com.example.demo"];
-    let cases: Vec<(Vec<&str>, Vec<(String, String)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(String, String)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             latest.to_vec(),
             with(&[
