@@ -114,6 +114,20 @@ pub fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// Whether a `CFBundleVersion` / `CFBundleShortVersionString` value is what App Store Connect
+/// accepts: `^[0-9]+(\.[0-9]+){0,2}$`, "a period-separated list of at most three non-negative
+/// integers" (ITMS-90058 / ITMS-90060). The one definition for the rules and the bumper.
+pub fn is_valid_bundle_version(s: &str) -> bool {
+    let mut parts = 0;
+    for part in s.split('.') {
+        parts += 1;
+        if parts > 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    true
+}
+
 /// A string-valued key: absent, a string, or present with another type.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(untagged)]

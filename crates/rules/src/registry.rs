@@ -111,14 +111,7 @@ pub fn find(key: &str) -> Option<&'static Rule> {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// `^[0-9]+(\.[0-9]+){0,2}$`: "a period-separated list of at most three non-negative integers".
-pub(crate) fn is_valid_version(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    (1..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
+pub(crate) use ipagate_formats::info_plist::is_valid_bundle_version as is_valid_version;
 
 /// Dotted numeric components of an OS version (`"14.3"` → `[14, 3]`); `None` if not numeric.
 fn os_version(s: &str) -> Option<Vec<u64>> {
