@@ -740,7 +740,14 @@ impl Client {
                 body,
             });
         }
-        let errors = parse_errors(&body);
+        let errors = parse_errors(&body).map(|mut errors| {
+            // A server (or a proxy) may echo the Authorization header back; none of it reaches a message.
+            errors.scrub(token.expose());
+            for part in token.expose().split('.').filter(|p| p.len() >= 16) {
+                errors.scrub(part);
+            }
+            errors
+        });
         match status {
             StatusCode::UNAUTHORIZED => {
                 self.inner.tokens.invalidate(&token);

@@ -54,6 +54,43 @@ pub struct ErrorMeta {
 }
 
 impl ApiError {
+    /// Replaces every occurrence of `secret` in this error's texts (and its associated errors') with `<redacted>`.
+    pub fn scrub(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let fix = |s: &mut String| {
+            if s.contains(secret) {
+                *s = s.replace(secret, "<redacted>");
+            }
+        };
+        for text in [&mut self.status, &mut self.code, &mut self.title] {
+            fix(text);
+        }
+        for text in [&mut self.id, &mut self.detail].into_iter().flatten() {
+            fix(text);
+        }
+        if let Some(source) = &mut self.source {
+            for text in [&mut source.pointer, &mut source.parameter]
+                .into_iter()
+                .flatten()
+            {
+                fix(text);
+            }
+        }
+        if let Some(meta) = &mut self.meta {
+            let associated = std::mem::take(&mut meta.associated_errors);
+            for (mut resource, mut errors) in associated {
+                fix(&mut resource);
+                errors.iter_mut().for_each(|e| e.scrub(secret));
+                meta.associated_errors
+                    .entry(resource)
+                    .or_default()
+                    .extend(errors);
+            }
+        }
+    }
+
     /// Whether this error's code is `code` or a more specific code under it (codes are dot-separated, general first).
     pub fn has_code(&self, code: &str) -> bool {
         self.code == code
@@ -87,8 +124,11 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// Keeps an untrusted server string to one short line.
+/// Keeps an untrusted server string to one short line, without secrets (a server may echo the token back).
 pub(crate) fn one_line(text: &str) -> String {
+    // Redacted before cutting: a token cut in half no longer looks like one.
+    let text = crate::redact::redact_secrets(text);
+    let text = text.as_str();
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -105,6 +145,11 @@ pub(crate) fn one_line(text: &str) -> String {
 pub struct ApiErrors(pub Vec<ApiError>);
 
 impl ApiErrors {
+    /// Replaces every occurrence of `secret` (e.g. the bearer token, or its signature alone) with `<redacted>`.
+    pub fn scrub(&mut self, secret: &str) {
+        self.0.iter_mut().for_each(|e| e.scrub(secret));
+    }
+
     /// Whether any error has `code` (or a code under it).
     pub fn has_code(&self, code: &str) -> bool {
         self.0.iter().any(|e| e.has_code(code))

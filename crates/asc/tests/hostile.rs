@@ -379,3 +379,63 @@ fn debug_output_never_shows_the_key() {
     let shown = format!("{token:?} {provider:?}");
     assert!(!shown.contains(token.expose()));
 }
+
+/// A server echoing the Authorization header in `detail`, `title`, `source` and `meta.associatedErrors`.
+const ECHO_409: &str = r#"{"errors":[{"status":"409","code":"ENTITY_ERROR","title":"t","detail":"you sent {authorization}",
+  "source":{"parameter":"sig={signature}"},
+  "meta":{"associatedErrors":{"/v1/x":[{"status":"409","code":"X","title":"t","detail":"again {authorization} and sig={signature}"}]}}}]}"#;
+
+fn assert_no_token(text: &str) {
+    assert!(!text.contains("eyJ"), "token in message: {text}");
+    assert!(!text.contains("Bearer ey"), "{text}");
+}
+
+#[tokio::test]
+async fn server_echoing_the_token_in_a_409_never_gets_it_printed() {
+    let (_s, client, _) = setup(vec![Canned::json(409, ECHO_409)]).await;
+    let err = list_apps(&client).await.unwrap_err();
+    let text = err.to_string();
+    assert_no_token(&text);
+    assert_no_token(&format!("{err:?}"));
+    // The signature alone is no JWT, but it is the current token's: scrubbed too.
+    assert!(
+        text.contains("in parameter sig=<redacted>") && text.contains("and sig=<redacted>)"),
+        "{text}"
+    );
+    assert!(text.contains("you sent Bearer <redacted>"), "{text}");
+}
+
+#[tokio::test]
+async fn server_echoing_the_token_in_a_401_or_503_never_gets_it_printed() {
+    let echo_401 = ECHO_409.replace("409", "401");
+    let (_s, client, _) = setup(vec![Canned::json(401, &echo_401)]).await;
+    let err = list_apps(&client).await.unwrap_err();
+    assert!(matches!(err, RequestError::Unauthorized { .. }), "{err:?}");
+    assert_no_token(&err.to_string());
+    assert!(err.to_string().contains("sig=<redacted>"), "{err}");
+
+    let echo_503 = ECHO_409.replace("409", "503");
+    let (_s, client, _) = setup(vec![Canned::json(503, &echo_503)]).await;
+    let err = list_apps(&client).await.unwrap_err();
+    assert!(
+        matches!(err, RequestError::RetriesExhausted { .. }),
+        "{err:?}"
+    );
+    assert_no_token(&err.to_string());
+}
+
+#[test]
+fn any_jwt_in_server_text_is_redacted_even_when_long() {
+    // Redaction happens before the 300-character cut, so a token cut in half cannot slip through.
+    let jwt = format!(
+        "eyJ{}.eyJ{}.{}",
+        "a".repeat(200),
+        "b".repeat(200),
+        "c".repeat(86)
+    );
+    let error: ipagate_asc::ApiError = serde_json::from_str(&format!(
+        r#"{{"status":"409","code":"X","title":"t","detail":"token {jwt}"}}"#
+    ))
+    .unwrap();
+    assert_eq!(error.to_string(), "X (token <redacted>)");
+}

@@ -122,8 +122,9 @@ impl Canned {
 }
 
 /// A one-purpose HTTP/1.1 server: answers request i with `script[i]` (the last one repeats; `{base}` in bodies is
-/// replaced by the server URL, `{n}` by i, so a repeated page can link to an ever-new next page) and records request
-/// lines.
+/// replaced by the server URL, `{n}` by i, so a repeated page can link to an ever-new next page; `{authorization}` by
+/// the request's Authorization header and `{signature}` by the token's last segment, as a hostile server echoes them)
+/// and records request lines.
 pub struct CannedServer {
     pub base: String,
     pub requests: Arc<Mutex<Vec<String>>>,
@@ -185,7 +186,18 @@ impl CannedServer {
                             .push(head.lines().next().unwrap_or("").to_owned());
                         let i = counter.fetch_add(1, Ordering::SeqCst);
                         let canned = script.get(i).or(script.last()).unwrap().clone();
+                        let authorization = head
+                            .lines()
+                            .find_map(|l| {
+                                l.split_once(':')
+                                    .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+                                    .map(|(_, value)| value.trim().to_owned())
+                            })
+                            .unwrap_or_default();
+                        let signature = authorization.rsplit('.').next().unwrap_or("").to_owned();
                         let body = String::from_utf8_lossy(&canned.body)
+                            .replace("{authorization}", &authorization)
+                            .replace("{signature}", &signature)
                             .replace("{base}", &base)
                             .replace("{n}", &i.to_string())
                             .into_bytes();
