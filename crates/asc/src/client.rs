@@ -63,9 +63,19 @@ pub struct ClientStats {
 pub enum BuildError {
     /// The base URL is not an absolute http(s) URL.
     #[error(
-        "invalid App Store Connect base URL {0:?} (expected e.g. https://api.appstoreconnect.apple.com)"
+        "invalid App Store Connect base URL {:?} (expected e.g. https://api.appstoreconnect.apple.com)",
+        crate::redact::redact_secrets(.0)
     )]
     BadBaseUrl(String),
+    /// Plain `http://` to a host that is not this machine: the token would cross the network unencrypted.
+    #[error(
+        "refusing plain http:// to {host}: the token would travel unencrypted; use https:// (plain http is only for \
+         loopback addresses such as an `ipagate sandbox` on 127.0.0.1)"
+    )]
+    InsecureBaseUrl {
+        /// The host of the URL.
+        host: String,
+    },
     /// The HTTP stack could not be set up.
     #[error("cannot set up the HTTP client")]
     Http(#[source] reqwest::Error),
@@ -233,9 +243,10 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client, BuildError> {
-        let base = parse_base_url(&self.base_url)
-            .ok_or_else(|| BuildError::BadBaseUrl(self.base_url.clone()))?;
+        let base = parse_base_url(&self.base_url)?;
         let http = reqwest::Client::builder()
+            // A redirect is never followed: it could lead the token to another host, or off https.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("ipagate/", env!("CARGO_PKG_VERSION")))
@@ -266,17 +277,28 @@ impl ClientBuilder {
     }
 }
 
-fn parse_base_url(text: &str) -> Option<Url> {
-    let mut url = Url::parse(text.trim()).ok()?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return None;
+fn parse_base_url(text: &str) -> Result<Url, BuildError> {
+    let bad = || BuildError::BadBaseUrl(text.to_owned());
+    let mut url = Url::parse(text.trim()).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad());
+    }
+    let loopback = match url.host().ok_or_else(bad)? {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(BuildError::InsecureBaseUrl {
+            host: crate::error::one_line(url.host_str().unwrap_or_default()),
+        });
     }
     let path = url.path().trim_end_matches('/');
     let path = path.strip_suffix("/v1").unwrap_or(path).to_owned();
     url.set_path(&path);
     url.set_query(None);
     url.set_fragment(None);
-    Some(url)
+    Ok(url)
 }
 
 /// An App Store Connect API client. Cheap to clone; clones share the token cache, limits and counters.
@@ -565,6 +587,9 @@ impl Client {
                     request = request.header(name.as_str(), value.as_str());
                 }
                 match request.send().await {
+                    Ok(response) if response.status().is_redirection() => {
+                        return Err(redirected(&method, &url, &response));
+                    }
                     Ok(response) => {
                         let status = response.status();
                         read_body(response, self.inner.max_body)
@@ -700,6 +725,9 @@ impl Client {
                     .body(body.to_vec());
             }
             match request.send().await {
+                Ok(response) if response.status().is_redirection() => {
+                    return Attempt::Fail(redirected(method, url, &response));
+                }
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
@@ -808,6 +836,25 @@ impl Client {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = Some(limit);
         }
+    }
+}
+
+/// A 3xx answer, which is never followed: the error names the status and where it pointed.
+fn redirected(method: &Method, url: &Url, response: &reqwest::Response) -> RequestError {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url.join(v).ok());
+    let target = match location.as_ref().and_then(|l| l.host_str()) {
+        Some(host) => crate::error::one_line(host).chars().take(80).collect(),
+        None => "nowhere usable".to_owned(),
+    };
+    RequestError::Redirected {
+        method: method.to_string(),
+        path: url.path().to_owned(),
+        status: response.status().as_u16(),
+        target,
     }
 }
 

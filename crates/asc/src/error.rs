@@ -225,6 +225,20 @@ pub enum RequestError {
         /// What the body looked like.
         what: String,
     },
+    /// A 3xx redirect, not followed (it could carry the token to another host or off https).
+    #[error(
+        "{method} {path}: the server answered HTTP {status}, a redirect to {target}; not followed (check --api-base-url)"
+    )]
+    Redirected {
+        /// HTTP method.
+        method: String,
+        /// Path of the URL.
+        path: String,
+        /// The 3xx status.
+        status: u16,
+        /// Host of the `Location` header (or "nowhere usable").
+        target: String,
+    },
     /// A success status whose body is not JSON (e.g. an HTML page from a captive portal or proxy).
     #[error("{method} {path}: expected JSON, got {what}")]
     NotJson {
@@ -370,6 +384,7 @@ impl RequestError {
         match self {
             RequestError::Api { status, .. }
             | RequestError::UnexpectedStatus { status, .. }
+            | RequestError::Redirected { status, .. }
             | RequestError::RetryAfterTooLong { status, .. } => Some(*status),
             RequestError::Unauthorized { .. } => Some(401),
             _ => None,

@@ -439,3 +439,79 @@ fn any_jwt_in_server_text_is_redacted_even_when_long() {
     .unwrap();
     assert_eq!(error.to_string(), "X (token <redacted>)");
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_name_the_target() {
+    let (server, client, _) = setup(vec![
+        Canned::json(302, "").header("Location", "https://evil.example:8443/v1/apps?steal=1"),
+        Canned::json(200, APPS_PAGE),
+    ])
+    .await;
+    let err = list_apps(&client).await.unwrap_err();
+    assert!(
+        matches!(err, RequestError::Redirected { status: 302, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "GET /v1/apps: the server answered HTTP 302, a redirect to evil.example; not followed (check --api-base-url)"
+    );
+    assert_eq!(
+        server.request_lines().len(),
+        1,
+        "nothing retried or followed"
+    );
+
+    // A relative Location resolves against the API host; still not followed.
+    let (server, client, _) =
+        setup(vec![Canned::json(307, "").header("Location", "/v2/apps")]).await;
+    let err = list_apps(&client).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("HTTP 307, a redirect to 127.0.0.1"),
+        "{err}"
+    );
+    assert_eq!(server.request_lines().len(), 1);
+}
+
+#[test]
+fn plain_http_only_to_loopback() {
+    let pair = key("HOSTILE001");
+    let build = |url: &str| {
+        ipagate_asc::Client::builder(api_key(&pair, ISSUER))
+            .base_url(url)
+            .build()
+    };
+    for ok in [
+        "http://127.0.0.1:8080",
+        "http://127.3.4.5",
+        "http://localhost:9/v1",
+        "http://[::1]:8080",
+        "https://api.appstoreconnect.apple.com",
+        "https://10.0.0.5",
+    ] {
+        assert!(build(ok).is_ok(), "{ok}");
+    }
+    for insecure in [
+        "http://api.appstoreconnect.apple.com",
+        "http://10.0.0.5:8080",
+        "http://localhost.evil.example",
+        "http://[::2]",
+    ] {
+        let err = build(insecure).unwrap_err();
+        assert!(
+            matches!(err, ipagate_asc::client::BuildError::InsecureBaseUrl { .. }),
+            "{insecure}: {err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("refusing plain http:// to "),
+            "{err}"
+        );
+    }
+    let err = build("ftp://x").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid App Store Connect base URL"),
+        "{err}"
+    );
+}
