@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use ipagate_formats::{Bundle, Facts, InfoPlistState, Limits, Package};
 use serde_json::{Value, json};
 
@@ -46,8 +45,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     match args.format {
         Format::Json => {
             let doc = facts_json(&package, &facts);
-            serde_json::to_writer_pretty(&mut out, &doc).context("cannot write JSON")?;
-            writeln!(out)?;
+            crate::cmd::write_json(&mut out, &doc)?;
         }
         Format::Human => write_human(&mut out, &package, &facts, Style::for_stdout(args.color))?,
     }

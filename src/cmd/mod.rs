@@ -18,3 +18,13 @@ pub fn error_chain(err: &anyhow::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// Writes `value` as pretty JSON and a newline. Serialised first, then written with plain I/O, so
+/// a closed pipe surfaces as an `io::Error` (which `main` turns into a quiet exit), not as a
+/// serde error that hides it.
+pub fn write_json(out: &mut impl std::io::Write, value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    out.write_all(&text)?;
+    Ok(())
+}

@@ -144,8 +144,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
                 &summary,
                 sha256.as_deref(),
             );
-            serde_json::to_writer_pretty(&mut out, &doc).context("cannot write JSON")?;
-            writeln!(out)?;
+            crate::cmd::write_json(&mut out, &doc)?;
         }
         Format::Human => write_human(
             &mut out,

@@ -43,8 +43,10 @@ pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
                 .iter()
                 .map(|r| json!({"code": r.code, "rule": r.name, "severity": r.severity, "scope": r.scope.as_str(), "summary": r.summary}))
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &list)?;
-            writeln!(out)?;
+            crate::cmd::write_json(
+                &mut out,
+                &serde_json::json!({"schema_version": 1, "rules": list}),
+            )?;
         }
         RulesFormat::Markdown => write!(out, "{}", markdown_table())?,
         RulesFormat::Human => {

@@ -19,17 +19,23 @@ pub struct OpenError {
 #[non_exhaustive]
 pub enum OpenErrorKind {
     /// The file system refused.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A FIFO, socket or device where a file or folder was expected (never opened: it could block).
+    #[error("not a regular file or folder")]
+    NotARegularFile,
     /// Zero bytes.
     #[error("the file is empty")]
     Empty,
     /// Not a zip archive at all.
     #[error("not a zip archive (starts with {0})")]
     NotZip(String),
-    /// A zip whose structure is broken (truncated central directory, bad offsets, ...).
+    /// A zip whose structure is broken, as found by ipagate's own checks.
     #[error("broken zip archive: {0}")]
     BadZip(String),
+    /// A zip the zip reader refused (truncated central directory, bad offsets, ...).
+    #[error("broken zip archive")]
+    Zip(#[source] zip::result::ZipError),
     /// An archive or directory beyond one of the [`crate::Limits`].
     #[error("{what} is {value}, over the limit of {limit}")]
     OverLimit {
@@ -67,11 +73,11 @@ pub enum OpenErrorKind {
 #[non_exhaustive]
 pub enum EntryError {
     /// Reading or inflating failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The zip layer refused (bad local header, unsupported compression...).
-    #[error("{0}")]
-    Zip(String),
+    /// The zip layer refused (bad local header, checksum, unsupported compression...).
+    #[error("the zip reader refused the entry")]
+    Zip(#[source] zip::result::ZipError),
     /// A folder, symbolic link or special file where a file was expected (never followed or opened).
     #[error("is {0}, not a file")]
     NotAFile(&'static str),

@@ -318,6 +318,17 @@ pub struct ArchiveFacts {
     pub extra_apps: Vec<String>,
     /// Symbolic links (first 100), with their targets; never followed.
     pub symlinks: Vec<Symlink>,
+    /// Entries App Store Connect could not unpack (first 100): path and why.
+    pub unpackable: Vec<Unpackable>,
+}
+
+/// An entry that cannot be unpacked by Apple's tools.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unpackable {
+    /// Normalised path.
+    pub path: String,
+    /// `encrypted`, or the compression problem.
+    pub problem: &'static str,
 }
 
 /// A symbolic-link entry.
@@ -638,8 +649,21 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
         if in_app && e.path.rsplit('/').next() == Some(".DS_Store") {
             facts.ds_store.push(e.path.clone());
         }
+        if let Some(problem) = e.unpackable
+            && facts.unpackable.len() < MAX_EXAMPLES
+        {
+            facts.unpackable.push(Unpackable {
+                path: e.path.clone(),
+                problem,
+            });
+        }
+        let problem = if e.name_is_utf8 {
+            name_problem(&e.raw_name, limits)
+        } else {
+            Some("not-utf8")
+        };
         if facts.suspicious_names.len() < MAX_EXAMPLES
-            && let Some(problem) = name_problem(&e.raw_name, limits)
+            && let Some(problem) = problem
         {
             facts.suspicious_names.push(SuspiciousName {
                 name: crate::sanitize::for_terminal(&e.raw_name),

@@ -35,7 +35,16 @@ const MAX_EVENTS: usize = 1_000_000;
 /// A first pass walks the plist as an event stream (iterative, no recursion) to bound its nesting;
 /// only then is the value tree built.
 pub fn parse_dictionary(bytes: &[u8]) -> Result<(PlistFormat, Dictionary), PlistError> {
+    let utf8 = from_utf16(bytes)?;
+    let bytes = utf8.as_deref().unwrap_or(bytes);
     let format = sniff(bytes)?;
+    if format == PlistFormat::Xml && contains_ignore_case(bytes, b"<!ENTITY") {
+        // The XML reader would silently expand unknown entities to nothing (com.example.&x;
+        // becomes com.example.): refuse rather than judge a value that is not what Apple reads.
+        return Err(PlistError(
+            "not a property list: XML entity declarations are not allowed".into(),
+        ));
+    }
     check_nesting(bytes)?;
     let value = Value::from_reader(std::io::Cursor::new(bytes))
         .map_err(|e| PlistError(format!("not a valid property list: {e}")))?;
@@ -46,6 +55,41 @@ pub fn parse_dictionary(bytes: &[u8]) -> Result<(PlistFormat, Dictionary), Plist
             type_name(&other)
         ))),
     }
+}
+
+/// Apple's parser also reads UTF-16 XML plists (with a byte-order mark); they are converted to
+/// UTF-8, declaration included, so the XML reader sees one encoding.
+fn from_utf16(bytes: &[u8]) -> Result<Option<Vec<u8>>, PlistError> {
+    let big_endian = match bytes {
+        [0xFE, 0xFF, ..] => true,
+        [0xFF, 0xFE, ..] => false,
+        _ => return Ok(None),
+    };
+    if !bytes.len().is_multiple_of(2) {
+        return Err(PlistError(
+            "not a property list: UTF-16 text with an odd number of bytes".into(),
+        ));
+    }
+    let units = bytes[2..].chunks_exact(2).map(|c| {
+        if big_endian {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_le_bytes([c[0], c[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .collect::<Result<_, _>>()
+        .map_err(|_| PlistError("not a property list: invalid UTF-16 text".into()))?;
+    let text = text
+        .replacen("encoding=\"UTF-16\"", "encoding=\"UTF-8\"", 1)
+        .replacen("encoding=\"utf-16\"", "encoding=\"UTF-8\"", 1);
+    Ok(Some(text.into_bytes()))
+}
+
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn sniff(bytes: &[u8]) -> Result<PlistFormat, PlistError> {
@@ -313,6 +357,41 @@ mod tests {
     fn shallow_nesting_parses() {
         let err = parse_dictionary(&nested_arrays(10, 1)).unwrap_err();
         assert!(err.0.contains("the root is an array"), "{err}");
+    }
+
+    #[test]
+    fn utf16_xml_reads_like_utf8() {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><plist version=\"1.0\"><dict><key>CFBundleIdentifier</key><string>com.example.d\u{e9}mo</string></dict></plist>";
+        for big_endian in [true, false] {
+            let mut bytes = if big_endian {
+                vec![0xFE, 0xFF]
+            } else {
+                vec![0xFF, 0xFE]
+            };
+            for unit in xml.encode_utf16() {
+                bytes.extend_from_slice(&if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            let (format, dict) = parse_dictionary(&bytes).unwrap();
+            assert_eq!(format, PlistFormat::Xml);
+            assert_eq!(
+                dict.get("CFBundleIdentifier").and_then(Value::as_string),
+                Some("com.example.d\u{e9}mo")
+            );
+        }
+    }
+
+    #[test]
+    fn entity_declarations_are_refused_not_expanded_to_nothing() {
+        let xml = br#"<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY evil "x">]><plist version="1.0"><dict><key>CFBundleIdentifier</key><string>com.example.&evil;</string></dict></plist>"#;
+        let err = parse_dictionary(xml).unwrap_err();
+        assert_eq!(
+            err.0,
+            "not a property list: XML entity declarations are not allowed"
+        );
     }
 
     #[test]

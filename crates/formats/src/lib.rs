@@ -32,7 +32,8 @@ pub mod sanitize;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
-    ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, SuspiciousName, inspect,
+    ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, SuspiciousName, Symlink,
+    Unpackable, inspect,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use limits::Limits;

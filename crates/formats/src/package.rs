@@ -62,6 +62,12 @@ pub struct Entry {
     pub is_dir: bool,
     /// A symbolic link.
     pub is_symlink: bool,
+    /// The stored name is valid UTF-8 (Apple's tools read names as UTF-8; anything else is
+    /// shown with replacement characters and two such names may look alike).
+    pub name_is_utf8: bool,
+    /// Why App Store Connect could not unpack this entry (encrypted, or compressed with a method
+    /// other than stored/deflate), if so.
+    pub unpackable: Option<&'static str>,
     /// Where to find the bytes: the zip index, or nothing for a folder.
     locator: Locator,
 }
@@ -132,8 +138,11 @@ impl Package {
         let meta = std::fs::metadata(path).map_err(|e| err(e.into()))?;
         let result = if meta.is_dir() {
             open_dir(path, limits)
-        } else {
+        } else if meta.is_file() {
             open_zip(path, meta.len(), limits)
+        } else {
+            // A FIFO or device would block or never end; only regular files are read.
+            Err(OpenErrorKind::NotARegularFile)
         };
         result.map_err(err)
     }
@@ -243,13 +252,11 @@ impl Package {
         match &entry.locator {
             Locator::Zip(index) => {
                 let Some(zip) = &self.zip else {
-                    return Err(EntryError::Zip("archive is not open".into()));
+                    return Err(EntryError::NotAFile("an entry of a closed archive"));
                 };
                 // A clone shares the parsed central directory and the file; only the position is its own.
                 let mut zip = zip.clone();
-                let file = zip
-                    .by_index(*index)
-                    .map_err(|e| EntryError::Zip(e.to_string()))?;
+                let file = zip.by_index(*index).map_err(EntryError::Zip)?;
                 read_bounded(file, entry.size, max_len)
             }
             Locator::File(path) => {
@@ -463,7 +470,7 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
             limit: limits.max_entries,
         });
     }
-    let archive = zip::ZipArchive::new(file).map_err(|e| OpenErrorKind::BadZip(e.to_string()))?;
+    let archive = zip::ZipArchive::new(file).map_err(OpenErrorKind::Zip)?;
     if archive.len() as u64 > limits.max_entries {
         return Err(OpenErrorKind::OverLimit {
             what: "the entry count",
@@ -482,9 +489,7 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
     }
     let mut raw = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
-        let data = archive
-            .by_index_data(index)
-            .map_err(|e| OpenErrorKind::BadZip(e.to_string()))?;
+        let data = archive.by_index_data(index).map_err(OpenErrorKind::Zip)?;
         let name = String::from_utf8_lossy(data.name_raw()).into_owned();
         let (size, compressed) = (data.size(), data.compressed_size());
         if size > limits.max_entry_size {
@@ -506,6 +511,17 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
         let is_symlink = data.is_symlink();
         stats.symlinks += u64::from(is_symlink);
         stats.file_count += u64::from(!is_dir);
+        let name_is_utf8 = std::str::from_utf8(data.name_raw()).is_ok();
+        let unpackable = if data.encrypted() {
+            Some("encrypted")
+        } else if !matches!(
+            data.compression(),
+            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+        ) {
+            Some("compressed with a method other than stored or deflate")
+        } else {
+            None
+        };
         raw.push((
             name,
             size,
@@ -513,6 +529,8 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
             is_dir,
             is_symlink,
             Locator::Zip(index),
+            name_is_utf8,
+            unpackable,
         ));
     }
     stats.entry_count = raw.len() as u64;
@@ -550,7 +568,17 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
     })
 }
 
-type RawEntry = (String, u64, u64, bool, bool, Locator);
+/// name, size, compressed size, is_dir, is_symlink, locator, name_is_utf8, unpackable
+type RawEntry = (
+    String,
+    u64,
+    u64,
+    bool,
+    bool,
+    Locator,
+    bool,
+    Option<&'static str>,
+);
 
 /// Finds the top-level app: `Payload/<X>.app/`, else `<Outer>/Payload/<X>.app/`, else `<X>.app/`.
 /// Anchored on path components: a nested `Watch/W.app` never counts as the top-level app. Among
@@ -653,14 +681,27 @@ fn normalise(raw: Vec<RawEntry>, prefix: &str, layout: Layout) -> Vec<Entry> {
     let mut entries: Vec<Entry> = raw
         .into_iter()
         .map(
-            |(name, size, compressed_size, is_dir, is_symlink, locator)| Entry {
-                path: normalise_name(&name, prefix, layout),
-                raw_name: name,
+            |(
+                name,
                 size,
                 compressed_size,
                 is_dir,
                 is_symlink,
                 locator,
+                name_is_utf8,
+                unpackable,
+            )| {
+                Entry {
+                    path: normalise_name(&name, prefix, layout),
+                    raw_name: name,
+                    size,
+                    compressed_size,
+                    is_dir,
+                    is_symlink,
+                    name_is_utf8,
+                    unpackable,
+                    locator,
+                }
             },
         )
         .collect();
@@ -788,6 +829,8 @@ fn walk(
             compressed_size: size,
             is_dir,
             is_symlink,
+            name_is_utf8: child.file_name().to_str().is_some(),
+            unpackable: None,
             locator,
         });
         if is_dir {

@@ -345,10 +345,12 @@ fn check_bundle_id_chars(facts: &Facts, _: &Context, sink: &mut Sink) {
                 "CFBundleIdentifier must be a string",
             ),
             Some(Text::Str(id)) => {
-                let bad: Vec<char> = id
+                let mut bad: Vec<char> = id
                     .chars()
                     .filter(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '-'))
                     .collect();
+                bad.sort_unstable();
+                bad.dedup();
                 let only_underscores = !bad.is_empty() && bad.iter().all(|c| *c == '_');
                 if !bad.is_empty() || id.ends_with('.') || id.starts_with('.') || id.contains("..")
                 {
@@ -614,6 +616,16 @@ fn is_ios(info: &InfoPlist) -> bool {
 }
 
 fn check_min_os_low(facts: &Facts, _: &Context, sink: &mut Sink) {
+    // Apple's floor of 8.0 is for apps that only support 64-bit devices (90530's wording); an
+    // app whose Info.plist requires armv7 declares 32-bit support and is judged by its SDK instead.
+    let declares_32_bit = facts
+        .app()
+        .info()
+        .and_then(|i| i.required_capabilities.as_ref())
+        .is_some_and(|c| c.required.iter().any(|r| r == "armv7" || r == "armv6"));
+    if declares_32_bit {
+        return;
+    }
     for (i, b, info) in parsed(facts) {
         if !is_versioned(b.kind) || on_watch_side(facts, i) || !is_ios(info) {
             continue;
@@ -746,11 +758,14 @@ fn check_capabilities_narrowed(facts: &Facts, _: &Context, sink: &mut Sink) {
     }
 }
 
+/// iPad multitasking (and with it 90474/90475) exists from the iOS 9 SDK on; an unknown SDK is
+/// judged as a current one.
 fn supports_ipad_multitasking(info: &InfoPlist) -> bool {
     info.device_family
         .as_ref()
         .is_some_and(|f| f.contains(&IPAD))
         && info.requires_full_screen != Some(true)
+        && sdk_major(info).is_none_or(|m| m >= 9)
 }
 
 fn main_apps(facts: &Facts) -> impl Iterator<Item = (&Bundle, &InfoPlist)> {
@@ -817,7 +832,12 @@ fn check_launch_screen(facts: &Facts, _: &Context, sink: &mut Sink) {
                     "add the storyboard to the app target's Copy Bundle Resources phase, or fix the name",
                 );
             }
-        } else if !info.has_launch_screen_dict {
+        } else if !info.has_launch_screen_dict
+            // The April 2020 requirement came with the iOS 13 SDK; an unknown SDK counts as current.
+            && sdk_major(info).is_none_or(|m| m >= 13)
+            // An iPad app that multitasks is already reported by ITMS-90475 for the same key.
+            && !supports_ipad_multitasking(info)
+        {
             sink.emit(
                 plist_key(b, "UILaunchStoryboardName"),
                 format!("'{}' provides no launch screen: neither UILaunchStoryboardName nor UILaunchScreen is set", b.path),
@@ -1076,6 +1096,16 @@ fn check_unsafe_names(facts: &Facts, _: &Context, sink: &mut Sink) {
     }
 }
 
+fn check_unpackable(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for e in &facts.archive.unpackable {
+        sink.emit(
+            Location::entry(e.path.clone()),
+            format!("the archive entry '{}' is {}", e.path, e.problem),
+            "App Store Connect unpacks .ipa files with stored and deflate entries only, unencrypted; export with xcodebuild -exportArchive",
+        );
+    }
+}
+
 fn check_symlinks(facts: &Facts, _: &Context, sink: &mut Sink) {
     for link in &facts.archive.symlinks {
         let target = link.target.as_deref().unwrap_or("(unreadable)");
@@ -1283,7 +1313,7 @@ static RULES: &[Rule] = &[
         AppStore,
         check_min_os_low,
         "MinimumOSVersion below 8.0 or not a version",
-        "Checks that MinimumOSVersion of every iOS-side bundle parses as a version and is at least 8.0 (watchOS bundles carry watchOS versions and are skipped).\n\nApple rejects with \"The value for the key 'MinimumOSVersion' in bundle X is invalid. The minimum value is 8.0\".\n\nFix: raise the deployment target."
+        "Checks that MinimumOSVersion of every iOS-side bundle parses as a version and is at least 8.0 (watchOS, tvOS and visionOS bundles carry their own versions and are skipped). The 8.0 floor is Apple's for apps that only support 64-bit devices; an app whose UIRequiredDeviceCapabilities requires armv7 declares 32-bit support and is not judged here.\n\nApple rejects with \"The value for the key 'MinimumOSVersion' in bundle X is invalid. The minimum value is 8.0\".\n\nFix: raise the deployment target."
     ),
     rule!(
         "ITMS-90424",
@@ -1319,7 +1349,7 @@ static RULES: &[Rule] = &[
         AppStore,
         check_ipad_orientations,
         "an iPad app that supports multitasking does not list all four orientations",
-        "When UIDeviceFamily contains 2 (iPad) and UIRequiresFullScreen is not true, checks that UISupportedInterfaceOrientations~ipad (else UISupportedInterfaceOrientations) lists Portrait, PortraitUpsideDown, LandscapeLeft and LandscapeRight.\n\nApple rejects: \"Invalid bundle. The ... orientations were provided ... but you need to include all of ...\".\n\nFix: support all four orientations on iPad, or set UIRequiresFullScreen = YES."
+        "When UIDeviceFamily contains 2 (iPad), UIRequiresFullScreen is not true and the build uses the iOS 9 SDK or later (when multitasking arrived; an unknown SDK counts as current), checks that UISupportedInterfaceOrientations~ipad (else UISupportedInterfaceOrientations) lists Portrait, PortraitUpsideDown, LandscapeLeft and LandscapeRight.\n\nApple rejects: \"Invalid bundle. The ... orientations were provided ... but you need to include all of ...\".\n\nFix: support all four orientations on iPad, or set UIRequiresFullScreen = YES."
     ),
     rule!(
         "ITMS-90475",
@@ -1328,7 +1358,7 @@ static RULES: &[Rule] = &[
         AppStore,
         check_ipad_launch_storyboard,
         "an iPad app that supports multitasking has no launch storyboard",
-        "When UIDeviceFamily contains 2 and UIRequiresFullScreen is not true, checks that UILaunchStoryboardName (or the UILaunchScreen dictionary) is set.\n\nApple rejects: iPad multitasking requires a launch storyboard.\n\nFix: add a launch screen storyboard, or opt out of multitasking with UIRequiresFullScreen = YES."
+        "When UIDeviceFamily contains 2, UIRequiresFullScreen is not true and the build uses the iOS 9 SDK or later, checks that UILaunchStoryboardName (or the UILaunchScreen dictionary) is set.\n\nApple rejects: iPad multitasking requires a launch storyboard.\n\nFix: add a launch screen storyboard, or opt out of multitasking with UIRequiresFullScreen = YES."
     ),
     rule!(
         "ITMS-90502",
@@ -1436,7 +1466,7 @@ static RULES: &[Rule] = &[
         AppStore,
         check_launch_screen,
         "no launch storyboard (UILaunchStoryboardName) or UILaunchScreen, or the named storyboard is absent",
-        "Checks that the app provides a launch screen: UILaunchStoryboardName naming a <name>.storyboardc that exists in the bundle (or a localized .lproj copy), or the UILaunchScreen dictionary (iOS 14+).\n\nSince April 2020 Apple requires every iPhone and iPad app to use a launch storyboard; apps without one are rejected at review or upload.\n\nFix: add a LaunchScreen.storyboard to the app target and set 'Launch Screen File'."
+        "Checks that the app provides a launch screen: UILaunchStoryboardName naming a <name>.storyboardc that exists in the bundle (or a localized .lproj copy), or the UILaunchScreen dictionary (iOS 14+).\n\nSince April 2020 Apple requires every iPhone and iPad app built with the iOS 13 SDK or later to use a launch storyboard; apps without one are rejected at review or upload. Older SDKs are not judged by this rule (an unknown SDK counts as current), and an iPad app that multitasks is left to ITMS-90475.\n\nFix: add a LaunchScreen.storyboard to the app target and set 'Launch Screen File'."
     ),
     rule!(
         "IPAGATE-1005",
@@ -1545,6 +1575,15 @@ static RULES: &[Rule] = &[
         check_symlinks,
         "symbolic links in the package (an error when the target leaves the app)",
         "Checks every entry for symbolic links. Xcode's iOS exports contain none; a link whose target is absolute or climbs out of the app is an error (the classic path-traversal attack on unzipping tools), any other link a warning. ipagate never follows a link: a linked Info.plist or executable counts as missing.\n\nFix: replace the link by the file it points to, or rebuild the archive with xcodebuild -exportArchive."
+    ),
+    rule!(
+        "IPAGATE-2008",
+        "archive-unpackable-entry",
+        Error,
+        All,
+        check_unpackable,
+        "entries that are encrypted or compressed with a method other than stored/deflate",
+        "Checks every entry's compression method and encryption flag. Xcode writes stored and deflate entries only; an encrypted entry, or one compressed with LZMA, bzip2, zstd and the like, cannot be unpacked by App Store Connect or by the device, even though the rest of the archive reads fine. ipagate never inflates such entries, so the checks that need them cannot run either.\n\nFix: export with xcodebuild -exportArchive, or zip with plain deflate (zip -X, ditto -c -k)."
     ),
 ];
 
