@@ -92,25 +92,26 @@ impl std::fmt::Debug for SecretArg {
     }
 }
 
-/// Credentials and server.
+/// Credentials and server. The value-taking credential flags accept values starting with `-`: a PEM starts with
+/// `-----`, and clap would otherwise reject it as an unexpected argument, quoting the whole key in its error.
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// API issuer id (team keys). Else $APP_STORE_CONNECT_ISSUER_ID, $ASC_ISSUER_ID, --api-key-path.
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, allow_hyphen_values = true, value_name = "UUID")]
     pub issuer_id: Option<String>,
     /// API key id. Else $APP_STORE_CONNECT_KEY_IDENTIFIER, $ASC_KEY_ID, --api-key-path.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, allow_hyphen_values = true, value_name = "ID")]
     pub key_id: Option<String>,
     /// Private key: PEM text, @env:NAME or @file:PATH. Else --private-key-path, $APP_STORE_CONNECT_PRIVATE_KEY,
     /// $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_PATH, --api-key-path, AuthKey_<ID>.p8 in ./private_keys, ~/private_keys,
     /// ~/.private_keys, ~/.appstoreconnect/private_keys.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, allow_hyphen_values = true, value_name = "KEY")]
     pub private_key: Option<SecretArg>,
     /// Path of the .p8 private key.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
     pub private_key_path: Option<PathBuf>,
     /// fastlane API key JSON: {"key_id", "issuer_id", "key", "in_house"}.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
     pub api_key_path: Option<PathBuf>,
     /// The key is an individual API key (no issuer id; the token says sub "user").
     #[arg(long)]

@@ -61,6 +61,21 @@ impl fmt::Debug for CredentialFlags {
     }
 }
 
+/// A path for a message, unless it looks like key material (a PEM or token passed where a path belongs): then only
+/// its shape, from [`describe_value`].
+pub fn show_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let secret = text.contains('\n')
+        || text.contains("-----BEGIN")
+        || text.contains("PRIVATE KEY")
+        || crate::redact::redact_secrets(&text) != text;
+    if secret {
+        format!("<a path that is {}>", describe_value(&text))
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// The process environment, abstracted so tests control it.
 pub trait Environment {
     /// An environment variable.
@@ -105,7 +120,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Flag(flag) => write!(f, "{flag}"),
             Origin::Env(name) => write!(f, "${name}"),
-            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::File(path) => f.write_str(&show_path(path)),
         }
     }
 }
@@ -129,9 +144,9 @@ impl fmt::Display for CredentialWarning {
             CredentialWarning::KeyFileReadableByOthers { path, mode } => write!(
                 f,
                 "private key file {} is readable by other users (mode {:03o}); run `chmod 600 {}`",
-                path.display(),
+                show_path(path),
                 mode & 0o777,
-                path.display()
+                show_path(path)
             ),
         }
     }
@@ -183,7 +198,7 @@ pub enum CredentialError {
         name: String,
     },
     /// A file could not be read.
-    #[error("cannot read {}", path.display())]
+    #[error("cannot read {}", show_path(path))]
     Read {
         /// The file.
         path: PathBuf,
@@ -192,7 +207,7 @@ pub enum CredentialError {
         source: std::io::Error,
     },
     /// The API key JSON is malformed.
-    #[error("{} is not a fastlane API key JSON ({reason})", path.display())]
+    #[error("{} is not a fastlane API key JSON ({reason})", show_path(path))]
     BadApiKeyJson {
         /// The file.
         path: PathBuf,
