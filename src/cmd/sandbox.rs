@@ -30,7 +30,7 @@ pub struct SandboxArgs {
     /// Key id of --public-key (or of the generated key).
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
-    /// Accept tokens signed by this P-256 public key (PEM).
+    /// Accept tokens signed by this P-256 public key (PEM). One of --public-key and --generate-key is required.
     #[arg(
         long,
         value_name = "FILE",
@@ -38,7 +38,8 @@ pub struct SandboxArgs {
         conflicts_with = "generate_key"
     )]
     pub public_key: Option<PathBuf>,
-    /// Create a key pair in DIR as AuthKey_<KEYID>.p8 (mode 0600) and accept it.
+    /// Create a key pair in DIR as AuthKey_<KEYID>.p8 (mode 0600) and accept it. One of --public-key and
+    /// --generate-key is required.
     #[arg(long, value_name = "DIR")]
     pub generate_key: Option<PathBuf>,
     /// Issuer id tokens must carry in `iss` (random when absent).

@@ -246,3 +246,56 @@ fn sandbox_refuses_bad_input_with_exit_2() {
         "no key written when the start fails"
     );
 }
+
+/// Regression: "bad seed s.json: seed is not valid: …", and a private key given as --public-key ended in
+/// "…in PEM: InvalidKeyFormat".
+#[test]
+fn sandbox_errors_are_worded_once_and_for_users() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seed = dir.path().join("s.json");
+    std::fs::write(&seed, "{\"apps\": [").expect("write");
+    let keys = dir.path().join("keys");
+    let out = support::ipagate(&[
+        "sandbox",
+        "--seed",
+        seed.to_str().expect("utf-8"),
+        "--generate-key",
+        keys.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    let expected = format!(
+        "ipagate: error: bad seed {}: not valid JSON or not the shape of a seed: ",
+        seed.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+
+    let pair = ipagate_asc_emulator::testkey::generate("PRIVATE001");
+    let private = dir.path().join("AuthKey_PRIVATE001.p8");
+    std::fs::write(&private, &pair.private_pkcs8_pem).expect("write");
+    let out = support::ipagate(&[
+        "sandbox",
+        "--key-id",
+        "PRIVATE001",
+        "--public-key",
+        private.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr,
+        "ipagate: error: cannot start the sandbox: invalid API key: public key of PRIVATE001 is not a P-256 public \
+         key in PEM (this is a private key: pass the public half, e.g. `openssl pkey -in AuthKey.p8 -pubout`)\n"
+    );
+}
+
+#[test]
+fn sandbox_help_says_a_key_option_is_required() {
+    let out = support::ipagate(&["sandbox", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("One of --public-key and --generate-key is required"),
+        "{help}"
+    );
+}

@@ -57,12 +57,23 @@ impl fmt::Debug for ApiKey {
 
 /// A key that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("public key of {key_id} is not a P-256 public key in PEM")]
+#[error("public key of {key_id} is not a P-256 public key in PEM ({reason})")]
 pub struct KeyError {
     /// The key id.
     pub key_id: String,
-    #[source]
-    source: jsonwebtoken::errors::Error,
+    /// What the file holds instead, in words (the crypto library's error names are not for users).
+    pub reason: &'static str,
+}
+
+/// Words for why a public key PEM was refused.
+fn public_key_problem(pem: &str) -> &'static str {
+    if pem.contains("PRIVATE KEY-----") {
+        "this is a private key: pass the public half, e.g. `openssl pkey -in AuthKey.p8 -pubout`"
+    } else if !pem.contains("-----BEGIN") {
+        "no PEM block found"
+    } else {
+        "the PEM block does not hold an EC public key"
+    }
 }
 
 /// Keys ready for verification.
@@ -91,11 +102,9 @@ impl Verifier {
         let mut ready = Vec::new();
         for key in keys {
             let decoding =
-                DecodingKey::from_ec_pem(key.public_key_pem.as_bytes()).map_err(|source| {
-                    KeyError {
-                        key_id: key.key_id.clone(),
-                        source,
-                    }
+                DecodingKey::from_ec_pem(key.public_key_pem.as_bytes()).map_err(|_| KeyError {
+                    key_id: key.key_id.clone(),
+                    reason: public_key_problem(&key.public_key_pem),
                 })?;
             ready.push((key.clone(), decoding));
         }

@@ -143,10 +143,10 @@ pub struct SeedBetaGroup {
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     /// Not JSON, or not the seed's shape.
-    #[error("seed is not valid")]
+    #[error("not valid JSON or not the shape of a seed")]
     Json(#[source] serde_json::Error),
     /// A value outside the set Apple allows.
-    #[error("seed: app {app}: {field} {value:?} is not one of {allowed}")]
+    #[error("app {app}: {field} {value:?} is not one of {allowed}")]
     InvalidValue {
         /// The app (id or index).
         app: String,
@@ -158,9 +158,7 @@ pub enum SeedError {
         allowed: String,
     },
     /// A date that is not RFC 3339.
-    #[error(
-        "seed: app {app}: {field} {value:?} is not an RFC 3339 date (like 2026-01-02T03:04:05Z)"
-    )]
+    #[error("app {app}: {field} {value:?} is not an RFC 3339 date (like 2026-01-02T03:04:05Z)")]
     InvalidDate {
         /// The app (id or index).
         app: String,
@@ -170,7 +168,7 @@ pub enum SeedError {
         value: String,
     },
     /// Two resources of one type share an id.
-    #[error("seed: duplicate {kind} id {id:?}")]
+    #[error("duplicate {kind} id {id:?}")]
     DuplicateId {
         /// Resource type.
         kind: &'static str,
@@ -178,15 +176,13 @@ pub enum SeedError {
         id: String,
     },
     /// An empty id.
-    #[error("seed: empty {kind} id")]
+    #[error("empty {kind} id")]
     EmptyId {
         /// Resource type.
         kind: &'static str,
     },
     /// A beta group names a build the app does not have.
-    #[error(
-        "seed: app {app}: beta group {group:?} names build {build:?}, which the app does not have"
-    )]
+    #[error("app {app}: beta group {group:?} names build {build:?}, which the app does not have")]
     UnknownBuild {
         /// The app.
         app: String,

@@ -46,7 +46,9 @@ pub fn try_generate(key_id: &str) -> Result<KeyPair, GenerateError> {
     })
 }
 
-/// Generates a P-256 key pair; panics only if the system cannot make one (tests).
+/// Generates a P-256 key pair; panics only if the system cannot make one. For tests only (feature `testkey`, enabled
+/// by dev-dependencies): programs use [`try_generate`].
+#[cfg(feature = "testkey")]
 #[allow(clippy::expect_used)]
 pub fn generate(key_id: &str) -> KeyPair {
     try_generate(key_id).expect("P-256 key generation")
