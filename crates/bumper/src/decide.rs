@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::number::{BuildNumber, MarketingVersion};
+use crate::number::{BuildNumber, MarketingVersion, printable};
 
 /// Where a build number was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -163,21 +163,28 @@ impl fmt::Display for Skipped {
         match self.reason {
             SkipReason::NotNumeric => write!(
                 f,
-                "ignored {} {:?}: not a dotted numeric build number",
-                c.kind, c.build_number
+                "ignored {} {}: not a dotted numeric build number",
+                c.kind,
+                printable(&c.build_number)
             ),
             SkipReason::Failed => write!(
                 f,
                 "ignored FAILED upload {} (use --include-failed to count it)",
-                c.build_number
+                printable(&c.build_number)
             ),
             SkipReason::OtherVersion => {
-                write!(f, "ignored {} {}: other version", c.kind, c.build_number)
+                write!(
+                    f,
+                    "ignored {} {}: other version",
+                    c.kind,
+                    printable(&c.build_number)
+                )
             }
             SkipReason::UnknownVersion => write!(
                 f,
                 "ignored {} {}: marketing version unknown",
-                c.kind, c.build_number
+                c.kind,
+                printable(&c.build_number)
             ),
         }
     }
@@ -203,6 +210,34 @@ pub enum DecideError {
     /// Incrementing overflowed.
     #[error("cannot increment build number {0}: a component would overflow")]
     Overflow(String),
+    /// The next number is one App Store Connect would reject (more than three components).
+    #[error(
+        "the next build number would be {next}{}, which App Store Connect rejects (CFBundleVersion is at most three \
+         period-separated integers); pass --at-least N with a valid number, e.g. the CI run number",
+        latest.as_ref().map(|l| format!(" (after {l})")).unwrap_or_default()
+    )]
+    InvalidNext {
+        /// The computed number.
+        next: String,
+        /// The latest number it came from, if any.
+        latest: Option<String>,
+    },
+}
+
+impl Decision {
+    /// `next`, if it is a valid `CFBundleVersion`: the check for anything about to be uploaded or written. The server's
+    /// history is parsed permissively (`1.2.3.4` exists there), so a number computed from it may not be valid.
+    pub fn valid_next(&self) -> Result<&BuildNumber, DecideError> {
+        let next = self.next.to_string();
+        if ipagate_formats::info_plist::is_valid_bundle_version(&next) {
+            Ok(&self.next)
+        } else {
+            Err(DecideError::InvalidNext {
+                next,
+                latest: self.latest.as_ref().map(ToString::to_string),
+            })
+        }
+    }
 }
 
 /// Decides latest and next.
@@ -282,6 +317,60 @@ pub fn decide(candidates: &[Candidate], policy: &Policy) -> Result<Decision, Dec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a 10 000-character build number from the server was printed whole in the note.
+    #[test]
+    fn server_text_in_notes_is_short_and_printable() {
+        let huge = "9".repeat(10_000) + "x";
+        let d = decide(
+            &[
+                c(SourceKind::Build, &huge, "1.0", "VALID"),
+                c(SourceKind::Build, "4\u{1b}[31m\nb", "1.0", "VALID"),
+                c(SourceKind::Build, "7", "1.0", "VALID"),
+            ],
+            &Policy::default(),
+        )
+        .unwrap();
+        let notes: Vec<String> = d.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            notes[0],
+            format!(
+                "ignored build \"{}\"…: not a dotted numeric build number",
+                "9".repeat(80)
+            )
+        );
+        assert_eq!(
+            notes[1],
+            "ignored build \"4\\u{1b}[31m\\nb\": not a dotted numeric build number"
+        );
+        assert!(
+            notes
+                .iter()
+                .all(|n| n.chars().count() < 140 && !n.chars().any(char::is_control))
+        );
+    }
+
+    #[test]
+    fn a_next_number_app_store_connect_rejects_is_refused_with_its_origin() {
+        let d = decide(
+            &[c(SourceKind::Build, "1.2.3.4", "1.0", "VALID")],
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(d.next.to_string(), "1.2.3.5");
+        let err = d.valid_next().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the next build number would be 1.2.3.5 (after 1.2.3.4), which App Store Connect rejects"),
+            "{err}"
+        );
+        let ok = decide(
+            &[c(SourceKind::Build, "1.2.3", "1.0", "VALID")],
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.valid_next().unwrap().to_string(), "1.2.4");
+    }
 
     fn c(kind: SourceKind, n: &str, v: &str, state: &str) -> Candidate {
         Candidate::new(kind, n, Some(v), state)

@@ -25,5 +25,5 @@ pub mod project;
 pub use decide::{
     Candidate, DecideError, Decision, Policy, SourceKind, Strategy, VersionScope, decide,
 };
-pub use number::{BuildNumber, MarketingVersion, ParseError};
+pub use number::{BuildNumber, MarketingVersion, ParseError, printable};
 pub use project::{ApplyError, ApplyOptions, ApplyReport, Change, ChangeKind, Note, apply};

@@ -18,6 +18,28 @@ pub struct BuildNumber {
     text: String,
 }
 
+/// Longest stretch of outside text (a server's build number, a user's argument) quoted in a message.
+const MAX_QUOTED: usize = 80;
+
+/// `text` quoted for a one-line message: control characters escaped, at most [`MAX_QUOTED`] characters with `…` after
+/// a cut. Server-provided strings can be any length and hold anything.
+pub fn printable(text: &str) -> String {
+    let mut out = String::from("\"");
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(MAX_QUOTED) {
+        if c == '"' || c == '\\' || c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Why a string is not a build number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -27,14 +49,18 @@ pub enum ParseError {
     Empty,
     /// A component that is not digits (`4b`, `1..2`, `-1`).
     #[error(
-        "{text:?} is not a build number (dot-separated non-negative integers, e.g. 42 or 1.2.3)"
+        "{} is not a build number (dot-separated non-negative integers, e.g. 42 or 1.2.3)",
+        printable(text)
     )]
     NotNumeric {
         /// The text.
         text: String,
     },
     /// Too many components or a component beyond `u64`.
-    #[error("{text:?} is too large or has too many components for a build number")]
+    #[error(
+        "{} is too large or has too many components for a build number",
+        printable(text)
+    )]
     TooLarge {
         /// The text.
         text: String,

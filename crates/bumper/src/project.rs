@@ -117,14 +117,32 @@ pub enum ApplyError {
         #[source]
         source: std::io::Error,
     },
-    /// A plist does not parse.
-    #[error("{} is not a property list", path.display())]
+    /// A plist does not parse, or is hostile (nested too deep, expands too far).
+    #[error("{}: {problem}", path.display())]
     BadPlist {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, worded for one line (shown in the message, so not a `source`).
+        problem: ipagate_formats::info_plist::PlistError,
+    },
+    /// The edited plist could not be serialised again.
+    #[error("cannot encode {} as a property list", path.display())]
+    EncodePlist {
         /// The file.
         path: PathBuf,
         /// Cause.
         #[source]
         source: plist::Error,
+    },
+    /// The number is not one this file may hold (App Store Connect or Flutter would reject it).
+    #[error("{}: will not write build number {number}: {reason}", path.display())]
+    Unwritable {
+        /// The file.
+        path: PathBuf,
+        /// The number.
+        number: String,
+        /// Which rule it breaks.
+        reason: &'static str,
     },
     /// A file's content is not what its kind requires.
     #[error("{}: {reason}", path.display())]
@@ -231,14 +249,18 @@ fn plan_changes(
     let mut files = Vec::new();
     walk(project, 0, &mut files)?;
     files.sort();
+    let named = named_info_plists(project, &files)?;
     let new = number.to_string();
     let mut plan = Vec::new();
     let mut notes = Vec::new();
     let mut recognised = 0usize;
     for abs in files {
         let rel = abs.strip_prefix(project).unwrap_or(&abs).to_owned();
-        let Some(kind) = classify(&rel) else { continue };
+        let Some(kind) = classify(&rel, named.contains(&abs)) else {
+            continue;
+        };
         recognised += 1;
+        check_writable(kind, &new, &rel)?;
         let bytes = read(&abs)?;
         let edited = match kind {
             FileKind::Plist => edit_plist(&bytes, &new, &abs)?,
@@ -285,9 +307,37 @@ enum FileKind {
     Xcconfig,
 }
 
-fn classify(rel: &Path) -> Option<FileKind> {
+/// Directory extensions of built products and vendored binaries: their Info.plist describes someone else's bundle
+/// (a framework's own version), never the app's build number.
+const PRODUCT_DIRS: &[&str] = &[
+    "framework",
+    "xcframework",
+    "bundle",
+    "appex",
+    "app",
+    "xcarchive",
+    "dSYM",
+    "xctest",
+    "plugin",
+];
+
+fn inside_product(rel: &Path) -> bool {
+    rel.parent().is_some_and(|dir| {
+        dir.components().any(|c| {
+            Path::new(c.as_os_str())
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| PRODUCT_DIRS.contains(&e))
+        })
+    })
+}
+
+/// What a file is, if it holds the build number. `named` says a project.pbxproj names it in `INFOPLIST_FILE`: then
+/// it is the target's Info.plist whatever its name (`App-Info.plist`). Otherwise only files named exactly
+/// `Info.plist` count (not `GoogleService-Info.plist`), and none inside a framework, bundle or other product.
+fn classify(rel: &Path, named: bool) -> Option<FileKind> {
     let name = rel.file_name()?.to_str()?;
-    if name.ends_with("Info.plist") {
+    if named || (name == "Info.plist" && !inside_product(rel)) {
         Some(FileKind::Plist)
     } else if name == "pubspec.yaml" && rel.parent().is_some_and(|p| p.as_os_str().is_empty()) {
         Some(FileKind::Pubspec)
@@ -298,11 +348,79 @@ fn classify(rel: &Path) -> Option<FileKind> {
             .is_some_and(|e| e == "xcodeproj")
     {
         Some(FileKind::Pbxproj)
-    } else if name.ends_with(".xcconfig") {
+    } else if name.ends_with(".xcconfig") && !inside_product(rel) {
         Some(FileKind::Xcconfig)
     } else {
         None
     }
+}
+
+/// The Info.plist files the Xcode projects among `files` name in `INFOPLIST_FILE` (relative to the directory holding
+/// the `.xcodeproj`, optionally prefixed `$(SRCROOT)/`); values with other build-setting references are skipped.
+fn named_info_plists(
+    project: &Path,
+    files: &[PathBuf],
+) -> Result<std::collections::BTreeSet<PathBuf>, ApplyError> {
+    let mut named = std::collections::BTreeSet::new();
+    for abs in files {
+        let rel = abs.strip_prefix(project).unwrap_or(abs);
+        if !matches!(classify(rel, false), Some(FileKind::Pbxproj)) {
+            continue;
+        }
+        let Some(srcroot) = abs.parent().and_then(Path::parent) else {
+            continue;
+        };
+        let bytes = read(abs)?;
+        for value in setting_values(&String::from_utf8_lossy(&bytes), "INFOPLIST_FILE") {
+            let value = value
+                .strip_prefix("$(SRCROOT)/")
+                .or_else(|| value.strip_prefix("${SRCROOT}/"))
+                .unwrap_or(&value);
+            if value.is_empty() || is_reference(value) || Path::new(value).is_absolute() {
+                continue;
+            }
+            let path = srcroot.join(value.strip_prefix("./").unwrap_or(value));
+            // Only files inside the project: `..` cannot lead the writer elsewhere.
+            if files.contains(&path) {
+                named.insert(path);
+            }
+        }
+    }
+    Ok(named)
+}
+
+/// Values of `KEY = value;` lines (pbxproj syntax), unquoted.
+fn setting_values(text: &str, key: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix(key)?;
+            let value = rest.trim_start().strip_prefix('=')?;
+            let value = value.split(';').next()?.trim();
+            Some(value.trim_matches('"').to_owned())
+        })
+        .collect()
+}
+
+/// Refuses, before anything is read or written, a number the file would carry to a rejection: CFBundleVersion (and
+/// CURRENT_PROJECT_VERSION, which becomes it) must be at most three period-separated integers (ITMS-90058), and
+/// Flutter's `version: x.y.z+N` needs an integer N.
+fn check_writable(kind: FileKind, new: &str, rel: &Path) -> Result<(), ApplyError> {
+    let reason = match kind {
+        FileKind::Plist | FileKind::Pbxproj | FileKind::Xcconfig
+            if !ipagate_formats::info_plist::is_valid_bundle_version(new) =>
+        {
+            "App Store Connect accepts at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)"
+        }
+        FileKind::Pubspec if new.is_empty() || !new.bytes().all(|b| b.is_ascii_digit()) => {
+            "Flutter needs a whole number after `+` in `version: x.y.z+N`"
+        }
+        _ => return Ok(()),
+    };
+    Err(ApplyError::Unwritable {
+        path: rel.to_owned(),
+        number: new.to_owned(),
+        reason,
+    })
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
@@ -367,19 +485,15 @@ fn is_reference(value: &str) -> bool {
 const VARIABLE_NOTE: &str = "left alone: the value is a build-setting reference";
 
 fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
-    let binary = bytes.starts_with(b"bplist");
-    let mut value = plist::Value::from_reader(std::io::Cursor::new(bytes)).map_err(|source| {
-        ApplyError::BadPlist {
-            path: path.to_owned(),
-            source,
-        }
-    })?;
-    let Some(dict) = value.as_dictionary_mut() else {
-        return Err(ApplyError::BadContent {
-            path: path.to_owned(),
-            reason: "top level is not a dictionary".to_owned(),
-        });
-    };
+    // The bounded parser: a hostile plist nested 200 000 levels deep is an error, not a stack overflow.
+    let (format, mut dict) =
+        ipagate_formats::info_plist::parse_dictionary(bytes).map_err(|problem| {
+            ApplyError::BadPlist {
+                path: path.to_owned(),
+                problem,
+            }
+        })?;
+    let binary = format == ipagate_formats::info_plist::PlistFormat::Binary;
     let old = match dict.get("CFBundleVersion") {
         None => {
             return Ok(Edited {
@@ -407,9 +521,9 @@ fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError
             plist::Value::String(new.to_owned()),
         );
         let mut out = Vec::new();
-        value
+        plist::Value::Dictionary(dict)
             .to_writer_binary(&mut out)
-            .map_err(|source| ApplyError::BadPlist {
+            .map_err(|source| ApplyError::EncodePlist {
                 path: path.to_owned(),
                 source,
             })?;
@@ -437,9 +551,9 @@ fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError
                 plist::Value::String(new.to_owned()),
             );
             let mut out = Vec::new();
-            value
+            plist::Value::Dictionary(dict)
                 .to_writer_xml(&mut out)
-                .map_err(|source| ApplyError::BadPlist {
+                .map_err(|source| ApplyError::EncodePlist {
                     path: path.to_owned(),
                     source,
                 })?;
@@ -914,6 +1028,51 @@ mod tests {
             );
         }
         assert_eq!(snapshot(root.path()).len(), 6, "3 dirs + 3 files");
+    }
+
+    /// Regression: `plist::Value::from_reader` recursed once per level and overflowed the stack.
+    #[test]
+    fn a_deeply_nested_plist_is_an_error_and_nothing_is_written() {
+        let (dir, paths) = three_plists();
+        let before = snapshot(dir.path());
+        let deep = dir.path().join("Deep/Info.plist");
+        std::fs::create_dir_all(deep.parent().unwrap()).unwrap();
+        std::fs::write(&deep, ipagate_fixtures::plist::nested_arrays(200_000, 1)).unwrap();
+        let err = apply(
+            dir.path(),
+            &BuildNumber::from_u64(9),
+            &ApplyOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ApplyError::BadPlist { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .ends_with("Deep/Info.plist: nested deeper than 256 levels"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(deep.parent().unwrap()).unwrap();
+        assert_eq!(snapshot(dir.path()), before, "{paths:?} unchanged");
+    }
+
+    #[test]
+    fn only_the_apps_own_plists_are_chosen() {
+        let p = |s: &str| classify(Path::new(s), false).is_some();
+        assert!(p("App/Info.plist"));
+        assert!(!p("App/GoogleService-Info.plist"));
+        assert!(!p(
+            "Vendor/Ads.xcframework/ios-arm64/Ads.framework/Info.plist"
+        ));
+        assert!(!p("Frameworks/Lib.framework/Info.plist"));
+        assert!(!p("Res/Settings.bundle/Info.plist"));
+        assert!(!p("out/App.app/PlugIns/W.appex/Info.plist"));
+        assert!(classify(Path::new("App/App-Info.plist"), true).is_some());
+        assert_eq!(
+            setting_values(
+                "\t\tINFOPLIST_FILE = \"App/App-Info.plist\";\n\t\tINFOPLIST_FILE = Ext/Info.plist;\nX = 1;\n",
+                "INFOPLIST_FILE"
+            ),
+            ["App/App-Info.plist", "Ext/Info.plist"]
+        );
     }
 
     #[test]
