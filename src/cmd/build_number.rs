@@ -35,7 +35,7 @@ pub enum BuildNumberCommand {
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// The number alone.
+    /// Plain text: the number alone (latest, next); one line per change and note (apply).
     Text,
     /// One JSON object.
     Json,
@@ -103,8 +103,8 @@ pub struct AuthArgs {
     #[arg(long, allow_hyphen_values = true, value_name = "ID")]
     pub key_id: Option<String>,
     /// Private key: PEM text, @env:NAME or @file:PATH. Else --private-key-path, $APP_STORE_CONNECT_PRIVATE_KEY,
-    /// $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_PATH, --api-key-path, AuthKey_<ID>.p8 in ./private_keys, ~/private_keys,
-    /// ~/.private_keys, ~/.appstoreconnect/private_keys.
+    /// $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_PATH, --api-key-path, AuthKey_<ID>.p8 in $API_PRIVATE_KEYS_DIR,
+    /// ./private_keys, ~/private_keys, ~/.private_keys, ~/.appstoreconnect/private_keys.
     #[arg(long, allow_hyphen_values = true, value_name = "KEY")]
     pub private_key: Option<SecretArg>,
     /// Path of the .p8 private key.
@@ -191,7 +191,7 @@ pub struct ApplyArgs {
     /// Show what would change, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Output format.
+    /// Output format: text prints one line per change and note; json prints {changes, notes, written}.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }
@@ -307,6 +307,10 @@ fn run_query(
     let history = runtime.block_on(fetch_build_history(&client, &query))?;
     let stats = client.stats();
     let decision = decide(&candidates(&history), &policy)?;
+    if mode == Mode::Next {
+        // The history is parsed permissively (`1.2.3.4` exists on the server); what is proposed must be uploadable.
+        decision.valid_next()?;
+    }
     for skipped in &decision.skipped {
         if matches!(
             skipped.reason,
@@ -387,13 +391,9 @@ fn print_query(
                 "requests": stats.requests,
             });
             if let Some(report) = report {
-                out["changes"] = json!(
-                    report
-                        .changes
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect::<Vec<_>>()
-                );
+                // The same shape as `apply --format json`.
+                out["changes"] = json!(report.changes);
+                out["notes"] = json!(report.notes);
                 out["written"] = json!(report.written);
             }
             writeln!(stdout, "{out}")?;

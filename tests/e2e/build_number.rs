@@ -268,8 +268,26 @@ async fn string_sorting_server_and_non_integer_numbers() {
         (v["latest"].as_str(), v["next"].as_str()),
         (Some("1.2.10"), Some("1.2.11"))
     );
-    let v = next_json(&dotted, &[]).await;
-    assert_eq!(v["next"], "2.0.67.746");
+    // Across versions the latest is 2.0.67.745, a number the server holds but would not accept today: the next one
+    // (2.0.67.746) is refused, not proposed.
+    let out = dotted
+        .run(&["build-number", "next", "--bundle-id", "com.example.app"])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        "ipagate: error: the next build number would be 2.0.67.746 (after 2.0.67.745), which App Store Connect \
+         rejects (CFBundleVersion is at most three period-separated integers); pass --at-least N with a valid number, \
+         e.g. the CI run number\n"
+    );
+    let v = next_json(&dotted, &["--at-least", "3"]).await;
+    assert_eq!(v["next"], "3");
+    // `latest` still reports what the server holds.
+    let out = dotted
+        .run(&["build-number", "latest", "--bundle-id", "com.example.app"])
+        .await;
+    assert_eq!(stdout(&out), "2.0.67.745\n", "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1247,7 +1265,7 @@ fn apply_writes_nothing_when_one_file_is_broken() {
     let out = apply(&project, "42", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("Broken/Info.plist is not a property list"),
+        stderr(&out).contains("Broken/Info.plist: not a property list (starts with"),
         "{}",
         stderr(&out)
     );
@@ -1307,6 +1325,8 @@ async fn next_apply_writes_the_number_in_one_step() {
             &project_arg,
             "--format",
             "json",
+            "--at-least",
+            "44",
         ])
         .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -1314,5 +1334,162 @@ async fn next_apply_writes_the_number_in_one_step() {
     assert_eq!(
         std::fs::read_to_string(project.join("Demo/Info.plist")).unwrap(),
         info_plist_xml("43")
+    );
+    // The same structured shape as `apply --format json`, notes included.
+    assert_eq!(
+        v["changes"][1],
+        json!({"path": "Demo/Info.plist", "kind": "info_plist_xml", "key": "CFBundleVersion",
+               "old": ["43"], "new": "44", "occurrences": 1})
+    );
+    assert_eq!(
+        v["notes"],
+        json!([{"path": "DemoTests/Info.plist",
+                "message": "CFBundleVersion $(CURRENT_PROJECT_VERSION) left alone: the value is a build-setting reference"}])
+    );
+    let applied = apply(&project, "44", &["--dry-run", "--format", "json"]);
+    let a: Value = serde_json::from_str(&stdout(&applied)).unwrap();
+    assert_eq!(a["changes"], v["changes"]);
+    assert_eq!(a["notes"], v["notes"]);
+}
+
+/// Regression: a hostile project Info.plist nested 200 000 levels deep overflowed the stack.
+#[test]
+fn apply_refuses_a_deeply_nested_info_plist() {
+    let root = tempfile::tempdir().unwrap();
+    let project = xcode_project(root.path());
+    let deep = project.join("Deep/Info.plist");
+    std::fs::create_dir_all(deep.parent().unwrap()).unwrap();
+    std::fs::write(&deep, ipagate_fixtures::plist::nested_arrays(200_000, 1)).unwrap();
+    let before = snapshot(&project);
+    let out = apply(&project, "42", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).ends_with("Deep/Info.plist: nested deeper than 256 levels\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&project), before, "nothing written");
+}
+
+/// Regression: a vendored framework's Info.plist got the app's build number, and so did GoogleService-Info.plist.
+#[test]
+fn apply_leaves_vendored_bundles_and_other_plists_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let pbxproj = PBXPROJ.replace(
+        "\t\t\t\tMARKETING_VERSION = 1.2.3;\n",
+        "\t\t\t\tMARKETING_VERSION = 1.2.3;\n\t\t\t\tINFOPLIST_FILE = \"App/App-Info.plist\";\n",
+    );
+    assert_ne!(pbxproj, PBXPROJ);
+    write(&dir.join("App.xcodeproj/project.pbxproj"), &pbxproj);
+    write(&dir.join("App/App-Info.plist"), &info_plist_xml("41"));
+    write(
+        &dir.join("App/GoogleService-Info.plist"),
+        &info_plist_xml("7"),
+    );
+    write(&dir.join("Widget/Info.plist"), &info_plist_xml("41"));
+    write(&dir.join("Stray/Other-Info.plist"), &info_plist_xml("3"));
+    for vendored in [
+        "Vendor/Ads.xcframework/ios-arm64/Ads.framework/Info.plist",
+        "Vendor/Ads.xcframework/Info.plist",
+        "Vendor/Maps.framework/Info.plist",
+        "App/Settings.bundle/Info.plist",
+        "Prebuilt/Share.appex/Info.plist",
+    ] {
+        write(&dir.join(vendored), &info_plist_xml("9.9.9"));
+    }
+    write(
+        &dir.join("Vendor/Ads.xcframework/ios-arm64/Ads.framework/Config.xcconfig"),
+        "CURRENT_PROJECT_VERSION = 9\n",
+    );
+    let before = snapshot(dir);
+    let out = apply(dir, "42", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "changed App/App-Info.plist: CFBundleVersion 41 -> 42\n\
+         changed App.xcodeproj/project.pbxproj: CURRENT_PROJECT_VERSION 41, 40 -> 42 (3 places)\n\
+         changed Widget/Info.plist: CFBundleVersion 41 -> 42\n"
+    );
+    let after = snapshot(dir);
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "App/App-Info.plist",
+            "App.xcodeproj/project.pbxproj",
+            "Widget/Info.plist"
+        ]
+    );
+}
+
+/// Regression: `apply 1.2.3.4.5.6` was written everywhere, and pubspec got `+1.2`, numbers App Store Connect and
+/// Flutter reject.
+#[test]
+fn apply_refuses_numbers_app_store_connect_or_flutter_would_reject() {
+    let root = tempfile::tempdir().unwrap();
+    let project = xcode_project(root.path());
+    let before = snapshot(&project);
+    for number in ["1.2.3.4", "1.2.3.4.5.6"] {
+        let out = apply(&project, number, &[]);
+        assert_eq!(out.status.code(), Some(2), "{number}");
+        assert_eq!(stdout(&out), "");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "ipagate: error: Config/Base.xcconfig: will not write build number {number}: App Store Connect accepts \
+                 at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)\n"
+            )
+        );
+    }
+    assert_eq!(snapshot(&project), before, "nothing written");
+    let out = apply(&project, "1.2.3", &["--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let flutter = root.path().join("flutter");
+    write(
+        &flutter.join("pubspec.yaml"),
+        "name: demo\nversion: 1.4.0+17\n",
+    );
+    write(
+        &flutter.join("ios/Runner/Info.plist"),
+        &info_plist_xml("$(FLUTTER_BUILD_NUMBER)"),
+    );
+    let before = snapshot(&flutter);
+    let out = apply(&flutter, "1.2", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "ipagate: error: pubspec.yaml: will not write build number 1.2: Flutter needs a whole number after `+` in \
+         `version: x.y.z+N`\n"
+    );
+    assert_eq!(snapshot(&flutter), before, "nothing written");
+}
+
+/// Regression: `apply --help` described `--format text` as "The number alone", but apply prints the changes; and the
+/// `--private-key` lookup list left out `$API_PRIVATE_KEYS_DIR`.
+#[test]
+fn help_describes_what_the_commands_print_and_where_keys_are_found() {
+    let help = |args: &[&str]| {
+        let out = Command::new(bin()).args(args).output().unwrap();
+        assert!(out.status.success());
+        stdout(&out)
+    };
+    let apply_help = help(&["build-number", "apply", "--help"]);
+    assert!(
+        apply_help.contains("text prints one line per change and note"),
+        "{apply_help}"
+    );
+    assert!(!apply_help.contains("The number alone."), "{apply_help}");
+    let latest_help = help(&["build-number", "latest", "--help"]);
+    assert!(
+        latest_help.contains("AuthKey_<ID>.p8 in $API_PRIVATE_KEYS_DIR,"),
+        "{latest_help}"
     );
 }
