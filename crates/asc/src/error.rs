@@ -300,7 +300,10 @@ pub enum RequestError {
         last: String,
     },
     /// `links.next` pointed at a page already read.
-    #[error("paging loops: links.next points back to {url}, already read")]
+    #[error(
+        "paging loops: links.next points back to {}, already read",
+        one_line(url)
+    )]
     PagingLoop {
         /// The repeated URL.
         url: String,
@@ -352,13 +355,16 @@ pub enum RequestError {
         limit: usize,
     },
     /// `links.next` leaves the API host (the token would be sent elsewhere).
-    #[error("links.next points to another host ({url}); refusing to send credentials there")]
+    #[error(
+        "links.next points to another host ({}); refusing to send credentials there",
+        one_line(url)
+    )]
     ForeignLink {
         /// The link.
         url: String,
     },
     /// A URL that cannot be parsed.
-    #[error("invalid URL {url:?}")]
+    #[error("invalid URL {:?}", one_line(url))]
     BadUrl {
         /// The text.
         url: String,

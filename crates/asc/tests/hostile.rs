@@ -515,3 +515,14 @@ fn plain_http_only_to_loopback() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_token_in_a_foreign_next_link_is_not_printed() {
+    let page = r#"{"data":[{"type":"apps","id":"1","attributes":{"bundleId":"x"}}],"links":{"self":"{base}/v1/apps","next":"https://evil.example/v1/apps?t={authorization}"}}"#;
+    let (_s, client, _) = setup(vec![Canned::json(200, page)]).await;
+    let err = list_apps(&client).await.unwrap_err();
+    assert!(matches!(err, RequestError::ForeignLink { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(!text.contains("eyJ"), "{text}");
+    assert!(text.contains("evil.example"), "{text}");
+}
