@@ -44,8 +44,14 @@ fn main() -> ExitCode {
             } else {
                 exit::SUCCESS
             };
-            // Printing help/version to a closed pipe is not an error worth reporting.
-            let _ = err.print();
+            // clap quotes the offending argument, which may be a private key pasted in the wrong
+            // place: redact before printing. A closed pipe for help/version is not worth reporting.
+            let text = ipagate_asc::redact_secrets(&err.render().to_string());
+            let _ = if err.use_stderr() {
+                write!(std::io::stderr().lock(), "{text}")
+            } else {
+                write!(std::io::stdout().lock(), "{text}")
+            };
             return ExitCode::from(code);
         }
     };

@@ -899,7 +899,6 @@ async fn a_pem_in_any_credential_argument_is_never_printed() {
 /// The same for arguments clap itself rejects (`--platform`, `--format`, a stray positional): its message quotes the
 /// value, so main.rs passes it through `ipagate_asc::redact_secrets`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ipagate_asc::redact_secrets applied to clap's error text in src/main.rs (lead)"]
 async fn a_pem_rejected_by_the_argument_parser_is_never_printed() {
     let sandbox = Sandbox::start(demo_seed()).await;
     let dir = sandbox.dir.path();

@@ -204,8 +204,14 @@ fn hostile_archives_end_as_specified() {
             Flags(&["archive-symlink", "executable-missing"], Some(1)),
         ),
         ("symlink-inside", Flags(&["archive-symlink"], Some(0))),
-        ("lzma-resource", Flags(&["archive-unpackable-entry"], Some(1))),
-        ("encrypted-resource", Flags(&["archive-unpackable-entry"], Some(1))),
+        (
+            "lzma-resource",
+            Flags(&["archive-unpackable-entry"], Some(1)),
+        ),
+        (
+            "encrypted-resource",
+            Flags(&["archive-unpackable-entry"], Some(1)),
+        ),
         ("non-utf8-name", Flags(&["archive-unsafe-name"], Some(1))),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
