@@ -11,6 +11,8 @@
 # comparison prints SKIPPED and exits 0. Uses hyperfine when installed (apt-get install hyperfine), else a loop
 # timed with `date +%s%N`. Env: IPAGATE_BIN (skip the build), RUNS (default 10).
 set -euo pipefail
+# shellcheck source=benches/sandbox.sh
+source "$(dirname "$0")/sandbox.sh"
 cd "$(dirname "$0")/.."
 
 runs="${RUNS:-10}"
@@ -39,22 +41,7 @@ cat >"$work/seed.json" <<'EOF'
   "betaGroups":[{"name":"QA","isInternalGroup":true}]}]}
 EOF
 
-mkdir -p "$work/keys"
-"$bin" sandbox --seed "$work/seed.json" --generate-key "$work/keys" >"$work/sandbox.out" 2>"$work/sandbox.err" &
-sandbox_pid=$!
-for _ in $(seq 1 100); do
-  [ -s "$work/sandbox.out" ] && break
-  sleep 0.1
-done
-if ! [ -s "$work/sandbox.out" ]; then
-  echo "ipagate sandbox did not start:" >&2
-  cat "$work/sandbox.err" >&2
-  exit 1
-fi
-read -r base issuer key_id key_path < <(python3 -c 'import json,sys
-d=json.loads(open(sys.argv[1]).readline())
-print(d["base_url"], d["issuer_id"], d["key_id"], d["private_key_path"])' "$work/sandbox.out")
-echo "sandbox: $base (key $key_id)"
+start_sandbox "$bin" "$work/seed.json" "$work"
 
 export ASC_BASE_URL="$base"
 export APP_STORE_CONNECT_ISSUER_ID="$issuer"

@@ -12,6 +12,8 @@
 # Env: IPAGATE_BIN (use this binary instead of `cargo build --bin ipagate`), CODEMAGIC_VENV (reuse an existing
 # venv that has codemagic-cli-tools), PYTHON (default python3).
 set -euo pipefail
+# shellcheck source=benches/sandbox.sh
+source "$(dirname "$0")/sandbox.sh"
 cd "$(dirname "$0")/.."
 
 started=$(date +%s)
@@ -66,21 +68,7 @@ cat >"$work/seed.json" <<'EOF'
   "appStoreVersions":[{"versionString":"1.2.2","platform":"IOS","appVersionState":"READY_FOR_DISTRIBUTION","build":"40"}],
   "betaGroups":[{"name":"QA","isInternalGroup":true}]}]}
 EOF
-"$bin" sandbox --seed "$work/seed.json" --generate-key "$work/keys" >"$work/sandbox.out" 2>"$work/sandbox.err" &
-sandbox_pid=$!
-for _ in $(seq 1 100); do
-  [ -s "$work/sandbox.out" ] && break
-  sleep 0.1
-done
-if ! [ -s "$work/sandbox.out" ]; then
-  echo "FAILED: ipagate sandbox did not start:" >&2
-  cat "$work/sandbox.err" >&2
-  exit 1
-fi
-read -r base issuer key_id key_path < <("$python" -c 'import json,sys
-d=json.loads(open(sys.argv[1]).readline())
-print(d["base_url"], d["issuer_id"], d["key_id"], d["private_key_path"])' "$work/sandbox.out")
-echo "sandbox: $base (key $key_id)"
+start_sandbox "$bin" "$work/seed.json" "$work"
 
 export APP_STORE_CONNECT_ISSUER_ID="$issuer"
 export APP_STORE_CONNECT_KEY_IDENTIFIER="$key_id"

@@ -159,6 +159,15 @@ fn deny_warnings_and_distribution_change_the_verdict() {
     );
 }
 
+fn with_config(ipa: &str, config: &std::path::Path) -> std::process::Output {
+    ipagate(&[
+        "preflight",
+        ipa,
+        "--config",
+        config.to_str().expect("utf-8"),
+    ])
+}
+
 #[test]
 fn config_file_overrides_severity_and_rejects_unknown_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -193,24 +202,14 @@ fn config_file_overrides_severity_and_rejects_unknown_keys() {
     );
 
     std::fs::write(&config, "deny-warning = true\n").expect("write");
-    let out = ipagate(&[
-        "preflight",
-        &path,
-        "--config",
-        config.to_str().expect("utf-8"),
-    ]);
+    let out = with_config(&path, &config);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("deny-warning"),
         "names the unknown key"
     );
     std::fs::write(&config, "[rules]\nITMS-12345 = \"off\"\n").expect("write");
-    let out = ipagate(&[
-        "preflight",
-        &path,
-        "--config",
-        config.to_str().expect("utf-8"),
-    ]);
+    let out = with_config(&path, &config);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule \"ITMS-12345\""));
 }
