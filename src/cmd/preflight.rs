@@ -1,16 +1,16 @@
 //! `ipagate preflight PATH`: the gate. Reads the facts, runs the rules, prints diagnostics like a
 //! compiler (or versioned JSON), and exits 1 when the gate fails.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use ipagate_formats::{Facts, Package};
+use ipagate_formats::{Facts, Limits, Package};
 use ipagate_rules::{Config, Context, Diagnostic, Distribution, Severity, Summary};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::cmd::inspect::{Format, read_facts, tool_json};
+use crate::cmd::inspect::{Format, tool_json};
 use crate::exit;
 use crate::style::{ColorChoice, Style, clean};
 
@@ -37,6 +37,10 @@ pub struct PreflightArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Skip the SHA-256 of the input (`input.sha256` is null): the only part of the gate whose
+    /// time grows with the file's size.
+    #[arg(long)]
+    pub no_input_hash: bool,
 }
 
 /// `--distribution` values.
@@ -85,17 +89,20 @@ pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     Config::from_toml(&text).with_context(|| format!("invalid config {}", path.display()))
 }
 
-/// SHA-256 of a file, streamed with a fixed buffer (memory independent of the file size).
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+/// SHA-256 of the input's bytes as the checks read them (the handle opened once), streamed in
+/// 1 MiB positioned reads: memory independent of the file size, and the digest describes the
+/// bytes that were checked even if the file is replaced during the run.
+fn sha256_source(src: &dyn ipagate_formats::ReadAt) -> std::io::Result<String> {
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
+    let mut offset = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = src.read_at(&mut buf, offset)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
+        offset += n as u64;
     }
     Ok(hasher
         .finalize()
@@ -114,15 +121,19 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
             .as_of
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
     };
-    // The digest of the input (for the report) is computed beside the checks, not before them.
-    let is_file = args.path.is_file();
+    // The digest of the input (for the report) is computed beside the checks, not before them,
+    // from the same handle the checks read.
+    let package = Package::open(&args.path, &Limits::default())?;
     let (facts, sha) = std::thread::scope(|scope| {
-        let hasher = is_file.then(|| scope.spawn(|| sha256_file(&args.path)));
-        let facts = read_facts(&args.path);
+        let hasher = package
+            .source()
+            .filter(|_| !args.no_input_hash)
+            .map(|src| scope.spawn(|| sha256_source(&**src)));
+        let facts = ipagate_formats::inspect(&package);
         let sha = hasher.map(|h| h.join());
         (facts, sha)
     });
-    let (package, facts) = facts?;
+    let facts = facts?;
     let sha256 = match sha {
         None => None,
         Some(Ok(Ok(digest))) => Some(digest),

@@ -181,6 +181,18 @@ fn hostile_archives_end_as_specified() {
             "shared-object-plist",
             Refused("expands to more than 1000000 values"),
         ),
+        (
+            "shared-data-plist",
+            Refused("expands to more than 64 MiB of strings and data"),
+        ),
+        (
+            "shared-string-plist",
+            Refused("expands to more than 64 MiB of strings and data"),
+        ),
+        (
+            "shared-dictionary-plist",
+            Refused("expands to more than 64 MiB of strings and data"),
+        ),
         // The lying entry is never needed, so never inflated: the package passes.
         ("zip-bomb-lying-size", Flags(&[], Some(0))),
         ("many-entries", Flags(&[], Some(0))),
@@ -256,8 +268,8 @@ fn duplicate_names_are_named_and_fail_the_gate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = ipagate_fixtures::scenario("duplicate-info-plist").expect("scenario");
     let (_, doc, _) = preflight(&dir, &s);
-    // Which copy a reader takes differs between readers; ipagate takes the last, like the zip
-    // crate and Info-ZIP, and fails the gate so the disagreement cannot slip through.
+    // Which copy a reader takes differs between readers; ipagate takes the last (the copy an
+    // extractor such as Info-ZIP or ditto leaves on disk), and fails the gate so the disagreement cannot slip through.
     assert_eq!(doc["app"]["bundle_id"], "com.example.evil");
     assert_eq!(doc["summary"]["passed"], false);
     let dup = doc["diagnostics"]

@@ -33,9 +33,6 @@ pub enum OpenErrorKind {
     /// A zip whose structure is broken, as found by ipagate's own checks.
     #[error("broken zip archive: {0}")]
     BadZip(String),
-    /// A zip the zip reader refused (truncated central directory, bad offsets, ...).
-    #[error("broken zip archive")]
-    Zip(#[source] zip::result::ZipError),
     /// An archive or directory beyond one of the [`crate::Limits`].
     #[error("{what} is {value}, over the limit of {limit}")]
     OverLimit {
@@ -75,9 +72,19 @@ pub enum EntryError {
     /// Reading or inflating failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The zip layer refused (bad local header, checksum, unsupported compression...).
-    #[error("the zip reader refused the entry")]
-    Zip(#[source] zip::result::ZipError),
+    /// The entry's bytes are not what the archive declares (longer, shorter, CRC-32).
+    #[error(transparent)]
+    Data(#[from] crate::io::EntryDataError),
+    /// The archive's structure around the entry is broken (local header, data range).
+    #[error("{0}")]
+    Corrupt(String),
+    /// Stored in a way App Store Connect cannot unpack either (encryption, a compression method
+    /// other than stored or deflate).
+    #[error("cannot be unpacked: {0}")]
+    Unsupported(String),
+    /// A file of a folder input changed between the walk and the read.
+    #[error("{0} since the folder was listed")]
+    Changed(&'static str),
     /// A folder, symbolic link or special file where a file was expected (never followed or opened).
     #[error("is {0}, not a file")]
     NotAFile(&'static str),
@@ -87,4 +94,18 @@ pub enum EntryError {
         /// The bound the caller set.
         limit: u64,
     },
+}
+
+impl EntryError {
+    /// Sorts an I/O error from an entry reader: bytes that contradict the archive become
+    /// [`EntryError::Data`], the rest stays [`EntryError::Io`].
+    pub fn from_io(e: std::io::Error) -> EntryError {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<crate::io::EntryDataError>())
+        {
+            Some(data) => EntryError::Data(data.clone()),
+            None => EntryError::Io(e),
+        }
+    }
 }

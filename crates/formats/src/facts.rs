@@ -645,7 +645,11 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
         if first == "__MACOSX" {
             facts.macosx_junk += 1;
         }
-        let in_app = e.path.starts_with(package.app_root());
+        // Anchored on the folder: `Payload/Demo.app2/...` is not inside `Payload/Demo.app`.
+        let in_app = e
+            .path
+            .strip_prefix(package.app_root())
+            .is_some_and(|rest| rest.starts_with('/'));
         if in_app && e.path.rsplit('/').next() == Some(".DS_Store") {
             facts.ds_store.push(e.path.clone());
         }
@@ -658,7 +662,7 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
             });
         }
         let problem = if e.name_is_utf8 {
-            name_problem(&e.raw_name, limits)
+            name_problem(e.raw_name(), limits)
         } else {
             Some("not-utf8")
         };
@@ -666,7 +670,7 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
             && let Some(problem) = problem
         {
             facts.suspicious_names.push(SuspiciousName {
-                name: crate::sanitize::for_terminal(&e.raw_name),
+                name: crate::sanitize::for_terminal(e.raw_name()),
                 problem,
             });
         }

@@ -30,6 +30,11 @@ const MAX_NESTING: usize = 256;
 /// few hundred bytes; a real Info.plist has a few thousand.
 const MAX_EVENTS: usize = 1_000_000;
 
+/// Most bytes of strings, keys and data a property list may expand to. A binary plist can
+/// reference one 1 MiB `<data>` object half a million times from 1.5 MB; counting values alone
+/// would let that copy 500 GB. A real Info.plist holds well under a megabyte of text.
+pub const MAX_EXPANDED_BYTES: u64 = 64 << 20;
+
 /// Parses an XML or binary property list whose root must be a dictionary.
 ///
 /// A first pass walks the plist as an event stream (iterative, no recursion) to bound its nesting;
@@ -117,16 +122,32 @@ fn sniff(bytes: &[u8]) -> Result<PlistFormat, PlistError> {
     )))
 }
 
+/// Walks the plist as events (iterative) and bounds what building its value would cost: nesting
+/// depth, number of values and bytes of strings and data, each counted per reference, before
+/// anything is copied into a value tree.
 fn check_nesting(bytes: &[u8]) -> Result<(), PlistError> {
     use plist::stream::Event;
     let mut depth = 0usize;
+    let mut expanded = 0u64;
     for (count, event) in plist::stream::Reader::new(std::io::Cursor::new(bytes)).enumerate() {
         if count >= MAX_EVENTS {
             return Err(PlistError(format!(
                 "expands to more than {MAX_EVENTS} values (shared objects?)"
             )));
         }
-        match event.map_err(|e| PlistError(format!("not a valid property list: {e}")))? {
+        let event = event.map_err(|e| PlistError(format!("not a valid property list: {e}")))?;
+        expanded += match &event {
+            Event::String(s) => s.len() as u64,
+            Event::Data(d) => d.len() as u64,
+            _ => 8,
+        };
+        if expanded > MAX_EXPANDED_BYTES {
+            return Err(PlistError(format!(
+                "expands to more than {} MiB of strings and data (one object referenced many times?)",
+                MAX_EXPANDED_BYTES >> 20
+            )));
+        }
+        match event {
             Event::StartArray(_) | Event::StartDictionary(_) => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -341,6 +362,34 @@ mod tests {
         assert!(err.0.contains("expands to more than"), "{err}");
         // Not a timing assertion: a guard that the bound, not luck, ended the walk.
         assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+
+    #[test]
+    fn shared_blobs_are_bounded_in_bytes_before_any_copy() {
+        use ipagate_fixtures::plist::{Shared, shared_blob};
+        for kind in [Shared::Data, Shared::String, Shared::Dictionary] {
+            // The plistlib shape from the report: 1 MiB referenced 500,000 times, 1.5 MB on disk.
+            let bytes = shared_blob(kind, 1 << 20, 500_000);
+            assert!(bytes.len() < 2 << 20, "{kind:?}: {}", bytes.len());
+            let err = parse_dictionary(&bytes).unwrap_err();
+            assert!(
+                err.0.contains("expands to more than 64 MiB"),
+                "{kind:?}: {err}"
+            );
+        }
+        // The same shape within the budget parses: the bound is on bytes, not on sharing.
+        let (_, dict) = parse_dictionary(&shared_blob(Shared::Data, 1024, 100)).unwrap();
+        assert_eq!(
+            dict.get("Blob").and_then(Value::as_array).map(Vec::len),
+            Some(100)
+        );
+        let (_, dict) = parse_dictionary(&shared_blob(Shared::String, 10, 3)).unwrap();
+        assert_eq!(
+            dict.get("Blob")
+                .and_then(Value::as_array)
+                .and_then(|a| a[2].as_string()),
+            Some("xxxxxxxxxx")
+        );
     }
 
     #[test]

@@ -19,16 +19,22 @@
 //! ```
 //!
 //! Later readers (Mach-O, code signature, profiles, `Assets.car`) live here too and read the
-//! entries they need through [`Package::read`], which is safe to call from many threads.
+//! entries they need through [`Package::read`] (a bounded whole read), [`Package::open_entry`]
+//! (a bounded, CRC-checked stream), [`Package::random_access`] (a [`io::ReadAt`] view of a stored
+//! entry) or [`Package::stream`] (one inflate feeding several consumers); all are safe to call
+//! from many threads at once.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 mod facts;
+mod folder;
 pub mod info_plist;
+pub mod io;
 mod limits;
 mod package;
 pub mod sanitize;
+mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
@@ -36,5 +42,6 @@ pub use facts::{
     Unpackable, inspect,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
+pub use io::{EntryDataError, EntryReader, EntrySlice, ReadAt};
 pub use limits::Limits;
 pub use package::{ArchiveStats, Entry, Layout, Package};

@@ -21,6 +21,9 @@ pub struct Limits {
     pub max_name_len: usize,
     /// Largest property list (Info.plist) read into memory.
     pub max_plist_size: u64,
+    /// Largest central directory an archive may declare (it is parsed into memory: names and
+    /// per-entry records). 100,000 real entries take about 10 MB.
+    pub max_central_directory_size: u64,
 }
 
 impl Default for Limits {
@@ -34,6 +37,7 @@ impl Default for Limits {
             max_depth: 64,
             max_name_len: 1024,
             max_plist_size: 8 << 20,
+            max_central_directory_size: 256 << 20,
         }
     }
 }

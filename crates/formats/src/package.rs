@@ -2,20 +2,27 @@
 //! `.xcarchive` directory, presented as one sorted list of entries under the `.ipa` layout
 //! (`Payload/<Name>.app/...`), so every later reader sees the same paths whatever the input was.
 //!
-//! Zip inputs are opened once: the end-of-central-directory record is checked against the
-//! [`Limits`] by hand before the `zip` crate allocates anything, the central directory is parsed
-//! once, and each reader (one per rayon task) gets a cheap clone of the archive whose file handle
-//! reads with positioned I/O (`pread`), so workers never contend on a seek position. Nothing is
-//! extracted to disk, and an entry is inflated only when a check asks for it, never beyond the
-//! bound the caller gives.
+//! Zip inputs are opened once, and read by ipagate's own central-directory reader
+//! ([`crate::zipdir`]): the end record is checked against the [`Limits`] before anything is sized
+//! by it, the directory is read in a few large positioned reads and parsed once into the sorted
+//! entry index below (one name per entry), and nothing is read per entry until a check asks for
+//! that entry's bytes. Entry reads are positioned (`pread`) on a shared handle, so rayon workers
+//! read in parallel without a shared seek position; nothing is extracted to disk, and an entry is
+//! inflated only when a check asks for it, never beyond the bound the caller gives (see
+//! [`crate::io`] for the streaming reader, ranged access and the multi-consumer stream).
+//!
+//! Folder inputs get the same limits (entries, sizes, depth), and are opened once in spirit: each
+//! file's identity (device and inode) is recorded during the walk, and a later read opens it
+//! without following links and without blocking, and refuses it if it is no longer that file.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{EntryError, OpenError, OpenErrorKind};
+use crate::io::{EntryReader, EntrySlice, FileSource, Inner, RangeReader, ReadAt};
 use crate::limits::Limits;
+use crate::zipdir::{self, Method};
 
 /// How the input was laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,8 +59,8 @@ impl Layout {
 pub struct Entry {
     /// Normalised path (`/`-separated, folders without a trailing slash).
     pub path: String,
-    /// The name as stored in the archive (or the path relative to the input directory).
-    pub raw_name: String,
+    /// The name as stored, when it differs from `path` by more than a trailing slash.
+    raw: Option<Box<str>>,
     /// Declared uncompressed size.
     pub size: u64,
     /// Compressed size (equal to `size` for directories on disk).
@@ -68,14 +75,42 @@ pub struct Entry {
     /// Why App Store Connect could not unpack this entry (encrypted, or compressed with a method
     /// other than stored/deflate), if so.
     pub unpackable: Option<&'static str>,
-    /// Where to find the bytes: the zip index, or nothing for a folder.
+    /// Where to find the bytes.
     locator: Locator,
+}
+
+impl Entry {
+    /// The name as stored in the archive (or the path relative to the input directory).
+    pub fn raw_name(&self) -> &str {
+        self.raw.as_deref().unwrap_or(&self.path)
+    }
+
+    /// Whether the entry's bytes are stored uncompressed in the archive (or are a file on disk),
+    /// so [`Package::random_access`] can read them at any offset.
+    pub fn is_stored(&self) -> bool {
+        matches!(
+            self.locator,
+            Locator::Zip {
+                method: Method::Stored,
+                ..
+            } | Locator::File { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
 enum Locator {
-    Zip(usize),
-    File(PathBuf),
+    Zip {
+        header_offset: u64,
+        crc32: u32,
+        method: Method,
+        encrypted: bool,
+    },
+    /// A file of a folder input, with the identity (device, inode) it had during the walk.
+    File {
+        dev: u64,
+        ino: u64,
+    },
     None,
 }
 
@@ -96,24 +131,29 @@ pub struct ArchiveStats {
     pub zip64: bool,
     /// Symbolic-link entries.
     pub symlinks: u64,
-    /// Names the central directory lists more than once (first 100). The zip reader keeps the
-    /// last copy of each, so that is the one every check sees.
+    /// Normalised paths the archive lists more than once (first 100), including names that
+    /// differ only by a trailing `/`. Every reader sees the last copy in archive order.
     pub duplicate_names: Vec<String>,
 }
 
 /// An opened app package. Cheap to share between threads (`&Package` is all a reader needs).
 pub struct Package {
-    path: PathBuf,
-    layout: Layout,
+    pub(crate) path: PathBuf,
+    pub(crate) layout: Layout,
     /// Normalised path of the top-level app, e.g. `Payload/Demo.app`.
-    app_root: String,
-    /// Sorted by `path`.
-    entries: Vec<Entry>,
-    stats: ArchiveStats,
+    pub(crate) app_root: String,
+    /// Sorted by `path`; among equal paths, in archive order.
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) stats: ArchiveStats,
     /// Apps besides the one checked, as named in the input (e.g. `Payload/Other.app`).
-    other_apps: Vec<String>,
-    zip: Option<zip::ZipArchive<SharedFile>>,
-    limits: Limits,
+    pub(crate) other_apps: Vec<String>,
+    /// Zip inputs: the bytes every check reads.
+    pub(crate) source: Option<Arc<dyn ReadAt>>,
+    /// Zip inputs: entry data must end before the central directory.
+    pub(crate) data_end: u64,
+    /// Folder inputs: the app folder that raw names are relative to.
+    pub(crate) root_dir: Option<PathBuf>,
+    pub(crate) limits: Limits,
 }
 
 impl std::fmt::Debug for Package {
@@ -137,14 +177,38 @@ impl Package {
         };
         let meta = std::fs::metadata(path).map_err(|e| err(e.into()))?;
         let result = if meta.is_dir() {
-            open_dir(path, limits)
+            crate::folder::open_dir(path, limits)
         } else if meta.is_file() {
-            open_zip(path, meta.len(), limits)
+            // Opened once: every later read (entries, the report's digest) uses this handle.
+            std::fs::File::open(path)
+                .map_err(OpenErrorKind::from)
+                .and_then(|file| {
+                    let len = file.metadata()?.len();
+                    open_zip(path, Arc::new(FileSource::new(file, len)), limits)
+                })
         } else {
             // A FIFO or device would block or never end; only regular files are read.
             Err(OpenErrorKind::NotARegularFile)
         };
         result.map_err(err)
+    }
+
+    /// Opens a zip held in memory (`name` is what messages call it): the same reader and limits
+    /// as [`Package::open`], for callers that already hold the bytes (tests, the mutation harness).
+    pub fn from_bytes(name: &Path, bytes: Vec<u8>, limits: &Limits) -> Result<Package, OpenError> {
+        Package::from_source(name, Arc::new(bytes), limits)
+    }
+
+    /// Opens a zip read through any [`ReadAt`] source (`name` is what messages call it).
+    pub fn from_source(
+        name: &Path,
+        src: Arc<dyn ReadAt>,
+        limits: &Limits,
+    ) -> Result<Package, OpenError> {
+        open_zip(name, src, limits).map_err(|kind| OpenError {
+            path: name.to_path_buf(),
+            kind,
+        })
     }
 
     /// The input path as given.
@@ -178,38 +242,46 @@ impl Package {
         &self.other_apps
     }
 
+    /// The limits this package was opened with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The bytes of a zip input exactly as the checks read them (the handle opened once), for a
+    /// digest of what was checked; `None` for folder inputs.
+    pub fn source(&self) -> Option<&Arc<dyn ReadAt>> {
+        self.source.as_ref()
+    }
+
     /// The target of a symbolic-link entry (bounded to 4 KiB), never followed.
     pub fn link_target(&self, entry: &Entry) -> Option<String> {
         if !entry.is_symlink {
             return None;
         }
         match &entry.locator {
-            Locator::Zip(index) => {
-                let mut zip = self.zip.as_ref()?.clone();
-                let file = zip.by_index(*index).ok()?;
-                read_bounded(file, entry.size, 4096)
-                    .ok()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            Locator::Zip { .. } => {
+                let mut reader = self.zip_reader(entry).ok()?;
+                let mut out = Vec::new();
+                (&mut reader).take(4096).read_to_end(&mut out).ok()?;
+                Some(String::from_utf8_lossy(&out).into_owned())
             }
-            Locator::File(path) => std::fs::read_link(path)
+            Locator::File { .. } => std::fs::read_link(self.file_path(entry)?)
                 .ok()
                 .map(|t| t.to_string_lossy().into_owned()),
             Locator::None => None,
         }
     }
 
-    /// The limits this package was opened with.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// The entry at a normalised path.
     ///
-    /// With duplicate names (which `archive-unsafe-name` reports), always the first in archive
-    /// order, so every reader agrees on which copy it saw.
+    /// With duplicate names (which `archive-unsafe-name` reports), always the last in archive
+    /// order — the copy an extractor leaves on disk, as Info-ZIP's `unzip` and `ditto` do — so
+    /// every reader agrees on which copy it saw.
     pub fn entry(&self, path: &str) -> Option<&Entry> {
-        let first = self.entries.partition_point(|e| e.path.as_str() < path);
-        self.entries.get(first).filter(|e| e.path == path)
+        let end = self.entries.partition_point(|e| e.path.as_str() <= path);
+        end.checked_sub(1)
+            .and_then(|last| self.entries.get(last))
+            .filter(|e| e.path == path)
     }
 
     /// Whether a file or folder exists at a normalised path (folders are implied by their files).
@@ -219,13 +291,7 @@ impl Package {
 
     /// Whether anything lies below the folder `dir`.
     pub fn has_children(&self, dir: &str) -> bool {
-        let prefix = format!("{dir}/");
-        let start = self
-            .entries
-            .partition_point(|e| e.path.as_str() < prefix.as_str());
-        self.entries
-            .get(start)
-            .is_some_and(|e| e.path.starts_with(&prefix))
+        self.children(dir).next().is_some()
     }
 
     /// Entries strictly below the folder `dir` (any depth), in path order.
@@ -240,229 +306,161 @@ impl Package {
     }
 
     /// Reads a whole entry, refusing (without allocating it) anything larger than `max_len`.
-    /// Safe to call from many threads at once.
+    /// The bytes are checked against the declared size and CRC-32. Safe to call from many
+    /// threads at once.
     pub fn read(&self, entry: &Entry, max_len: u64) -> Result<Vec<u8>, EntryError> {
+        if entry.size > max_len {
+            return Err(EntryError::TooLarge { limit: max_len });
+        }
+        let mut reader = self.open_entry(entry)?;
+        let mut out = Vec::with_capacity(usize::try_from(entry.size.min(16 << 20)).unwrap_or(0));
+        reader.read_to_end(&mut out).map_err(EntryError::from_io)?;
+        Ok(out)
+    }
+
+    /// A streaming reader of one entry: never more than the declared size; a short stream, a
+    /// stream longer than declared and a CRC mismatch are errors ([`crate::EntryDataError`]).
+    pub fn open_entry(&self, entry: &Entry) -> Result<EntryReader, EntryError> {
         if entry.is_symlink {
             // A zip stores a link as a file whose content is the target: never follow it.
             return Err(EntryError::NotAFile("a symbolic link"));
         }
-        if entry.size > max_len {
-            return Err(EntryError::TooLarge { limit: max_len });
-        }
         match &entry.locator {
-            Locator::Zip(index) => {
-                let Some(zip) = &self.zip else {
-                    return Err(EntryError::NotAFile("an entry of a closed archive"));
-                };
-                // A clone shares the parsed central directory and the file; only the position is its own.
-                let mut zip = zip.clone();
-                let file = zip.by_index(*index).map_err(EntryError::Zip)?;
-                read_bounded(file, entry.size, max_len)
-            }
-            Locator::File(path) => {
-                let file = File::open(path)?;
-                read_bounded(file, entry.size, max_len)
+            Locator::Zip { .. } => self.zip_reader(entry),
+            Locator::File { .. } => {
+                let file = self.open_file(entry)?;
+                Ok(EntryReader::new(
+                    Inner::Plain(Box::new(file)),
+                    entry.size,
+                    None,
+                ))
             }
             Locator::None => Err(EntryError::NotAFile(if entry.is_dir {
                 "a folder"
-            } else if entry.is_symlink {
-                "a symbolic link"
             } else {
                 "a special file (FIFO, socket or device)"
             })),
         }
     }
-}
 
-/// Reads at most `max_len` bytes, whatever the entry claims: a lying header cannot make us allocate
-/// or inflate more.
-fn read_bounded(reader: impl Read, declared: u64, max_len: u64) -> Result<Vec<u8>, EntryError> {
-    let mut out =
-        Vec::with_capacity(usize::try_from(declared.min(max_len).min(1 << 20)).unwrap_or(0));
-    reader
-        .take(max_len.saturating_add(1))
-        .read_to_end(&mut out)?;
-    if out.len() as u64 > max_len {
-        return Err(EntryError::TooLarge { limit: max_len });
+    /// Inflates one entry once and feeds every byte to each sink in turn (a hasher, a parser, a
+    /// scanner…), in chunks of 64 KiB: memory does not grow with the entry. Refuses entries
+    /// declared larger than `max_len` before reading. Returns the bytes read.
+    pub fn stream(
+        &self,
+        entry: &Entry,
+        max_len: u64,
+        sinks: &mut [&mut dyn std::io::Write],
+    ) -> Result<u64, EntryError> {
+        if entry.size > max_len {
+            return Err(EntryError::TooLarge { limit: max_len });
+        }
+        let mut reader = self.open_entry(entry)?;
+        crate::io::fan_out(&mut reader, sinks).map_err(EntryError::from_io)
     }
-    Ok(out)
-}
 
-/// A file handle that many clones read with positioned I/O, each keeping its own position.
-#[derive(Debug, Clone)]
-struct SharedFile {
-    file: Arc<File>,
-    pos: u64,
-    len: u64,
-}
-
-impl Read for SharedFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = read_at(&self.file, buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for SharedFile {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let new = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        match new {
-            Some(p) => {
-                self.pos = p;
-                Ok(p)
+    /// Random access to an entry's bytes without inflating or copying them: `Some` for stored
+    /// zip entries and files of folder inputs, `None` for compressed entries (read those with
+    /// [`Package::open_entry`]). Reads through the slice are not CRC-checked.
+    pub fn random_access(&self, entry: &Entry) -> Result<Option<EntrySlice>, EntryError> {
+        if entry.is_symlink {
+            return Err(EntryError::NotAFile("a symbolic link"));
+        }
+        match &entry.locator {
+            Locator::Zip {
+                method: Method::Stored,
+                encrypted: false,
+                ..
+            } => {
+                let (src, start) = self.zip_data(entry)?;
+                Ok(Some(EntrySlice::new(src, start, entry.size)))
             }
-            None => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the start of the file",
-            )),
-        }
-    }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-const EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
-const ZIP64_LOCATOR_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
-const ZIP64_EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
-
-/// What the end-of-central-directory records declare, read by hand so the entry count is bounded
-/// before the zip parser sizes anything by it.
-struct Eocd {
-    entries: u64,
-    zip64: bool,
-    /// Size of the central directory in bytes.
-    cd_size: u64,
-}
-
-fn read_eocd(file: &SharedFile) -> Result<Eocd, OpenErrorKind> {
-    // EOCD is 22 bytes plus a comment of at most 65535 bytes.
-    let tail_len = file.len.min(22 + 65_535 + 20);
-    let mut tail = vec![0u8; tail_len as usize];
-    let start = file.len - tail_len;
-    read_exact_at(&file.file, &mut tail, start)?;
-    // The real record's comment ends exactly at the end of the file; a signature inside a
-    // comment (a decoy declaring few entries) does not. Without such a candidate, fall back to the
-    // last signature and let the zip parser judge; its entry count is checked again after parsing.
-    let candidates = || {
-        tail.windows(4)
-            .enumerate()
-            .rev()
-            .filter(|(p, w)| *w == EOCD_SIG && p + 22 <= tail.len())
-            // Multi-disk archives do not exist in an .ipa; 0xFFFF is zip64's "see the other record".
-            .filter(|(p, _)| {
-                let disk = |at: usize| u16::from_le_bytes([tail[p + at], tail[p + at + 1]]);
-                matches!(disk(4), 0 | 0xFFFF) && matches!(disk(6), 0 | 0xFFFF)
-            })
-            .map(|(p, _)| p)
-    };
-    let pos = candidates()
-        .find(|&p| {
-            p + 22 + usize::from(u16::from_le_bytes([tail[p + 20], tail[p + 21]])) == tail.len()
-        })
-        .or_else(|| candidates().next())
-        .ok_or_else(|| {
-            OpenErrorKind::BadZip("no end-of-central-directory record (truncated?)".into())
-        })?;
-    let eocd = &tail[pos..];
-    let total = u64::from(u16::from_le_bytes([eocd[10], eocd[11]]));
-    let mut out = Eocd {
-        entries: total,
-        zip64: false,
-        cd_size: u64::from(u32::from_le_bytes([eocd[12], eocd[13], eocd[14], eocd[15]])),
-    };
-    if pos >= 20 && tail[pos - 20..pos - 16] == ZIP64_LOCATOR_SIG {
-        out.zip64 = true;
-        let loc = &tail[pos - 20..pos];
-        let mut off = [0u8; 8];
-        off.copy_from_slice(&loc[8..16]);
-        let eocd64_at = u64::from_le_bytes(off);
-        let mut rec = [0u8; 56];
-        if eocd64_at.checked_add(56).is_some_and(|end| end <= file.len) {
-            read_exact_at(&file.file, &mut rec, eocd64_at)?;
-            if rec[0..4] == ZIP64_EOCD_SIG {
-                let mut n = [0u8; 8];
-                n.copy_from_slice(&rec[32..40]);
-                out.entries = u64::from_le_bytes(n);
-                n.copy_from_slice(&rec[40..48]);
-                out.cd_size = u64::from_le_bytes(n);
+            Locator::Zip { .. } => Ok(None),
+            Locator::File { .. } => {
+                let file = self.open_file(entry)?;
+                let src: Arc<dyn ReadAt> = Arc::new(FileSource::new(file, entry.size));
+                Ok(Some(EntrySlice::new(src, 0, entry.size)))
             }
+            Locator::None => Err(EntryError::NotAFile("not a file")),
         }
     }
-    Ok(out)
-}
 
-/// The zip reader keeps one entry per name, so to name the duplicates the central directory's
-/// names are walked once by hand (only when the reader says there are duplicates).
-fn duplicate_names(archive: &zip::ZipArchive<SharedFile>, cd_size: u64) -> Vec<String> {
-    let mut out = Vec::new();
-    let file = archive.clone().into_inner();
-    let start = archive.central_directory_start();
-    let size = cd_size.min(file.len.saturating_sub(start));
-    let mut cd = vec![0u8; usize::try_from(size).unwrap_or(0)];
-    if read_exact_at(&file.file, &mut cd, start).is_err() {
-        return out;
-    }
-    let mut seen = std::collections::HashSet::new();
-    let mut at = 0usize;
-    while at + 46 <= cd.len() && cd[at..at + 4] == [0x50, 0x4b, 0x01, 0x02] && out.len() < 100 {
-        let len = |o: usize| usize::from(u16::from_le_bytes([cd[at + o], cd[at + o + 1]]));
-        let (name_len, extra_len, comment_len) = (len(28), len(30), len(32));
-        let Some(name) = cd.get(at + 46..at + 46 + name_len) else {
-            break;
+    /// Source and data offset of a zip entry, after checking its local header.
+    fn zip_data(&self, entry: &Entry) -> Result<(Arc<dyn ReadAt>, u64), EntryError> {
+        let (Some(src), Locator::Zip { header_offset, .. }) = (&self.source, &entry.locator) else {
+            return Err(EntryError::NotAFile("not an archive entry"));
         };
-        let name = String::from_utf8_lossy(name).into_owned();
-        if !seen.insert(name.clone()) && !out.contains(&name) {
-            out.push(name);
-        }
-        at += 46 + name_len + extra_len + comment_len;
+        let start =
+            zipdir::local_data_start(&**src, *header_offset, entry.compressed_size, self.data_end)
+                .map_err(EntryError::Corrupt)?;
+        Ok((src.clone(), start))
     }
-    out
+
+    fn zip_reader(&self, entry: &Entry) -> Result<EntryReader, EntryError> {
+        let Locator::Zip {
+            crc32,
+            method,
+            encrypted,
+            ..
+        } = entry.locator
+        else {
+            return Err(EntryError::NotAFile("not an archive entry"));
+        };
+        if encrypted {
+            return Err(EntryError::Unsupported("encrypted".into()));
+        }
+        let (src, start) = self.zip_data(entry)?;
+        let raw = RangeReader::new(src, start, entry.compressed_size);
+        let inner = match method {
+            Method::Stored => {
+                if entry.compressed_size != entry.size {
+                    return Err(EntryError::Corrupt(format!(
+                        "a stored entry declares {} bytes but holds {}",
+                        entry.size, entry.compressed_size
+                    )));
+                }
+                Inner::Plain(Box::new(raw))
+            }
+            Method::Deflated => Inner::Deflate(Box::new(flate2::read::DeflateDecoder::new(
+                std::io::BufReader::with_capacity(64 * 1024, raw),
+            ))),
+            Method::Unknown(m) => {
+                return Err(EntryError::Unsupported(format!("compression method {m}")));
+            }
+        };
+        Ok(EntryReader::new(inner, entry.size, Some(crc32)))
+    }
+
+    fn file_path(&self, entry: &Entry) -> Option<PathBuf> {
+        Some(self.root_dir.as_ref()?.join(entry.raw_name()))
+    }
+
+    /// Opens a file of a folder input: never through a link, never blocking, and only if it is
+    /// still the regular file the walk saw.
+    fn open_file(&self, entry: &Entry) -> Result<std::fs::File, EntryError> {
+        let (Locator::File { dev, ino }, Some(path)) = (&entry.locator, self.file_path(entry))
+        else {
+            return Err(EntryError::NotAFile("not a file of a folder input"));
+        };
+        crate::folder::open_same_file(&path, *dev, *ino)
+    }
 }
 
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
-    while !buf.is_empty() {
-        let n = read_at(file, buf, offset)?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
-}
-
-fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenErrorKind> {
+fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Package, OpenErrorKind> {
+    let len = src.len();
     if len == 0 {
         return Err(OpenErrorKind::Empty);
     }
-    let file = SharedFile {
-        file: Arc::new(File::open(path)?),
-        pos: 0,
-        len,
-    };
     let mut head = [0u8; 8];
     let head_len = usize::try_from(len.min(8)).unwrap_or(8);
-    read_exact_at(&file.file, &mut head[..head_len], 0)?;
+    src.read_exact_at(&mut head[..head_len], 0)?;
     if !(head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")) {
         return Err(OpenErrorKind::NotZip(crate::sanitize::describe_head(
             &head[..head_len],
             8,
         )));
     }
-    let eocd = read_eocd(&file)?;
+    let eocd = zipdir::read_eocd(&*src)?;
     if eocd.entries > limits.max_entries {
         return Err(OpenErrorKind::OverLimit {
             what: "the entry count",
@@ -470,28 +468,29 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
             limit: limits.max_entries,
         });
     }
-    let archive = zip::ZipArchive::new(file).map_err(OpenErrorKind::Zip)?;
-    if archive.len() as u64 > limits.max_entries {
+    if eocd.cd_size > limits.max_central_directory_size {
         return Err(OpenErrorKind::OverLimit {
-            what: "the entry count",
-            value: archive.len() as u64,
-            limit: limits.max_entries,
+            what: "the central directory's size",
+            value: eocd.cd_size,
+            limit: limits.max_central_directory_size,
         });
     }
+    let (records, cd_start) = zipdir::read_central_directory(&src, &eocd)?;
     let mut stats = ArchiveStats {
         file_size: len,
         zip64: eocd.zip64,
-        duplicate_names: Vec::new(),
+        entry_count: records.len() as u64,
         ..Default::default()
     };
-    if archive.has_duplicate_names() {
-        stats.duplicate_names = duplicate_names(&archive, eocd.cd_size);
-    }
-    let mut raw = Vec::with_capacity(archive.len());
-    for index in 0..archive.len() {
-        let data = archive.by_index_data(index).map_err(OpenErrorKind::Zip)?;
-        let name = String::from_utf8_lossy(data.name_raw()).into_owned();
-        let (size, compressed) = (data.size(), data.compressed_size());
+    let mut entries = Vec::with_capacity(records.len());
+    for rec in records {
+        let (size, compressed) = (rec.size, rec.compressed_size);
+        let name_is_utf8 = std::str::from_utf8(&rec.name).is_ok();
+        let is_dir = rec.is_dir();
+        let name = match String::from_utf8(rec.name) {
+            Ok(name) => name,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         if size > limits.max_entry_size {
             return Err(OpenErrorKind::OverLimit {
                 what: "an entry's declared size",
@@ -507,33 +506,32 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
         }
         stats.uncompressed_size = stats.uncompressed_size.saturating_add(size);
         stats.compressed_size = stats.compressed_size.saturating_add(compressed);
-        let is_dir = data.is_dir();
-        let is_symlink = data.is_symlink();
-        stats.symlinks += u64::from(is_symlink);
+        stats.symlinks += u64::from(rec.is_symlink);
         stats.file_count += u64::from(!is_dir);
-        let name_is_utf8 = std::str::from_utf8(data.name_raw()).is_ok();
-        let unpackable = if data.encrypted() {
+        let unpackable = if rec.encrypted {
             Some("encrypted")
-        } else if !matches!(
-            data.compression(),
-            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
-        ) {
+        } else if matches!(rec.method, Method::Unknown(_)) {
             Some("compressed with a method other than stored or deflate")
         } else {
             None
         };
-        raw.push((
-            name,
+        entries.push(Entry {
+            path: name,
+            raw: None,
             size,
-            compressed,
+            compressed_size: compressed,
             is_dir,
-            is_symlink,
-            Locator::Zip(index),
+            is_symlink: rec.is_symlink,
             name_is_utf8,
             unpackable,
-        ));
+            locator: Locator::Zip {
+                header_offset: rec.header_offset,
+                crc32: rec.crc32,
+                method: rec.method,
+                encrypted: rec.encrypted,
+            },
+        });
     }
-    stats.entry_count = raw.len() as u64;
     if stats.uncompressed_size > limits.max_total_size {
         return Err(OpenErrorKind::OverLimit {
             what: "the total declared uncompressed size",
@@ -551,11 +549,11 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
             stats.uncompressed_size
         )));
     }
-    let (layout, app_root, prefix, other_apps) = find_app_in_zip(&raw)?;
-    for name in &mut stats.duplicate_names {
-        *name = normalise_name(name, &prefix, layout);
+    let (layout, app_root, prefix, other_apps) = find_app_in_zip(&entries)?;
+    for entry in &mut entries {
+        normalise_entry(entry, &prefix, layout);
     }
-    let entries = normalise(raw, &prefix, layout);
+    sort_and_find_duplicates(&mut entries, &mut stats);
     Ok(Package {
         path: path.to_path_buf(),
         layout,
@@ -563,29 +561,73 @@ fn open_zip(path: &Path, len: u64, limits: &Limits) -> Result<Package, OpenError
         entries,
         stats,
         other_apps,
-        zip: Some(archive),
+        source: Some(src),
+        data_end: cd_start,
+        root_dir: None,
         limits: limits.clone(),
     })
 }
 
-/// name, size, compressed size, is_dir, is_symlink, locator, name_is_utf8, unpackable
-type RawEntry = (
-    String,
-    u64,
-    u64,
-    bool,
-    bool,
-    Locator,
-    bool,
-    Option<&'static str>,
-);
+/// Rewrites a raw name to its normalised path in place, keeping the raw name only where it
+/// differs by more than a trailing slash (a nested or zipped-app layout).
+fn normalise_entry(entry: &mut Entry, prefix: &str, layout: Layout) {
+    let normalised = normalise_name(&entry.path, prefix, layout);
+    if normalised.len() + 1 == entry.path.len() && entry.path.starts_with(normalised.as_str()) {
+        entry.path.truncate(normalised.len());
+    } else if normalised != entry.path {
+        let raw = std::mem::replace(&mut entry.path, normalised);
+        entry.raw = Some(raw.into_boxed_str());
+    }
+}
+
+/// Sorts by path (stable: among equal paths, archive order) and lists the paths that occur more
+/// than once (first 100) — after normalising, so `a` and `a/` collide as they do on disk.
+pub(crate) fn sort_and_find_duplicates(entries: &mut [Entry], stats: &mut ArchiveStats) {
+    if !entries.is_sorted_by(|a, b| a.path <= b.path) {
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    for pair in entries.windows(2) {
+        if pair[0].path == pair[1].path
+            && stats.duplicate_names.last() != Some(&pair[0].path)
+            && stats.duplicate_names.len() < 100
+        {
+            stats.duplicate_names.push(pair[0].path.clone());
+        }
+    }
+}
+
+impl Entry {
+    /// An entry of a folder input.
+    pub(crate) fn on_disk(
+        path: String,
+        rel: String,
+        size: u64,
+        kind: (bool, bool, bool),
+        name_is_utf8: bool,
+        identity: Option<(u64, u64)>,
+    ) -> Entry {
+        let (is_dir, is_symlink, is_file) = kind;
+        Entry {
+            path,
+            raw: Some(rel.into_boxed_str()),
+            size,
+            compressed_size: size,
+            is_dir,
+            is_symlink,
+            name_is_utf8,
+            unpackable: None,
+            locator: match identity {
+                Some((dev, ino)) if is_file || is_symlink => Locator::File { dev, ino },
+                _ => Locator::None,
+            },
+        }
+    }
+}
 
 /// Finds the top-level app: `Payload/<X>.app/`, else `<Outer>/Payload/<X>.app/`, else `<X>.app/`.
 /// Anchored on path components: a nested `Watch/W.app` never counts as the top-level app. Among
 /// several candidates, the first by name that has an `Info.plist` wins (deterministic).
-fn find_app_in_zip(
-    raw: &[RawEntry],
-) -> Result<(Layout, String, String, Vec<String>), OpenErrorKind> {
+fn find_app_in_zip(raw: &[Entry]) -> Result<(Layout, String, String, Vec<String>), OpenErrorKind> {
     use std::collections::BTreeMap;
     fn is_app(c: &str) -> bool {
         c.len() > 4 && c.ends_with(".app")
@@ -594,8 +636,8 @@ fn find_app_in_zip(
     let mut payload: BTreeMap<&str, bool> = BTreeMap::new();
     let mut nested: BTreeMap<(&str, &str), bool> = BTreeMap::new();
     let mut root: BTreeMap<&str, bool> = BTreeMap::new();
-    for (name, ..) in raw {
-        let mut parts = name.split('/');
+    for entry in raw {
+        let mut parts = entry.path.split('/');
         let (p0, p1, p2, p3) = (
             parts.next().unwrap_or(""),
             parts.next(),
@@ -675,175 +717,4 @@ fn normalise_name(name: &str, prefix: &str, layout: Layout) -> String {
         }
         _ => trimmed.to_string(),
     }
-}
-
-fn normalise(raw: Vec<RawEntry>, prefix: &str, layout: Layout) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = raw
-        .into_iter()
-        .map(
-            |(
-                name,
-                size,
-                compressed_size,
-                is_dir,
-                is_symlink,
-                locator,
-                name_is_utf8,
-                unpackable,
-            )| {
-                Entry {
-                    path: normalise_name(&name, prefix, layout),
-                    raw_name: name,
-                    size,
-                    compressed_size,
-                    is_dir,
-                    is_symlink,
-                    name_is_utf8,
-                    unpackable,
-                    locator,
-                }
-            },
-        )
-        .collect();
-    entries.sort_by(|a, b| a.path.cmp(&b.path).then(a.raw_name.cmp(&b.raw_name)));
-    entries
-}
-
-fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErrorKind> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut other_apps = Vec::new();
-    let (layout, app_dir) =
-        if name.ends_with(".xcarchive") || path.join("Products/Applications").is_dir() {
-            let apps_dir = path.join("Products/Applications");
-            let mut apps: Vec<PathBuf> = std::fs::read_dir(&apps_dir)
-                .map_err(|_| OpenErrorKind::NoAppInXcarchive)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "app") && p.is_dir())
-                .collect();
-            apps.sort();
-            let mut apps = apps.into_iter();
-            let app = apps.next().ok_or(OpenErrorKind::NoAppInXcarchive)?;
-            other_apps = apps
-                .filter_map(|p| {
-                    p.file_name()
-                        .map(|n| format!("Products/Applications/{}", n.to_string_lossy()))
-                })
-                .collect();
-            (Layout::Xcarchive, app)
-        } else if name.ends_with(".app") || path.join("Info.plist").is_file() {
-            (Layout::AppDirectory, path.to_path_buf())
-        } else {
-            return Err(OpenErrorKind::NotABundleDirectory);
-        };
-    let app_name = app_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let app_name = if app_name.ends_with(".app") {
-        app_name
-    } else {
-        format!("{app_name}.app")
-    };
-    let app_root = format!("Payload/{app_name}");
-    let mut entries = Vec::new();
-    let mut stats = ArchiveStats::default();
-    walk(
-        &app_dir,
-        &app_root,
-        String::new(),
-        1,
-        limits,
-        &mut entries,
-        &mut stats,
-    )?;
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Package {
-        path: path.to_path_buf(),
-        layout,
-        app_root,
-        entries,
-        stats,
-        other_apps,
-        zip: None,
-        limits: limits.clone(),
-    })
-}
-
-fn walk(
-    dir: &Path,
-    norm: &str,
-    rel: String,
-    depth: usize,
-    limits: &Limits,
-    out: &mut Vec<Entry>,
-    stats: &mut ArchiveStats,
-) -> Result<(), OpenErrorKind> {
-    if depth > limits.max_depth {
-        return Err(OpenErrorKind::OverLimit {
-            what: "the folder depth",
-            value: depth as u64,
-            limit: limits.max_depth as u64,
-        });
-    }
-    let mut children: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    children.sort_by_key(|e| e.file_name());
-    for child in children {
-        stats.entry_count += 1;
-        if stats.entry_count > limits.max_entries {
-            return Err(OpenErrorKind::OverLimit {
-                what: "the entry count",
-                value: stats.entry_count,
-                limit: limits.max_entries,
-            });
-        }
-        let name = child.file_name().to_string_lossy().into_owned();
-        let child_rel = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let child_norm = format!("{norm}/{name}");
-        // Never follow links: a link is reported, not entered.
-        let meta = std::fs::symlink_metadata(child.path())?;
-        let is_symlink = meta.file_type().is_symlink();
-        let is_dir = meta.is_dir();
-        let is_file = meta.file_type().is_file();
-        let size = if is_dir { 0 } else { meta.len() };
-        stats.symlinks += u64::from(is_symlink);
-        stats.file_count += u64::from(!is_dir);
-        stats.uncompressed_size = stats.uncompressed_size.saturating_add(size);
-        stats.compressed_size = stats.uncompressed_size;
-        // Only regular files are ever opened: a FIFO would block a read forever.
-        let locator = if is_file || is_symlink {
-            Locator::File(child.path())
-        } else {
-            Locator::None
-        };
-        out.push(Entry {
-            path: child_norm.clone(),
-            raw_name: child_rel.clone(),
-            size,
-            compressed_size: size,
-            is_dir,
-            is_symlink,
-            name_is_utf8: child.file_name().to_str().is_some(),
-            unpackable: None,
-            locator,
-        });
-        if is_dir {
-            walk(
-                &child.path(),
-                &child_norm,
-                child_rel,
-                depth + 1,
-                limits,
-                out,
-                stats,
-            )?;
-        }
-    }
-    Ok(())
 }
