@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The reader at scale: `ipagate inspect` and `ipagate preflight --no-input-hash` against
+# `unzip -p IPA Payload/X.app/Info.plist | plistutil` on IPAs with many entries, in one run.
+#
+# The IPAs are written by Python's zipfile (as in the report that opened issue 6): one app with a
+# binary Info.plist and N tiny resource files spread over 100 folders, deflated. Sizes: 1,000 to
+# 200,000 entries. For each size the script prints the medians (hyperfine, whole processes), the
+# ratios, ipagate's cost per entry, and ipagate's peak RSS (GNU time), then checks the targets:
+#   inspect <= 1.0x the unzip pipeline at 4,000 entries and <= 1.5x at 100,000;
+#   preflight (without the input hash) within 1.2x of inspect at every size;
+#   peak RSS <= 48 MB at 100,000 entries.
+#
+#   bash benches/entries.sh              # RUNS=20
+#   RUNS=5 SIZES="1000 100000" bash benches/entries.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS="${RUNS:-20}"
+SIZES="${SIZES:-1000 4000 20000 100000 200000}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-entries.XXXXXX")"
+if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "keeping $work"; fi
+say() { printf '== %s\n' "$*" >&2; }
+
+apt_install() { # best effort: only as root with apt-get, quietly
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }) || true
+  fi
+}
+command -v plistutil >/dev/null || { say "installing libplist-utils"; apt_install libplist-utils; }
+command -v hyperfine >/dev/null || { say "installing hyperfine"; apt_install hyperfine; }
+[ -x /usr/bin/time ] || { say "installing GNU time"; apt_install time; }
+for tool in plistutil hyperfine unzip /usr/bin/time; do
+  command -v "$tool" >/dev/null || { say "$tool is not available: cannot compare"; exit 2; }
+done
+
+say "building ipagate (release)"
+cargo build --release --quiet --bin ipagate
+bin="$PWD/target/release/ipagate"
+
+for n in $SIZES; do
+  python3 - "$work/E$n.ipa" "$n" <<'PY'
+import plistlib, sys, zipfile
+path, n = sys.argv[1], int(sys.argv[2])
+info = {"CFBundleIdentifier": "com.example.many", "CFBundleExecutable": "Many",
+        "CFBundleName": "Many", "CFBundleVersion": "1", "CFBundleShortVersionString": "1.0",
+        "CFBundlePackageType": "APPL", "MinimumOSVersion": "15.0", "UIDeviceFamily": [1],
+        "CFBundleSupportedPlatforms": ["iPhoneOS"], "DTPlatformName": "iphoneos",
+        "UILaunchStoryboardName": "LaunchScreen"}
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("Payload/Many.app/Info.plist", plistlib.dumps(info, fmt=plistlib.FMT_BINARY))
+    z.writestr("Payload/Many.app/Many", b"\xcf\xfa\xed\xfe" + b"\0" * 4096)
+    z.writestr("Payload/Many.app/LaunchScreen.storyboardc/Info.plist", plistlib.dumps({}))
+    for i in range(max(n - 3, 0)):
+        z.writestr(f"Payload/Many.app/res/{i % 100:02d}/resource-{i:06d}.txt", f"{i}\n")
+PY
+done
+ls -l "$work"/*.ipa >&2
+
+unzip_cmd='unzip -p {} Payload/Many.app/Info.plist | plistutil -i - -f xml'
+results="$work/results.jsonl"
+: >"$results"
+for n in $SIZES; do
+  ipa="$work/E$n.ipa"
+  say "timing $n entries"
+  hyperfine -N --warmup 3 --runs "$RUNS" --style none --export-json "$work/a$n.json" \
+    -n inspect "$bin inspect $ipa --format json" \
+    -n preflight "$bin preflight $ipa --format json --no-input-hash --as-of 2026-11-25" \
+    >/dev/null 2>>"$work/hyperfine.log" || true
+  hyperfine --shell=bash --warmup 3 --runs "$RUNS" --style none --export-json "$work/b$n.json" \
+    -n unzip "${unzip_cmd//\{\}/$ipa}" >/dev/null 2>>"$work/hyperfine.log"
+  rss=$( { /usr/bin/time -f '%M' "$bin" inspect "$ipa" --format json >/dev/null; } 2>&1 | tail -n 1)
+  rss_pre=$( { /usr/bin/time -f '%M' "$bin" preflight "$ipa" --format json --no-input-hash --as-of 2026-11-25 >/dev/null; } 2>&1 | tail -n 1)
+  python3 - "$n" "$work/a$n.json" "$work/b$n.json" "$rss" "$rss_pre" >>"$results" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+out = {"entries": n, "rss_kb": int(sys.argv[4]), "rss_pre_kb": int(sys.argv[5])}
+for f in sys.argv[2:4]:
+    for r in json.load(open(f))["results"]:
+        out[r["command"]] = r["median"]
+print(json.dumps(out))
+PY
+done
+
+python3 - "$results" "$RUNS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"\nipagate at scale vs unzip -p | plistutil (hyperfine medians of {sys.argv[2]} runs, whole processes)\n")
+print("| entries | inspect | preflight (no hash) | unzip \\| plistutil | inspect / unzip | preflight / inspect | inspect µs/entry | peak RSS inspect / preflight |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['entries']:,} | {r['inspect']*1e3:.2f} ms | {r['preflight']*1e3:.2f} ms | {r['unzip']*1e3:.2f} ms "
+          f"| {r['inspect']/r['unzip']:.2f}x | {r['preflight']/r['inspect']:.2f}x | {r['inspect']*1e6/r['entries']:.2f} "
+          f"| {r['rss_kb']/1024:.1f} / {r['rss_pre_kb']/1024:.1f} MB |")
+print()
+ok = True
+def check(cond, text):
+    global ok
+    ok &= cond
+    print(f"{'ok  ' if cond else 'MISS'} {text}")
+by = {r["entries"]: r for r in rows}
+for n, target in ((4000, 1.0), (100000, 1.5)):
+    if n in by:
+        ratio = by[n]["inspect"] / by[n]["unzip"]
+        check(ratio <= target, f"{n:,} entries: inspect / unzip = {ratio:.2f}x (target <= {target}x)")
+for r in rows:
+    ratio = r["preflight"] / r["inspect"]
+    check(ratio <= 1.2, f"{r['entries']:,} entries: preflight / inspect = {ratio:.2f}x (target <= 1.2x)")
+if 100000 in by:
+    mb = by[100000]["rss_pre_kb"] / 1024
+    check(mb <= 48, f"100,000 entries: peak RSS {mb:.1f} MB (target <= 48 MB)")
+sys.exit(0 if ok else 1)
+PY
