@@ -3,6 +3,10 @@
 //! once with a 1 MB and once with a 200 MB main executable, and opening + inspecting both is
 //! timed. The two times should be within noise of each other.
 //!
+//! A second group opens and inspects in-memory archives of 1,000 to 200,000 tiny entries (the
+//! shape of asset-heavy apps), reported per entry: the central-directory index, the sort and the
+//! bundle walk are the only costs that grow with the entry count.
+//!
 //! ```text
 //! cargo bench --bench inspect
 //! ```
@@ -63,5 +67,36 @@ fn bench_inspect(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_inspect);
+/// An app with `n` one-byte resources spread over 100 folders, like `benches/entries.sh` makes.
+fn many_entries(n: usize) -> Vec<u8> {
+    let mut ipa = ipagate_fixtures::Ipa::app("Many", "com.example.many");
+    for i in 0..n {
+        ipa = ipa.entry(ipagate_fixtures::zip::Entry::file(
+            format!("Payload/Many.app/res/{:02}/resource-{i:06}.txt", i % 100),
+            "x",
+        ));
+    }
+    ipa.build()
+}
+
+fn bench_entries(c: &mut Criterion) {
+    let mut group = c.benchmark_group("entries");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    for n in [1_000usize, 4_000, 20_000, 100_000, 200_000] {
+        let bytes = many_entries(n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("open+inspect", n), &bytes, |b, bytes| {
+            b.iter(|| {
+                let package =
+                    Package::from_bytes(Path::new("many.ipa"), bytes.clone(), &Limits::default())
+                        .expect("open");
+                black_box(inspect(&package).expect("inspect").bundles.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_inspect, bench_entries);
 criterion_main!(benches);

@@ -377,6 +377,12 @@ const RESOURCE_DIRS: &[&str] = &[
 /// Folder extensions that make a bundle, with or without an `Info.plist`.
 const BUNDLE_EXTENSIONS: &[&str] = &[".app", ".appex", ".framework", ".bundle", ".xctest"];
 
+fn is_bundle_name(component: &str) -> bool {
+    BUNDLE_EXTENSIONS
+        .iter()
+        .any(|x| component.len() > x.len() && component.ends_with(x))
+}
+
 /// Reads the facts of an opened package: lists the bundle tree from the entry names (no I/O) and
 /// then reads each bundle's Info.plist on the rayon pool, in parallel.
 pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
@@ -385,6 +391,9 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
     dirs.insert(&app_root);
     let app_prefix_len = app_root.len() + 1;
+    // Entries are sorted, so consecutive ones usually share their folder: each folder's
+    // components are looked at once, not once per file in it.
+    let mut last_parent = "";
     for entry in package.entries() {
         let path = entry.path.as_str();
         if path.len() <= app_prefix_len
@@ -393,31 +402,32 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
         {
             continue;
         }
-        // Every folder along the way whose name is a bundle...
-        let mut start = app_prefix_len;
-        loop {
-            let end = path[start..].find('/').map(|i| start + i);
-            let component = &path[start..end.unwrap_or(path.len())];
-            if (end.is_some() || entry.is_dir)
-                && BUNDLE_EXTENSIONS
-                    .iter()
-                    .any(|x| component.len() > x.len() && component.ends_with(x))
-            {
-                dirs.insert(&path[..end.unwrap_or(path.len())]);
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if parent != last_parent {
+            // Every folder along the way whose name is a bundle...
+            let mut start = app_prefix_len;
+            while start < parent.len() {
+                let end = parent[start..]
+                    .find('/')
+                    .map_or(parent.len(), |i| start + i);
+                if is_bundle_name(&parent[start..end]) {
+                    dirs.insert(&parent[..end]);
+                }
+                start = end + 1;
             }
-            match end {
-                Some(e) => start = e + 1,
-                None => break,
-            }
+            last_parent = parent;
+        }
+        if entry.is_dir && is_bundle_name(name) {
+            dirs.insert(path);
         }
         // ...and the folder of any Info.plist, unless it is compiled-resource metadata.
-        if let Some(dir) = path.strip_suffix("/Info.plist")
-            && dir.len() > app_root.len()
-            && !dir[app_prefix_len..]
+        if name == "Info.plist"
+            && parent.len() > app_root.len()
+            && !parent[app_prefix_len..]
                 .split('/')
                 .any(|c| RESOURCE_DIRS.iter().any(|x| c.ends_with(x)))
         {
-            dirs.insert(dir);
+            dirs.insert(parent);
         }
     }
     // Drop anything inside a `.dSYM` or `_CodeSignature`; those are not bundles to App Store Connect.
@@ -629,7 +639,10 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
     };
     let mut swift: Option<Vec<String>> = None;
     for e in package.entries() {
-        let first = e.path.split('/').next().unwrap_or("");
+        let first = e
+            .path
+            .split_once('/')
+            .map_or(e.path.as_str(), |(first, _)| first);
         if first != "Payload" && !first.is_empty() && !top.contains(first) {
             top.insert(first.to_string());
         }
@@ -650,7 +663,7 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
             .path
             .strip_prefix(package.app_root())
             .is_some_and(|rest| rest.starts_with('/'));
-        if in_app && e.path.rsplit('/').next() == Some(".DS_Store") {
+        if in_app && e.path.ends_with("/.DS_Store") {
             facts.ds_store.push(e.path.clone());
         }
         if let Some(problem) = e.unpackable
@@ -715,18 +728,38 @@ fn link_escapes(path: &str, target: &str, root: &str) -> bool {
     false
 }
 
+/// What is unsafe about an entry name, in one pass over its bytes (this runs for every entry).
 fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {
     if name.len() > limits.max_name_len {
-        Some("too-long")
-    } else if name.chars().any(char::is_control) {
+        return Some("too-long");
+    }
+    let bytes = name.as_bytes();
+    let (mut depth, mut start) = (1usize, 0usize);
+    let (mut control, mut backslash, mut parent_ref) = (false, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'/' => {
+                parent_ref |= &bytes[start..i] == b"..";
+                depth += 1;
+                start = i + 1;
+            }
+            b'\\' => backslash = true,
+            0..=0x1f | 0x7f => control = true,
+            _ => {}
+        }
+    }
+    parent_ref |= &bytes[start..] == b"..";
+    // C1 control characters (U+0080..U+009F) only occur in non-ASCII names.
+    control |= !name.is_ascii() && name.chars().any(char::is_control);
+    if control {
         Some("control-character")
-    } else if name.contains('\\') {
+    } else if backslash {
         Some("backslash")
     } else if name.starts_with('/') || name.get(1..3) == Some(":/") {
         Some("absolute")
-    } else if name.split('/').any(|c| c == "..") {
+    } else if parent_ref {
         Some("parent-reference")
-    } else if name.split('/').count() > limits.max_depth {
+    } else if depth > limits.max_depth {
         Some("too-deep")
     } else {
         None

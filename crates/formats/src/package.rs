@@ -568,6 +568,57 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
     })
 }
 
+/// Sorts entries by path, stably (equal paths keep archive order), without comparing whole
+/// strings: an MSD sort by 8-byte chunks of the path. Each round sorts small `(chunk, length
+/// mark, index)` keys in cache and only the runs that still tie go on to the next chunk, so the
+/// long prefixes that entries share ("Payload/X.app/res/…") are read once per entry, not once
+/// per comparison. The permutation is then applied with one pass of swaps. At 100,000 entries a
+/// comparison sort of the entries took half the time of opening the archive.
+fn sort_by_path(entries: &mut [Entry]) {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    // (range of `order`, byte depth) still to sort; explicit, so a hostile 64 KiB shared prefix
+    // cannot recurse deeply.
+    let mut work = vec![(0usize, order.len(), 0usize)];
+    let mut keys: Vec<(u64, u8, u32)> = Vec::new();
+    while let Some((lo, hi, depth)) = work.pop() {
+        keys.clear();
+        keys.extend(order[lo..hi].iter().map(|&i| {
+            let path = entries[i as usize].path.as_bytes();
+            let rest = path.get(depth..).unwrap_or_default();
+            let mut chunk = [0u8; 8];
+            let n = rest.len().min(8);
+            chunk[..n].copy_from_slice(&rest[..n]);
+            // 0..=8: the path ends inside this chunk (shorter sorts first); 9: it goes on.
+            let mark = rest.len().min(9) as u8;
+            (u64::from_be_bytes(chunk), mark, i)
+        }));
+        keys.sort_unstable();
+        let mut run = 0;
+        for k in 1..=keys.len() {
+            if k == keys.len() || keys[k].0 != keys[run].0 || keys[k].1 != keys[run].1 {
+                if k - run > 1 && keys[run].1 == 9 {
+                    work.push((lo + run, lo + k, depth + 8));
+                }
+                run = k;
+            }
+        }
+        for (slot, key) in order[lo..hi].iter_mut().zip(&keys) {
+            *slot = key.2;
+        }
+    }
+    // Apply the permutation in place, cycle by cycle: position `i` receives entry `order[i]`.
+    for start in 0..order.len() {
+        let mut i = start;
+        while order[i] as usize != start {
+            let j = order[i] as usize;
+            entries.swap(i, j);
+            order[i] = i as u32;
+            i = j;
+        }
+        order[i] = i as u32;
+    }
+}
+
 /// Rewrites a raw name to its normalised path in place, keeping the raw name only where it
 /// differs by more than a trailing slash (a nested or zipped-app layout).
 fn normalise_entry(entry: &mut Entry, prefix: &str, layout: Layout) {
@@ -584,7 +635,7 @@ fn normalise_entry(entry: &mut Entry, prefix: &str, layout: Layout) {
 /// than once (first 100) — after normalising, so `a` and `a/` collide as they do on disk.
 pub(crate) fn sort_and_find_duplicates(entries: &mut [Entry], stats: &mut ArchiveStats) {
     if !entries.is_sorted_by(|a, b| a.path <= b.path) {
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        sort_by_path(entries);
     }
     for pair in entries.windows(2) {
         if pair[0].path == pair[1].path
@@ -716,5 +767,60 @@ fn normalise_name(name: &str, prefix: &str, layout: Layout) -> String {
             format!("Payload/{trimmed}")
         }
         _ => trimmed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, tag: u64) -> Entry {
+        Entry {
+            path: path.to_string(),
+            raw: None,
+            size: tag,
+            compressed_size: 0,
+            is_dir: false,
+            is_symlink: false,
+            name_is_utf8: true,
+            unpackable: None,
+            locator: Locator::None,
+        }
+    }
+
+    #[test]
+    fn the_chunked_sort_agrees_with_a_stable_comparison_sort() {
+        // Shared prefixes longer than a chunk, names ending inside and at chunk borders, NUL
+        // bytes, empty names and exact duplicates (whose archive order must be kept).
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let stems = [
+            "",
+            "a",
+            "a\0",
+            "Payload/X.app/",
+            "Payload/X.app/res/",
+            "Payload/X.app/res/long-shared-prefix-",
+        ];
+        let mut entries: Vec<Entry> = (0..3000u64)
+            .map(|tag| {
+                let stem = stems[(next() % stems.len() as u64) as usize];
+                let tail: String = (0..next() % 12)
+                    .map(|_| ['0', '1', '/', 'z', '\0'][(next() % 5) as usize])
+                    .collect();
+                entry(&format!("{stem}{tail}"), tag)
+            })
+            .collect();
+        let mut expected: Vec<(String, u64)> =
+            entries.iter().map(|e| (e.path.clone(), e.size)).collect();
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        sort_by_path(&mut entries);
+        let got: Vec<(String, u64)> = entries.iter().map(|e| (e.path.clone(), e.size)).collect();
+        assert_eq!(got, expected);
     }
 }
