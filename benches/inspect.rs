@@ -84,12 +84,12 @@ fn bench_entries(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     for n in [1_000usize, 4_000, 20_000, 100_000, 200_000] {
-        let bytes = many_entries(n);
+        let src: std::sync::Arc<dyn ipagate_formats::ReadAt> = std::sync::Arc::new(many_entries(n));
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::new("open+inspect", n), &bytes, |b, bytes| {
+        group.bench_with_input(BenchmarkId::new("open+inspect", n), &src, |b, src| {
             b.iter(|| {
                 let package =
-                    Package::from_bytes(Path::new("many.ipa"), bytes.clone(), &Limits::default())
+                    Package::from_source(Path::new("many.ipa"), src.clone(), &Limits::default())
                         .expect("open");
                 black_box(inspect(&package).expect("inspect").bundles.len())
             })

@@ -475,15 +475,15 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
             limit: limits.max_central_directory_size,
         });
     }
-    let (records, cd_start) = zipdir::read_central_directory(&src, &eocd)?;
     let mut stats = ArchiveStats {
         file_size: len,
         zip64: eocd.zip64,
-        entry_count: records.len() as u64,
         ..Default::default()
     };
-    let mut entries = Vec::with_capacity(records.len());
-    for rec in records {
+    // A count the directory cannot hold was refused by the reader before this is sized by it.
+    let mut entries =
+        Vec::with_capacity(usize::try_from(eocd.entries.min(eocd.cd_size / 46)).unwrap_or(0));
+    let cd_start = zipdir::read_central_directory(&src, &eocd, |rec| {
         let (size, compressed) = (rec.size, rec.compressed_size);
         let name_is_utf8 = std::str::from_utf8(&rec.name).is_ok();
         let is_dir = rec.is_dir();
@@ -531,7 +531,9 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
                 encrypted: rec.encrypted,
             },
         });
-    }
+        Ok(())
+    })?;
+    stats.entry_count = entries.len() as u64;
     if stats.uncompressed_size > limits.max_total_size {
         return Err(OpenErrorKind::OverLimit {
             what: "the total declared uncompressed size",
@@ -576,36 +578,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
 /// comparison sort of the entries took half the time of opening the archive.
 fn sort_by_path(entries: &mut [Entry]) {
     let mut order: Vec<u32> = (0..entries.len() as u32).collect();
-    // (range of `order`, byte depth) still to sort; explicit, so a hostile 64 KiB shared prefix
-    // cannot recurse deeply.
-    let mut work = vec![(0usize, order.len(), 0usize)];
-    let mut keys: Vec<(u64, u8, u32)> = Vec::new();
-    while let Some((lo, hi, depth)) = work.pop() {
-        keys.clear();
-        keys.extend(order[lo..hi].iter().map(|&i| {
-            let path = entries[i as usize].path.as_bytes();
-            let rest = path.get(depth..).unwrap_or_default();
-            let mut chunk = [0u8; 8];
-            let n = rest.len().min(8);
-            chunk[..n].copy_from_slice(&rest[..n]);
-            // 0..=8: the path ends inside this chunk (shorter sorts first); 9: it goes on.
-            let mark = rest.len().min(9) as u8;
-            (u64::from_be_bytes(chunk), mark, i)
-        }));
-        keys.sort_unstable();
-        let mut run = 0;
-        for k in 1..=keys.len() {
-            if k == keys.len() || keys[k].0 != keys[run].0 || keys[k].1 != keys[run].1 {
-                if k - run > 1 && keys[run].1 == 9 {
-                    work.push((lo + run, lo + k, depth + 8));
-                }
-                run = k;
-            }
-        }
-        for (slot, key) in order[lo..hi].iter_mut().zip(&keys) {
-            *slot = key.2;
-        }
-    }
+    sort_run(entries, &mut order, 0);
     // Apply the permutation in place, cycle by cycle: position `i` receives entry `order[i]`.
     for start in 0..order.len() {
         let mut i = start;
@@ -616,6 +589,78 @@ fn sort_by_path(entries: &mut [Entry]) {
             i = j;
         }
         order[i] = i as u32;
+    }
+}
+
+/// Paths that still tie after this many bytes (only hostile names are that long) are finished
+/// with a plain comparison sort, so the recursion stays shallow.
+const CHUNKED_DEPTH: usize = 1024;
+
+/// Sorts `order` (indices into `entries`, in archive order among equals) by the paths' bytes from
+/// `depth` on; runs that tie on this chunk are sorted further, in parallel.
+fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
+    use rayon::prelude::*;
+    if depth >= CHUNKED_DEPTH {
+        order.sort_by(|&a, &b| {
+            let tail = |i: u32| {
+                entries[i as usize]
+                    .path
+                    .as_bytes()
+                    .get(depth..)
+                    .unwrap_or_default()
+            };
+            tail(a).cmp(tail(b)).then(a.cmp(&b))
+        });
+        return;
+    }
+    let key = |&i: &u32| {
+        let rest = entries[i as usize]
+            .path
+            .as_bytes()
+            .get(depth..)
+            .unwrap_or_default();
+        let mut chunk = [0u8; 8];
+        let n = rest.len().min(8);
+        chunk[..n].copy_from_slice(&rest[..n]);
+        // 0..=8: the path ends inside this chunk (shorter sorts first); 9: it goes on.
+        (u64::from_be_bytes(chunk), rest.len().min(9) as u8, i)
+    };
+    let mut keys: Vec<(u64, u8, u32)> = if order.len() > 20_000 {
+        order.par_iter().map(key).collect()
+    } else {
+        order.iter().map(key).collect()
+    };
+    if keys.len() > 20_000 {
+        keys.par_sort_unstable();
+    } else {
+        keys.sort_unstable();
+    }
+    for (slot, k) in order.iter_mut().zip(&keys) {
+        *slot = k.2;
+    }
+    // Runs that tie on this chunk and go on past it: split `order` into disjoint slices.
+    let mut runs: Vec<&mut [u32]> = Vec::new();
+    let mut rest: &mut [u32] = order;
+    let mut consumed = 0;
+    let mut run = 0;
+    for k in 1..=keys.len() {
+        if k == keys.len() || keys[k].0 != keys[run].0 || keys[k].1 != keys[run].1 {
+            if k - run > 1 && keys[run].1 == 9 {
+                let (_, tail) = std::mem::take(&mut rest).split_at_mut(run - consumed);
+                let (tied, tail) = tail.split_at_mut(k - run);
+                runs.push(tied);
+                rest = tail;
+                consumed = k;
+            }
+            run = k;
+        }
+    }
+    drop(keys);
+    if runs.len() > 1 {
+        runs.into_par_iter()
+            .for_each(|tied| sort_run(entries, tied, depth + 8));
+    } else if let Some(tied) = runs.pop() {
+        sort_run(entries, tied, depth + 8);
     }
 }
 
@@ -799,7 +844,9 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
+        let long = "p".repeat(1100);
         let stems = [
+            long.as_str(),
             "",
             "a",
             "a\0",

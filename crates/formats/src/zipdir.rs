@@ -184,12 +184,14 @@ fn locate_cd(src: &dyn ReadAt, eocd: &Eocd) -> Result<(u64, u64), OpenErrorKind>
     )))
 }
 
-/// Reads the whole central directory: `eocd.entries` records, each checked before the next.
-/// Allocation is bounded by the directory's size, which lies inside the file.
+/// Reads the whole central directory: `eocd.entries` records, each checked before the next and
+/// handed to `each` as it is parsed. Allocation is bounded by the directory's size, which lies
+/// inside the file.
 pub(crate) fn read_central_directory(
     src: &Arc<dyn ReadAt>,
     eocd: &Eocd,
-) -> Result<(Vec<CdEntry>, u64), OpenErrorKind> {
+    mut each: impl FnMut(CdEntry) -> Result<(), OpenErrorKind>,
+) -> Result<u64, OpenErrorKind> {
     let (cd_start, shift) = locate_cd(&**src, eocd)?;
     let cd_len = eocd.cd_end - cd_start;
     // A record is at least 46 bytes: a count the directory cannot hold is a lie, and is never
@@ -202,7 +204,6 @@ pub(crate) fn read_central_directory(
         )));
     }
     let count = usize::try_from(eocd.entries).unwrap_or(usize::MAX);
-    let mut entries = Vec::with_capacity(count);
     let mut reader =
         BufReader::with_capacity(1 << 20, RangeReader::new(src.clone(), cd_start, cd_len));
     let mut header = [0u8; 46];
@@ -238,7 +239,7 @@ pub(crate) fn read_central_directory(
         apply_zip64_extra(&extra, &mut size, &mut compressed_size, &mut header_offset);
         let made_by_unix = header[5] == 3;
         let mode = u32_at(&header, 38) >> 16;
-        entries.push(CdEntry {
+        each(CdEntry {
             name,
             size,
             compressed_size,
@@ -247,9 +248,9 @@ pub(crate) fn read_central_directory(
             encrypted: u16_at(&header, 8) & 1 != 0,
             is_symlink: made_by_unix && mode & 0o170_000 == 0o120_000,
             header_offset: header_offset.saturating_add(shift),
-        });
+        })?;
     }
-    Ok((entries, cd_start))
+    Ok(cd_start)
 }
 
 /// Replaces the 32-bit fields saturated at 0xFFFFFFFF with the zip64 extra field's values
