@@ -354,3 +354,43 @@ fn other_input_forms_give_the_same_facts() {
         );
     }
 }
+
+/// Regression: bundles sorted by path put `Share.appex-Beta.appex` between `Share.appex` and its
+/// own nested bundles ('-' sorts before '/'); the nested bundle must still be found.
+#[test]
+fn nested_bundles_are_found_past_a_sibling_that_sorts_between() {
+    use ipagate_fixtures::{Bundle, Ipa};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sibling.ipa");
+    Ipa::app("Demo", "com.example.demo")
+        .extension(
+            Bundle::appex("Share", "com.example.demo.share")
+                .child(Bundle::appex("Inner", "com.example.demo.share.inner")),
+        )
+        .extension(Bundle::appex("Share.appex-Beta", "com.example.demo.beta"))
+        .write_to(&path)
+        .expect("write");
+    let out = crate::support::ipagate_within(
+        &[
+            "preflight",
+            path.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+        ],
+        std::time::Duration::from_secs(30),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hit = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .any(|d| {
+            d["code"] == "ITMS-90205"
+                && d["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Share.appex/PlugIns/Inner.appex"))
+        });
+    assert!(hit, "{doc}");
+}

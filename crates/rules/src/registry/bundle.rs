@@ -85,26 +85,30 @@ fn check_bundle_structure(facts: &Facts, _: &Context, sink: &mut Sink) {
 }
 
 fn check_appex_nested(facts: &Facts, _: &Context, sink: &mut Sink) {
-    for (i, b) in facts.bundles.iter().enumerate() {
-        if b.kind != BundleKind::AppExtension {
+    // Each nested bundle walks up its parent links to the extensions around it: linear in the
+    // bundles (times the nesting depth), never every later bundle for every extension.
+    let mut nested: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
+    for n in &facts.bundles {
+        if !matches!(
+            n.kind,
+            BundleKind::Framework
+                | BundleKind::AppExtension
+                | BundleKind::MisplacedBundle
+                | BundleKind::WatchApp
+                | BundleKind::AppClip
+        ) {
             continue;
         }
-        let prefix = format!("{}/", b.path);
-        let nested: Vec<&str> = facts.bundles[i + 1..]
-            .iter()
-            .filter(|n| n.path.starts_with(&prefix))
-            .filter(|n| {
-                matches!(
-                    n.kind,
-                    BundleKind::Framework
-                        | BundleKind::AppExtension
-                        | BundleKind::MisplacedBundle
-                        | BundleKind::WatchApp
-                        | BundleKind::AppClip
-                )
-            })
-            .map(|n| n.path.as_str())
-            .collect();
+        let mut up = n.parent;
+        while let Some(p) = up {
+            if facts.bundles[p].kind == BundleKind::AppExtension {
+                nested.entry(p).or_default().push(n.path.as_str());
+            }
+            up = facts.bundles[p].parent;
+        }
+    }
+    for (i, nested) in nested {
+        let b = &facts.bundles[i];
         if let Some(first) = nested.first() {
             sink.emit(
                 Location::entry((*first).to_string()),
