@@ -571,7 +571,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
 }
 
 /// Sorts entries by path, stably (equal paths keep archive order), without comparing whole
-/// strings: an MSD sort by 8-byte chunks of the path. Each round sorts small `(chunk, length
+/// strings: an MSD sort by 16-byte chunks of the path. Each round sorts small `(chunk, length
 /// mark, index)` keys in cache and only the runs that still tie go on to the next chunk, so the
 /// long prefixes that entries share ("Payload/X.app/res/…") are read once per entry, not once
 /// per comparison. The permutation is then applied with one pass of swaps. At 100,000 entries a
@@ -596,41 +596,61 @@ fn sort_by_path(entries: &mut [Entry]) {
 /// with a plain comparison sort, so the recursion stays shallow.
 const CHUNKED_DEPTH: usize = 1024;
 
+/// Runs this short are finished with a comparison sort.
+const SMALL_RUN: usize = 32;
+
 /// Sorts `order` (indices into `entries`, in archive order among equals) by the paths' bytes from
-/// `depth` on; runs that tie on this chunk are sorted further, in parallel.
+/// `depth` on. The prefix the whole run shares is skipped first; then the run is sorted by the
+/// next 16 bytes, and runs that tie on them and go on are sorted further, in parallel.
 fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
     use rayon::prelude::*;
-    if depth >= CHUNKED_DEPTH {
-        order.sort_by(|&a, &b| {
-            let tail = |i: u32| {
-                entries[i as usize]
-                    .path
-                    .as_bytes()
-                    .get(depth..)
-                    .unwrap_or_default()
-            };
-            tail(a).cmp(tail(b)).then(a.cmp(&b))
-        });
+    let tail = |i: u32| {
+        entries[i as usize]
+            .path
+            .as_bytes()
+            .get(depth..)
+            .unwrap_or_default()
+    };
+    if depth >= CHUNKED_DEPTH || order.len() <= SMALL_RUN {
+        order.sort_by(|&a, &b| tail(a).cmp(tail(b)).then(a.cmp(&b)));
         return;
     }
+    // The prefix every path of the run shares from `depth` on.
+    let first = tail(order[0]);
+    let mut shared = first.len();
+    for &i in &order[1..] {
+        let other = tail(i);
+        shared = shared.min(
+            first[..shared]
+                .iter()
+                .zip(other)
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+        if shared == 0 {
+            break;
+        }
+    }
+    let depth = depth + shared;
     let key = |&i: &u32| {
         let rest = entries[i as usize]
             .path
             .as_bytes()
             .get(depth..)
             .unwrap_or_default();
-        let mut chunk = [0u8; 8];
-        let n = rest.len().min(8);
+        let mut chunk = [0u8; 16];
+        let n = rest.len().min(16);
         chunk[..n].copy_from_slice(&rest[..n]);
-        // 0..=8: the path ends inside this chunk (shorter sorts first); 9: it goes on.
-        (u64::from_be_bytes(chunk), rest.len().min(9) as u8, i)
+        // 0..=16: the path ends inside this chunk (shorter sorts first); 17: it goes on.
+        (u128::from_be_bytes(chunk), rest.len().min(17) as u8, i)
     };
-    let mut keys: Vec<(u64, u8, u32)> = if order.len() > 20_000 {
+    let big = order.len() > 20_000;
+    let mut keys: Vec<(u128, u8, u32)> = if big {
         order.par_iter().map(key).collect()
     } else {
         order.iter().map(key).collect()
     };
-    if keys.len() > 20_000 {
+    if big {
         keys.par_sort_unstable();
     } else {
         keys.sort_unstable();
@@ -645,7 +665,7 @@ fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
     let mut run = 0;
     for k in 1..=keys.len() {
         if k == keys.len() || keys[k].0 != keys[run].0 || keys[k].1 != keys[run].1 {
-            if k - run > 1 && keys[run].1 == 9 {
+            if k - run > 1 && keys[run].1 == 17 {
                 let (_, tail) = std::mem::take(&mut rest).split_at_mut(run - consumed);
                 let (tied, tail) = tail.split_at_mut(k - run);
                 runs.push(tied);
@@ -656,11 +676,13 @@ fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
         }
     }
     drop(keys);
-    if runs.len() > 1 {
+    if big && runs.len() > 1 {
         runs.into_par_iter()
-            .for_each(|tied| sort_run(entries, tied, depth + 8));
-    } else if let Some(tied) = runs.pop() {
-        sort_run(entries, tied, depth + 8);
+            .for_each(|tied| sort_run(entries, tied, depth + 16));
+    } else {
+        for tied in runs {
+            sort_run(entries, tied, depth + 16);
+        }
     }
 }
 
@@ -732,8 +754,24 @@ fn find_app_in_zip(raw: &[Entry]) -> Result<(Layout, String, String, Vec<String>
     let mut payload: BTreeMap<&str, bool> = BTreeMap::new();
     let mut nested: BTreeMap<(&str, &str), bool> = BTreeMap::new();
     let mut root: BTreeMap<&str, bool> = BTreeMap::new();
+    // The common case first, without splitting: a name inside the same `Payload/<X>.app/` as the
+    // one before only needs to know whether it is that app's Info.plist.
+    let mut last_app: Option<&str> = None;
     for entry in raw {
-        let mut parts = entry.path.split('/');
+        let path = entry.path.as_str();
+        if let Some(app) = last_app
+            && let Some(rest) = path
+                .strip_prefix("Payload/")
+                .and_then(|p| p.strip_prefix(app))
+                .and_then(|p| p.strip_prefix('/'))
+        {
+            if rest == "Info.plist" {
+                payload.insert(app, true);
+            }
+            continue;
+        }
+        last_app = None;
+        let mut parts = path.split('/');
         let (p0, p1, p2, p3) = (
             parts.next().unwrap_or(""),
             parts.next(),
@@ -743,6 +781,7 @@ fn find_app_in_zip(raw: &[Entry]) -> Result<(Layout, String, String, Vec<String>
         match (p1, p2, p3) {
             (Some(app), rest, _) if p0 == "Payload" && is_app(app) => {
                 *payload.entry(app).or_default() |= rest == Some("Info.plist") && p3.is_none();
+                last_app = Some(app);
             }
             (Some("Payload"), Some(app), Some(rest)) if p0 != "__MACOSX" && is_app(app) => {
                 *nested.entry((p0, app)).or_default() |=
@@ -854,7 +893,7 @@ mod tests {
             "Payload/X.app/res/",
             "Payload/X.app/res/long-shared-prefix-",
         ];
-        let mut entries: Vec<Entry> = (0..3000u64)
+        let mut entries: Vec<Entry> = (0..30_000u64)
             .map(|tag| {
                 let stem = stems[(next() % stems.len() as u64) as usize];
                 let tail: String = (0..next() % 12)

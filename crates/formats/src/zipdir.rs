@@ -15,11 +15,11 @@
 //! compact [`CdEntry`] records: the name once, sizes, CRC-32, method, flags and the local header
 //! offset. An entry's data is located only when a reader asks for it ([`local_data_start`]).
 
-use std::io::{self, BufReader, Read};
+use std::io;
 use std::sync::Arc;
 
 use crate::error::OpenErrorKind;
-use crate::io::{RangeReader, ReadAt};
+use crate::io::ReadAt;
 
 const EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
 const ZIP64_LOCATOR_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
@@ -204,10 +204,7 @@ pub(crate) fn read_central_directory(
         )));
     }
     let count = usize::try_from(eocd.entries).unwrap_or(usize::MAX);
-    let mut reader =
-        BufReader::with_capacity(1 << 20, RangeReader::new(src.clone(), cd_start, cd_len));
-    let mut header = [0u8; 46];
-    let mut extra = Vec::with_capacity(256);
+    let mut window = Window::new(&**src, cd_start, cd_len);
     for index in 0..count {
         let truncated = |_: io::Error| {
             bad(format!(
@@ -216,7 +213,7 @@ pub(crate) fn read_central_directory(
                 count
             ))
         };
-        reader.read_exact(&mut header).map_err(truncated)?;
+        let header = window.need(46).map_err(truncated)?;
         if header[0..4] != CD_SIG {
             return Err(bad(format!(
                 "central directory record {} of {} has no signature (the directory lies about its size or count)",
@@ -224,33 +221,80 @@ pub(crate) fn read_central_directory(
                 count
             )));
         }
-        let name_len = usize::from(u16_at(&header, 28));
-        let extra_len = usize::from(u16_at(&header, 30));
-        let comment_len = usize::from(u16_at(&header, 32));
-        let mut name = vec![0u8; name_len];
-        reader.read_exact(&mut name).map_err(truncated)?;
-        extra.resize(extra_len, 0);
-        reader.read_exact(&mut extra).map_err(truncated)?;
-        io::copy(&mut (&mut reader).take(comment_len as u64), &mut io::sink())
+        let name_len = usize::from(u16_at(header, 28));
+        let extra_len = usize::from(u16_at(header, 30));
+        let comment_len = usize::from(u16_at(header, 32));
+        let record = window
+            .need(46 + name_len + extra_len + comment_len)
             .map_err(truncated)?;
-        let mut size = u64::from(u32_at(&header, 24));
-        let mut compressed_size = u64::from(u32_at(&header, 20));
-        let mut header_offset = u64::from(u32_at(&header, 42));
-        apply_zip64_extra(&extra, &mut size, &mut compressed_size, &mut header_offset);
+        let (header, rest) = record.split_at(46);
+        let name = rest[..name_len].to_vec();
+        let extra = &rest[name_len..name_len + extra_len];
+        let mut size = u64::from(u32_at(header, 24));
+        let mut compressed_size = u64::from(u32_at(header, 20));
+        let mut header_offset = u64::from(u32_at(header, 42));
+        apply_zip64_extra(extra, &mut size, &mut compressed_size, &mut header_offset);
         let made_by_unix = header[5] == 3;
-        let mode = u32_at(&header, 38) >> 16;
-        each(CdEntry {
+        let mode = u32_at(header, 38) >> 16;
+        let entry = CdEntry {
             name,
             size,
             compressed_size,
-            crc32: u32_at(&header, 16),
-            method: Method::from(u16_at(&header, 10)),
-            encrypted: u16_at(&header, 8) & 1 != 0,
+            crc32: u32_at(header, 16),
+            method: Method::from(u16_at(header, 10)),
+            encrypted: u16_at(header, 8) & 1 != 0,
             is_symlink: made_by_unix && mode & 0o170_000 == 0o120_000,
             header_offset: header_offset.saturating_add(shift),
-        })?;
+        };
+        window.advance(46 + name_len + extra_len + comment_len);
+        each(entry)?;
     }
     Ok(cd_start)
+}
+
+/// A sliding window over `[offset, end)` of a source, refilled 1 MiB at a time: records are
+/// parsed from memory, with one positioned read per MiB of directory.
+struct Window<'a> {
+    src: &'a dyn ReadAt,
+    next: u64,
+    end: u64,
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl<'a> Window<'a> {
+    fn new(src: &'a dyn ReadAt, offset: u64, len: u64) -> Window<'a> {
+        Window {
+            src,
+            next: offset,
+            end: offset.saturating_add(len),
+            buf: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// At least `n` bytes from the current position (a record is at most 46 + 3 × 65,535).
+    fn need(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.buf.len() - self.at < n {
+            self.buf.drain(..self.at);
+            self.at = 0;
+            let want = (n - self.buf.len()).max(1 << 20);
+            let room = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
+            let take = want.min(room);
+            if self.buf.len() + take < n {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let old = self.buf.len();
+            self.buf.resize(old + take, 0);
+            self.src.read_exact_at(&mut self.buf[old..], self.next)?;
+            self.next += take as u64;
+        }
+        Ok(&self.buf[self.at..self.at + n])
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.at += n;
+    }
 }
 
 /// Replaces the 32-bit fields saturated at 0xFFFFFFFF with the zip64 extra field's values
