@@ -485,11 +485,10 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         Vec::with_capacity(usize::try_from(eocd.entries.min(eocd.cd_size / 46)).unwrap_or(0));
     let cd_start = zipdir::read_central_directory(&src, &eocd, |rec| {
         let (size, compressed) = (rec.size, rec.compressed_size);
-        let name_is_utf8 = std::str::from_utf8(&rec.name).is_ok();
         let is_dir = rec.is_dir();
-        let name = match String::from_utf8(rec.name) {
-            Ok(name) => name,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        let (name, name_is_utf8) = match String::from_utf8(rec.name) {
+            Ok(name) => (name, true),
+            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
         };
         if size > limits.max_entry_size {
             return Err(OpenErrorKind::OverLimit {
