@@ -151,14 +151,14 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         "private_key_path": private_key_path.map(|p| p.display().to_string()),
     });
     {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::output::stdout();
         writeln!(stdout, "{banner}")?;
         stdout.flush()?;
     }
-    eprintln!(
+    crate::output::eprint_line(&format!(
         "ipagate sandbox: App Store Connect emulator on {} (state: {0}/_sandbox/state); Ctrl-C stops it",
         emulator.base_url()
-    );
+    ));
     wait_for_signal().await;
     emulator.shutdown().await;
     Ok(exit::SUCCESS)

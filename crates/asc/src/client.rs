@@ -696,7 +696,7 @@ impl Client {
                 let ends = tokio::time::Instant::now() + limit;
                 tokio::time::timeout_at(
                     ends,
-                    self.send_until(method, url, body, idempotency, Some(ends)),
+                    self.send_until(method, url, body, idempotency, Some((ends, limit))),
                 )
                 .await
                 .unwrap_or(Err(RequestError::Deadline {
@@ -716,7 +716,7 @@ impl Client {
         url: Url,
         body: Option<Vec<u8>>,
         idempotency: Idempotency,
-        ends: Option<tokio::time::Instant>,
+        ends: Option<(tokio::time::Instant, Duration)>,
     ) -> Result<RawResponse, RequestError> {
         let policy = &self.inner.policy;
         let mut retries = 0u32;
@@ -744,8 +744,15 @@ impl Client {
                         });
                     }
                     let wait = wait.unwrap_or_else(|| policy.backoff(retries));
-                    if let Some(ends) = ends {
+                    if let Some((ends, limit)) = ends {
                         let left = ends.saturating_duration_since(tokio::time::Instant::now());
+                        if left.is_zero() {
+                            return Err(RequestError::Deadline {
+                                method: method.to_string(),
+                                path: shown_path(&url),
+                                limit,
+                            });
+                        }
                         if wait > left {
                             // Waiting would only end in the deadline: say so now, with the real reason.
                             return Err(RequestError::WaitPastDeadline {
@@ -924,7 +931,7 @@ fn redirected(method: &Method, url: &Url, response: &reqwest::Response) -> Reque
         .and_then(|v| v.to_str().ok())
         .and_then(|v| url.join(v).ok());
     let target = match location.as_ref().and_then(|l| l.host_str()) {
-        Some(host) => crate::error::one_line(host).chars().take(80).collect(),
+        Some(host) => crate::redact::host_for_output(host),
         None => "nowhere usable".to_owned(),
     };
     RequestError::Redirected {

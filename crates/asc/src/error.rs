@@ -409,7 +409,7 @@ fn shown_url_path(url: &str) -> String {
 fn shown_host(url: &str) -> String {
     url::Url::parse(url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| crate::redact::one_line(h, 80)))
+        .and_then(|u| u.host_str().map(crate::redact::host_for_output))
         .unwrap_or_else(|| "an unparsable URL".to_owned())
 }
 

@@ -182,6 +182,27 @@ pub fn one_line(text: &str, max_chars: usize) -> String {
     cut(&redact_secrets(text), max_chars)
 }
 
+/// A host name from a server (a redirect's `Location`, a foreign link) for a message: shown only when it looks like a
+/// real host name (labels of at most 30 letters, digits and dashes, and not secret-shaped). A long label is more
+/// likely a token than a name, and URL parsing lowercases it, which case-sensitive redaction would no longer see.
+pub fn host_for_output(host: &str) -> String {
+    let plausible = !host.is_empty()
+        && host.len() <= 100
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 30
+                && label.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || b == b'-' || b == b':' || b == b'[' || b == b']'
+                })
+        })
+        && redact_secrets(host) == host;
+    if plausible {
+        host.to_owned()
+    } else {
+        "a host with an implausible name".to_owned()
+    }
+}
+
 fn cut(text: &str, max_chars: usize) -> String {
     let mut out: String = text
         .chars()
