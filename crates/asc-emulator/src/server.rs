@@ -384,9 +384,15 @@ async fn api(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let target = crate::auth::Target {
+        method,
+        path,
+        query: request.uri().query(),
+    };
     let caller = match shared.verifier.verify(
         authorization.as_deref(),
         now.timestamp().saturating_add(skew),
+        target,
     ) {
         Ok(caller) => caller,
         Err(reason) => {
