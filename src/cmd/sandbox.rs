@@ -1,7 +1,8 @@
 //! `ipagate sandbox`: runs the local App Store Connect emulator until interrupted.
 //!
 //! The first line on stdout is one JSON object a script can read:
-//! `{"base_url","issuer_id","key_id","private_key_path"}` (`private_key_path` is null with
+//! `{"base_url","listen_addr","issuer_id","key_id","private_key_path"}` (`listen_addr` is the address really bound,
+//! e.g. `0.0.0.0:PORT`; `base_url` is how to reach it from this machine) (`private_key_path` is null with
 //! `--public-key`, whose private half the sandbox never sees). The private key's content is never
 //! printed.
 
@@ -21,7 +22,8 @@ use crate::exit;
 POST /_sandbox/advance (finish processing uploads), POST /_sandbox/buildUploads/ID/fail, PUT /_sandbox/faults."
 )]
 pub struct SandboxArgs {
-    /// Address to listen on (port 0 picks a free one).
+    /// Address to listen on (port 0 picks a free one). Anything but a loopback address draws a warning: the sandbox
+    /// is a test server that anyone reaching it can control.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
     /// Initial state: JSON with Apple's attribute names (see the README).
@@ -144,8 +146,10 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         },
         None => None,
     };
+    let listen = emulator.addr();
     let banner = serde_json::json!({
         "base_url": emulator.base_url(),
+        "listen_addr": listen.to_string(),
         "issuer_id": if args.individual { serde_json::Value::Null } else { issuer_id.into() },
         "key_id": key_id,
         "private_key_path": private_key_path.map(|p| p.display().to_string()),
@@ -155,8 +159,20 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         writeln!(stdout, "{banner}")?;
         stdout.flush()?;
     }
+    if !listen.ip().is_loopback() {
+        let all = if listen.ip().is_unspecified() {
+            " (every network interface)"
+        } else {
+            ""
+        };
+        crate::output::eprint_line(&format!(
+            "ipagate: warning: the sandbox listens on {listen}{all}, reachable from other machines; it is a test \
+             server: /_sandbox/* needs no token and anyone who reaches it can change its state (bind 127.0.0.1 to \
+             keep it local)"
+        ));
+    }
     crate::output::eprint_line(&format!(
-        "ipagate sandbox: App Store Connect emulator on {} (state: {0}/_sandbox/state); Ctrl-C stops it",
+        "ipagate sandbox: App Store Connect emulator on {} (listening on {listen}; state: {0}/_sandbox/state); Ctrl-C stops it",
         emulator.base_url()
     ));
     wait_for_signal().await;

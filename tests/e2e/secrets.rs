@@ -1074,3 +1074,58 @@ async fn secrets_key_paths_that_are_not_files_are_refused() {
         }
     }
 }
+
+/// Kills a child even when an assertion fails.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `sandbox --addr 0.0.0.0:0` warns that it is reachable from other machines and shows the address really bound;
+/// on 127.0.0.1 it does not warn.
+#[test]
+fn secrets_sandbox_warns_when_not_on_loopback() {
+    use std::io::BufRead;
+    for (addr, warns) in [("0.0.0.0:0", true), ("127.0.0.1:0", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(bin())
+            .args(["sandbox", "--addr", addr, "--generate-key"])
+            .arg(dir.path())
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = Killed(child);
+        let mut banner = String::new();
+        std::io::BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut banner)
+            .unwrap();
+        let banner: Value = serde_json::from_str(&banner).unwrap();
+        let listen = banner["listen_addr"].as_str().unwrap().to_owned();
+        assert!(listen.starts_with(&addr[..addr.len() - 1]), "{listen}");
+        assert!(!listen.ends_with(":0"), "{listen}");
+        assert!(
+            banner["base_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
+        let mut first = String::new();
+        std::io::BufReader::new(child.0.stderr.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert_eq!(
+            first.contains("warning: the sandbox listens on 0.0.0.0:"),
+            warns,
+            "{first}"
+        );
+        if !warns {
+            assert!(first.contains(&format!("listening on {listen}")), "{first}");
+        }
+    }
+}

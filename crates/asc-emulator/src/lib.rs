@@ -76,7 +76,10 @@ pub use faults::{FaultPlan, FaultRule, RateLimitBurst};
 pub use seed::{
     Seed, SeedApp, SeedAppStoreVersion, SeedBetaGroup, SeedBuild, SeedBuildUpload, SeedError,
 };
-pub use server::{Emulator, LoggedRequest, StartError};
+pub use server::{
+    BODY_READ_TIMEOUT, Emulator, HEADER_READ_TIMEOUT, LoggedRequest, MAX_LOG_BYTES,
+    PART_READ_TIMEOUT, StartError,
+};
 
 /// Default size of one upload part (`uploadOperations[].length`), as Apple's object storage uses.
 pub const DEFAULT_PART_SIZE: u64 = 5 * 1024 * 1024;
