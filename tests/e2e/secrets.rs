@@ -816,6 +816,16 @@ fn hostile_cases() -> Vec<(&'static str, Handler)> {
             Arc::new(|seen: &Seen, _: &str| (502, vec![], parts(&seen.token).2)),
         ),
         (
+            "a non-JSON 403 body that starts with the signature",
+            Arc::new(|seen: &Seen, _: &str| {
+                (
+                    403,
+                    vec![],
+                    format!("{} {}", parts(&seen.token).2, seen.token),
+                )
+            }),
+        ),
+        (
             "redirect to a URL carrying the token",
             Arc::new(|seen: &Seen, _: &str| {
                 let (_, _, s) = parts(&seen.token);

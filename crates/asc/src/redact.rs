@@ -431,17 +431,38 @@ fn der_ranges(text: &str, ranges: &mut Vec<(usize, usize)>) {
             i += 1;
             continue;
         }
+        // The head decides (a bounded look), so text full of `MI` costs linear time; only a key's run is measured.
+        let head = base64_head(bytes, i, 14);
+        if !(is_private_key_info(&head) || head.starts_with(b"LS0tLS1CRUdJTi")) {
+            i += 1;
+            continue;
+        }
         let (end, chars) = base64_run(bytes, i);
-        let (run, _) = strip(&text[i..end]);
-        if chars >= MIN_SECRET_RUN
-            && (is_private_key_info(&run) || run.starts_with(b"LS0tLS1CRUdJTi"))
-        {
+        if chars >= MIN_SECRET_RUN {
             ranges.push((i, end));
-            i = end;
+            i = end.max(i + 1);
         } else {
             i += 1;
         }
     }
+}
+
+/// The first `n` base64 characters from `start`, across line breaks and `\n` escapes.
+fn base64_head(bytes: &[u8], start: usize, n: usize) -> Vec<u8> {
+    let mut head = Vec::with_capacity(n);
+    let mut i = start;
+    while head.len() < n {
+        match bytes.get(i) {
+            Some(b) if is_base64(*b) => {
+                head.push(*b);
+                i += 1;
+            }
+            Some(b'\\') if matches!(bytes.get(i + 1), Some(b'n' | b'r')) => i += 2,
+            Some(b'\n' | b'\r') => i += 1,
+            _ => break,
+        }
+    }
+    head
 }
 
 /// The end of a base64 run starting at `start` that may continue over line breaks and `\n` escapes (a key body
@@ -619,6 +640,26 @@ mod tests {
             redactor.add_token(&format!("{i}{}", "x".repeat(40)));
         }
         assert_eq!(redactor.redact(sig), sig, "the oldest token was forgotten");
+    }
+
+    #[test]
+    fn hostile_text_costs_linear_time() {
+        let redactor = Redactor::new();
+        redactor.add_secret(BODY);
+        let started = std::time::Instant::now();
+        for text in [
+            "MI".repeat(500_000),
+            "eyJ".repeat(300_000),
+            "-----BEGIN ".repeat(100_000),
+            "A".repeat(1_000_000),
+        ] {
+            let _ = redactor.redact(&text);
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
