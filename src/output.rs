@@ -84,14 +84,13 @@ pub fn register_early_secrets() {
 }
 
 /// Where a [`Guarded`] writer ends up.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 enum Target {
     Stdout,
     Stderr,
 }
 
-/// A writer that redacts what it buffered when flushed or dropped.
-#[derive(Debug)]
+/// A writer that redacts what it buffered when flushed or dropped. (No `Debug`: the buffer is not redacted yet.)
 pub struct Guarded {
     target: Target,
     buffer: Vec<u8>,

@@ -75,7 +75,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<u8> {
 async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     let seed = match &args.seed {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = read_bounded(path, MAX_SEED_BYTES)
                 .with_context(|| format!("cannot read seed {}", path.display()))?;
             Seed::from_json(&text).with_context(|| format!("bad seed {}", path.display()))?
         }
@@ -83,7 +83,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     };
     let faults = match &args.faults {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = read_bounded(path, MAX_SMALL_FILE_BYTES)
                 .with_context(|| format!("cannot read fault plan {}", path.display()))?;
             serde_json::from_str::<FaultPlan>(&text)
                 .with_context(|| format!("bad fault plan {}", path.display()))?
@@ -96,7 +96,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     };
     let (key_id, public_pem, private_key_path) = match (&args.public_key, &args.generate_key) {
         (Some(path), _) => {
-            let pem = std::fs::read_to_string(path)
+            let pem = read_bounded(path, MAX_SMALL_FILE_BYTES)
                 .with_context(|| format!("cannot read public key {}", path.display()))?;
             let key_id = args.key_id.clone().unwrap_or_default();
             (key_id, pem, None)
@@ -178,6 +178,28 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     wait_for_signal().await;
     emulator.shutdown().await;
     Ok(exit::SUCCESS)
+}
+
+/// Largest seed read (ten thousand builds are a few MiB).
+const MAX_SEED_BYTES: u64 = 256 << 20;
+/// Largest public key or fault plan read.
+const MAX_SMALL_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a regular file of at most `max` bytes as text: a FIFO or a device (`/dev/zero`) is refused, not read.
+fn read_bounded(path: &Path, max: u64) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "not a regular file (a directory, FIFO or device)"
+    );
+    anyhow::ensure!(meta.len() <= max, "larger than {max} bytes");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    anyhow::ensure!(bytes.len() as u64 <= max, "larger than {max} bytes");
+    Ok(String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("not a text file"))?)
 }
 
 /// Apple's key ids are short and alphanumeric; anything else would make an odd file name.

@@ -1139,3 +1139,29 @@ fn secrets_sandbox_warns_when_not_on_loopback() {
         }
     }
 }
+
+/// The sandbox's own files (public key, seed, fault plan) are bounded the same way.
+#[test]
+fn secrets_sandbox_files_that_are_not_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().display().to_string();
+    for args in [
+        vec!["sandbox", "--key-id", "ABC", "--public-key", "/dev/zero"],
+        vec!["sandbox", "--generate-key", &keys, "--seed", "/dev/zero"],
+        vec![
+            "sandbox",
+            "--generate-key",
+            &keys,
+            "--faults",
+            "/dev/urandom",
+        ],
+    ] {
+        let out = crate::support::ipagate_within(&args, Duration::from_secs(10));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

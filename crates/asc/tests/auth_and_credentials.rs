@@ -739,3 +739,25 @@ fn resolve_with_registers_the_key_even_when_it_is_refused() {
     assert!(!text.contains(&body[40..56]), "{text}");
     assert_eq!(redactor.redact(&body[40..80]), "<redacted>");
 }
+
+/// Regression: a BEGIN line without its closing dashes made the label run to the END line, body included.
+#[test]
+fn a_broken_begin_line_never_puts_the_body_in_the_label() {
+    let a = key("LABELKEY01");
+    let body: String = a
+        .private_pkcs8_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for pem in [
+        format!("-----BEGIN RSA PRIVATE KEY\n{body}\n-----END RSA PRIVATE KEY-----"),
+        format!("-----BEGIN {body}-----\n{body}\n-----END PRIVATE KEY-----"),
+        format!("-----BEGIN PRIVATE KEY\n{body}\n-----END PRIVATE KEY-----"),
+    ] {
+        let err = PrivateKey::from_pem(&pem).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(&body[20..36]), "{text}");
+    }
+    // A bare body is accepted as the key it is.
+    assert!(PrivateKey::from_pem(&body).is_ok());
+}
