@@ -199,7 +199,7 @@ fn read_bounded(path: &Path, max: u64) -> anyhow::Result<String> {
         .take(max + 1)
         .read_to_end(&mut bytes)?;
     anyhow::ensure!(bytes.len() as u64 <= max, "larger than {max} bytes");
-    Ok(String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("not a text file"))?)
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("not a text file"))
 }
 
 /// Apple's key ids are short and alphanumeric; anything else would make an odd file name.
