@@ -82,6 +82,7 @@ impl Material {
             ("body only", self.body.clone()),
             ("body over lines", lines.clone()),
             ("middle of the body", self.body[30..90].to_owned()),
+            ("16 characters of the body", self.short_piece()),
             (
                 "BEGIN line without dashes",
                 format!("-----BEGIN PRIVATE KEY\n{lines}\n-----END PRIVATE KEY-----\n"),
@@ -96,6 +97,18 @@ impl Material {
                 base64::engine::general_purpose::STANDARD.encode(self.pem()),
             ),
         ]
+    }
+
+    /// 16 characters from the middle of the body, capitals and small letters mixed (as almost any such piece is).
+    fn short_piece(&self) -> String {
+        (40..self.body.len() - RUN)
+            .map(|i| &self.body[i..i + RUN])
+            .find(|w| {
+                w.bytes().any(|b| b.is_ascii_uppercase())
+                    && w.bytes().any(|b| b.is_ascii_lowercase())
+            })
+            .unwrap()
+            .to_owned()
     }
 
     fn pem_b64(&self) -> String {
