@@ -2,6 +2,7 @@
 
 mod cmd;
 mod exit;
+mod output;
 mod style;
 
 use std::io::Write;
@@ -36,6 +37,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    output::register_early_secrets();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -44,14 +46,16 @@ fn main() -> ExitCode {
             } else {
                 exit::SUCCESS
             };
-            // clap quotes the offending argument, which may be a private key pasted in the wrong
-            // place: redact before printing. A closed pipe for help/version is not worth reporting.
-            let text = ipagate_asc::redact_secrets(&err.render().to_string());
-            let _ = if err.use_stderr() {
-                write!(std::io::stderr().lock(), "{text}")
+            // clap quotes the offending argument, whatever the option, which may be a private key (or a piece of
+            // one) pasted in the wrong place: it goes out through the redactor like everything else. A closed pipe
+            // for help/version is not worth reporting.
+            let mut out = if err.use_stderr() {
+                output::stderr()
             } else {
-                write!(std::io::stdout().lock(), "{text}")
+                output::stdout()
             };
+            let _ = write!(out, "{}", err.render());
+            let _ = out.flush();
             return ExitCode::from(code);
         }
     };
@@ -69,13 +73,12 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::from(exit::SUCCESS);
             }
-            let mut stderr = std::io::stderr().lock();
-            // Messages can carry archive-derived text (entry names): make control characters visible.
-            let _ = writeln!(
-                stderr,
+            // Messages can carry archive-derived text (entry names): make control characters visible. Redacted
+            // first: the terminal sanitiser must not break a secret into pieces the redactor no longer sees.
+            output::eprint_line(&format!(
                 "ipagate: error: {}",
-                style::clean(&cmd::error_chain(&err))
-            );
+                style::clean(&output::redact(&cmd::error_chain(&err)))
+            ));
             ExitCode::from(exit::FAILURE)
         }
     }

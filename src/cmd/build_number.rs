@@ -96,14 +96,17 @@ impl std::fmt::Debug for SecretArg {
 /// `-----`, and clap would otherwise reject it as an unexpected argument, quoting the whole key in its error.
 #[derive(Debug, Args)]
 pub struct AuthArgs {
-    /// API issuer id (team keys). Else $APP_STORE_CONNECT_ISSUER_ID, $ASC_ISSUER_ID, --api-key-path.
+    /// API issuer id (team keys). Else $APP_STORE_CONNECT_ISSUER_ID, $ASC_ISSUER_ID,
+    /// $APP_STORE_CONNECT_API_KEY_ISSUER_ID, --api-key-path.
     #[arg(long, allow_hyphen_values = true, value_name = "UUID")]
     pub issuer_id: Option<String>,
-    /// API key id. Else $APP_STORE_CONNECT_KEY_IDENTIFIER, $ASC_KEY_ID, --api-key-path.
+    /// API key id. Else $APP_STORE_CONNECT_KEY_IDENTIFIER, $ASC_KEY_ID, $APP_STORE_CONNECT_API_KEY_KEY_ID,
+    /// --api-key-path.
     #[arg(long, allow_hyphen_values = true, value_name = "ID")]
     pub key_id: Option<String>,
-    /// Private key: PEM text, @env:NAME or @file:PATH. Else --private-key-path, $APP_STORE_CONNECT_PRIVATE_KEY,
-    /// $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_PATH, --api-key-path, AuthKey_<ID>.p8 in $API_PRIVATE_KEYS_DIR,
+    /// Private key: PEM text, its base64 body, @env:NAME or @file:PATH. Else --private-key-path,
+    /// $APP_STORE_CONNECT_PRIVATE_KEY, $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_B64, $ASC_PRIVATE_KEY_PATH, fastlane's
+    /// $APP_STORE_CONNECT_API_KEY_KEY(_FILEPATH), --api-key-path, AuthKey_<ID>.p8 in $API_PRIVATE_KEYS_DIR,
     /// ./private_keys, ~/private_keys, ~/.private_keys, ~/.appstoreconnect/private_keys.
     #[arg(long, allow_hyphen_values = true, value_name = "KEY")]
     pub private_key: Option<SecretArg>,
@@ -119,6 +122,10 @@ pub struct AuthArgs {
     /// Server root (paths add /v1/...), e.g. the URL printed by `ipagate sandbox`.
     #[arg(long, env = "ASC_BASE_URL", value_name = "URL", default_value = ipagate_asc::DEFAULT_BASE_URL)]
     pub api_base_url: String,
+    /// Give up after this many seconds in all: every request, page, retry and wait included (a slow or stuck server
+    /// cannot hold a CI step longer).
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
 }
 
 /// Arguments of `latest` (and the query part of `next`).
@@ -267,6 +274,18 @@ fn run_query(
     mode: Mode,
     apply: Option<(PathBuf, ApplyOptions)>,
 ) -> anyhow::Result<u8> {
+    // Credentials first: once the key is known, an option value that quotes a piece of it is redacted in the errors
+    // below (the bumper's messages echo the value they refuse).
+    let flags = CredentialFlags {
+        issuer_id: args.auth.issuer_id.clone(),
+        key_id: args.auth.key_id.clone(),
+        private_key: args.auth.private_key.as_ref().map(|s| s.0.clone()),
+        private_key_path: args.auth.private_key_path.clone(),
+        api_key_path: args.auth.api_key_path.clone(),
+        individual: args.auth.individual_key,
+    };
+    let resolved =
+        credentials::resolve_with(&flags, &ProcessEnvironment, crate::output::redactor())?;
     let policy = policy(args)?;
     // Check the project before asking the network, so bad input fails fast and nothing is written.
     if let Some((project, _)) = &apply {
@@ -276,21 +295,16 @@ fn run_query(
             &ApplyOptions { dry_run: true },
         )?;
     }
-    let flags = CredentialFlags {
-        issuer_id: args.auth.issuer_id.clone(),
-        key_id: args.auth.key_id.clone(),
-        private_key: args.auth.private_key.as_ref().map(|s| s.0.clone()),
-        private_key_path: args.auth.private_key_path.clone(),
-        api_key_path: args.auth.api_key_path.clone(),
-        individual: args.auth.individual_key,
-    };
-    let resolved = credentials::resolve(&flags, &ProcessEnvironment)?;
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     for warning in &resolved.warnings {
         let _ = writeln!(stderr, "ipagate: warning: {warning}");
     }
+    let timeout = std::time::Duration::from_secs(args.auth.timeout.max(1));
     let client = Client::builder(resolved.key)
         .base_url(&args.auth.api_base_url)
+        .redactor(crate::output::redactor().clone())
+        .deadline(Some(timeout))
+        .timeout(timeout.min(std::time::Duration::from_secs(60)))
         .build()?;
     let query = HistoryQuery {
         app: match (&args.bundle_id, &args.app_id) {
@@ -304,7 +318,17 @@ fn run_query(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let history = runtime.block_on(fetch_build_history(&client, &query))?;
+    // The whole conversation, every page, retry and wait included, ends within --timeout.
+    let history = runtime
+        .block_on(async {
+            tokio::time::timeout(timeout, fetch_build_history(&client, &query)).await
+        })
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "App Store Connect did not answer within {}s in all (--timeout)",
+                timeout.as_secs()
+            )
+        })??;
     let stats = client.stats();
     let decision = decide(&candidates(&history), &policy)?;
     if mode == Mode::Next {
@@ -337,27 +361,36 @@ fn run_query(
     Ok(exit::SUCCESS)
 }
 
+/// The server's values as candidates. Every string is the server's text, so it is made fit for output here, once:
+/// redacted, one line, printable, bounded (a valid build number or version is far shorter than the bound).
 fn candidates(history: &BuildHistory) -> Vec<Candidate> {
+    let text = |s: &str| crate::output::untrusted(s, SERVER_VALUE_CHARS);
+    let version = |v: Option<&str>| v.map(text);
     let builds = history.builds.iter().map(|b| {
         Candidate::new(
             SourceKind::Build,
-            &b.build_number,
-            b.marketing_version.as_deref(),
-            b.processing_state
-                .as_ref()
-                .map_or("UNKNOWN", |s| s.as_str()),
+            &text(&b.build_number),
+            version(b.marketing_version.as_deref()).as_deref(),
+            &text(
+                b.processing_state
+                    .as_ref()
+                    .map_or("UNKNOWN", |s| s.as_str()),
+            ),
         )
     });
     let uploads = history.uploads.iter().map(|u| {
         Candidate::new(
             SourceKind::BuildUpload,
-            &u.build_number,
-            u.marketing_version.as_deref(),
-            u.state.as_ref().map_or("UNKNOWN", |s| s.as_str()),
+            &text(&u.build_number),
+            version(u.marketing_version.as_deref()).as_deref(),
+            &text(u.state.as_ref().map_or("UNKNOWN", |s| s.as_str())),
         )
     });
     builds.chain(uploads).collect()
 }
+
+/// Longest server value printed.
+const SERVER_VALUE_CHARS: usize = 128;
 
 #[allow(clippy::too_many_arguments)]
 fn print_query(
@@ -370,7 +403,7 @@ fn print_query(
     stats: &ClientStats,
     report: Option<&ApplyReport>,
 ) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match args.format {
         Format::Json => {
             let sources: Vec<_> = decision
@@ -381,8 +414,8 @@ fn print_query(
                 })
                 .collect();
             let mut out = json!({
-                "app_id": history.app_id,
-                "bundle_id": history.bundle_id,
+                "app_id": crate::output::untrusted(&history.app_id, SERVER_VALUE_CHARS),
+                "bundle_id": history.bundle_id.as_deref().map(|b| crate::output::untrusted(b, SERVER_VALUE_CHARS)),
                 "platform": query.platform.as_str(),
                 "version_scope": policy.scope.to_string(),
                 "latest": decision.latest,
@@ -404,7 +437,7 @@ fn print_query(
                     Some(latest) => writeln!(stdout, "{latest}")?,
                     None => {
                         let _ = writeln!(
-                            std::io::stderr(),
+                            crate::output::stderr(),
                             "ipagate: note: no builds or uploads found for this app and platform"
                         );
                     }
@@ -413,7 +446,7 @@ fn print_query(
             }
             if let Some(report) = report {
                 // The number stays alone on stdout (for `$(ipagate build-number next --apply)`); changes go to stderr.
-                let mut stderr = std::io::stderr().lock();
+                let mut stderr = crate::output::stderr();
                 print_report(&mut stderr, report)?;
             }
         }
@@ -448,7 +481,7 @@ fn run_apply(args: &ApplyArgs) -> anyhow::Result<u8> {
             dry_run: args.dry_run,
         },
     )?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match args.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string(&report)?)?,
         Format::Text => print_report(&mut stdout, &report)?,

@@ -41,7 +41,7 @@ pub fn read_facts(path: &std::path::Path) -> anyhow::Result<(Package, Facts)> {
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let (package, facts) = read_facts(&args.path)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match args.format {
         Format::Json => {
             let doc = facts_json(&package, &facts);

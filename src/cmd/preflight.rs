@@ -144,7 +144,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
     };
     let diagnostics = ipagate_rules::check(&facts, &ctx, &config);
     let summary = Summary::of(&diagnostics, config.deny_warnings);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match args.format {
         Format::Json => {
             let doc = report_json(

@@ -35,7 +35,7 @@ pub struct ExplainArgs {
 
 /// Runs `rules`.
 pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     let rules = ipagate_rules::rules();
     match args.format {
         RulesFormat::Json => {
@@ -92,7 +92,7 @@ pub fn run_explain(args: ExplainArgs) -> anyhow::Result<u8> {
             args.code
         )
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     writeln!(
         out,
         "{} {} ({}, applies to: {})",

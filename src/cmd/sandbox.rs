@@ -1,7 +1,8 @@
 //! `ipagate sandbox`: runs the local App Store Connect emulator until interrupted.
 //!
 //! The first line on stdout is one JSON object a script can read:
-//! `{"base_url","issuer_id","key_id","private_key_path"}` (`private_key_path` is null with
+//! `{"base_url","listen_addr","issuer_id","key_id","private_key_path"}` (`listen_addr` is the address really bound,
+//! e.g. `0.0.0.0:PORT`; `base_url` is how to reach it from this machine) (`private_key_path` is null with
 //! `--public-key`, whose private half the sandbox never sees). The private key's content is never
 //! printed.
 
@@ -21,7 +22,8 @@ use crate::exit;
 POST /_sandbox/advance (finish processing uploads), POST /_sandbox/buildUploads/ID/fail, PUT /_sandbox/faults."
 )]
 pub struct SandboxArgs {
-    /// Address to listen on (port 0 picks a free one).
+    /// Address to listen on (port 0 picks a free one). Anything but a loopback address draws a warning: the sandbox
+    /// is a test server that anyone reaching it can control.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
     /// Initial state: JSON with Apple's attribute names (see the README).
@@ -73,7 +75,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<u8> {
 async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     let seed = match &args.seed {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = read_bounded(path, MAX_SEED_BYTES)
                 .with_context(|| format!("cannot read seed {}", path.display()))?;
             Seed::from_json(&text).with_context(|| format!("bad seed {}", path.display()))?
         }
@@ -81,7 +83,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     };
     let faults = match &args.faults {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = read_bounded(path, MAX_SMALL_FILE_BYTES)
                 .with_context(|| format!("cannot read fault plan {}", path.display()))?;
             serde_json::from_str::<FaultPlan>(&text)
                 .with_context(|| format!("bad fault plan {}", path.display()))?
@@ -94,7 +96,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     };
     let (key_id, public_pem, private_key_path) = match (&args.public_key, &args.generate_key) {
         (Some(path), _) => {
-            let pem = std::fs::read_to_string(path)
+            let pem = read_bounded(path, MAX_SMALL_FILE_BYTES)
                 .with_context(|| format!("cannot read public key {}", path.display()))?;
             let key_id = args.key_id.clone().unwrap_or_default();
             (key_id, pem, None)
@@ -144,24 +146,60 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         },
         None => None,
     };
+    let listen = emulator.addr();
     let banner = serde_json::json!({
         "base_url": emulator.base_url(),
+        "listen_addr": listen.to_string(),
         "issuer_id": if args.individual { serde_json::Value::Null } else { issuer_id.into() },
         "key_id": key_id,
         "private_key_path": private_key_path.map(|p| p.display().to_string()),
     });
     {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::output::stdout();
         writeln!(stdout, "{banner}")?;
         stdout.flush()?;
     }
-    eprintln!(
-        "ipagate sandbox: App Store Connect emulator on {} (state: {0}/_sandbox/state); Ctrl-C stops it",
+    if !listen.ip().is_loopback() {
+        let all = if listen.ip().is_unspecified() {
+            " (every network interface)"
+        } else {
+            ""
+        };
+        crate::output::eprint_line(&format!(
+            "ipagate: warning: the sandbox listens on {listen}{all}, reachable from other machines; it is a test \
+             server: /_sandbox/* needs no token and anyone who reaches it can change its state (bind 127.0.0.1 to \
+             keep it local)"
+        ));
+    }
+    crate::output::eprint_line(&format!(
+        "ipagate sandbox: App Store Connect emulator on {} (listening on {listen}; state: {0}/_sandbox/state); Ctrl-C stops it",
         emulator.base_url()
-    );
+    ));
     wait_for_signal().await;
     emulator.shutdown().await;
     Ok(exit::SUCCESS)
+}
+
+/// Largest seed read (ten thousand builds are a few MiB).
+const MAX_SEED_BYTES: u64 = 256 << 20;
+/// Largest public key or fault plan read.
+const MAX_SMALL_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a regular file of at most `max` bytes as text: a FIFO or a device (`/dev/zero`) is refused, not read.
+fn read_bounded(path: &Path, max: u64) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "not a regular file (a directory, FIFO or device)"
+    );
+    anyhow::ensure!(meta.len() <= max, "larger than {max} bytes");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    anyhow::ensure!(bytes.len() as u64 <= max, "larger than {max} bytes");
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("not a text file"))
 }
 
 /// Apple's key ids are short and alphanumeric; anything else would make an odd file name.

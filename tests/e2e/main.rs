@@ -5,4 +5,5 @@ mod cli;
 mod corpus;
 mod rules;
 mod sandbox;
+mod secrets;
 mod support;

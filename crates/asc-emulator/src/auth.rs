@@ -6,6 +6,20 @@
 //! is in the future and at most 20 minutes ahead; `iat`, when present, is not in the future. Times outside
 //! 2001..2286 (negative, `i64::MIN`/`MAX`) are refused before any arithmetic, which is checked anyway.
 //! "Now" is the server clock plus the fault plan's clock skew.
+//!
+//! Where Apple's documentation (§1) is silent, the emulator takes the strict reading, so a client that passes here
+//! does not depend on leniency Apple never promised:
+//!
+//! - `aud` must be the string `appstoreconnect-v1`. §1 gives the value as one string; an array holding it (which
+//!   RFC 7519 would allow) is refused.
+//! - A `crit` header is refused: Apple names no JWS extension it understands, and RFC 7515 §4.1.11 requires refusing
+//!   a token whose critical extensions are not understood.
+//! - `nbf` in the future is refused (RFC 7519 §4.1.5); §1 does not mention `nbf`.
+//! - A team token must not carry `sub`: §1 lists `sub: "user"` only for individual keys, "instead of" `iss`.
+//! - `scope` (§1: "optional allowed operations", e.g. `["GET /v1/apps?filter[platform]=IOS"]`) restricts the token:
+//!   the request must match one entry — same method, same path (the entry may omit the `/v1` prefix, as Apple forum
+//!   thread 707271 reports was needed), and every query parameter the entry names, with the same value. A `scope`
+//!   that is not a list of strings, or an empty list, allows nothing. Apple's exact matching is not documented.
 
 use std::fmt;
 
@@ -89,6 +103,19 @@ struct Claims {
     aud: Option<serde_json::Value>,
     exp: Option<i64>,
     iat: Option<i64>,
+    nbf: Option<i64>,
+    scope: Option<serde_json::Value>,
+}
+
+/// The request a token is checked for (its `scope` must allow it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path, without the query.
+    pub path: &'a str,
+    /// The raw query string, if any.
+    pub query: Option<&'a str>,
 }
 
 /// The verified caller.
@@ -115,7 +142,12 @@ impl Verifier {
     }
 
     /// Checks an `Authorization` header value; `Err` says why (for the request log, never the token).
-    pub fn verify(&self, authorization: Option<&str>, now: i64) -> Result<Caller, String> {
+    pub fn verify(
+        &self,
+        authorization: Option<&str>,
+        now: i64,
+        target: Target<'_>,
+    ) -> Result<Caller, String> {
         let header = authorization.ok_or("no Authorization header")?;
         let token = header
             .strip_prefix("Bearer ")
@@ -125,6 +157,9 @@ impl Verifier {
             return Err("token too long".into());
         }
         let head = jsonwebtoken::decode_header(token).map_err(|_| "token header unreadable")?;
+        if raw_header(token).is_some_and(|h| h.get("crit").is_some()) {
+            return Err("crit header names extensions this server does not understand".into());
+        }
         if head.alg != Algorithm::ES256 {
             return Err(format!("alg is {:?}, not ES256", head.alg));
         }
@@ -142,15 +177,8 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Claims>(token, decoding, &validation)
             .map_err(|e| format!("signature or claims invalid: {e}"))?;
         let claims = data.claims;
-        let aud_ok = match &claims.aud {
-            Some(serde_json::Value::String(a)) => a == "appstoreconnect-v1",
-            Some(serde_json::Value::Array(list)) => list
-                .iter()
-                .any(|a| a.as_str() == Some("appstoreconnect-v1")),
-            _ => false,
-        };
-        if !aud_ok {
-            return Err("aud is not appstoreconnect-v1".into());
+        if !matches!(&claims.aud, Some(serde_json::Value::String(a)) if a == "appstoreconnect-v1") {
+            return Err("aud is not the string appstoreconnect-v1".into());
         }
         if key.individual {
             if claims.iss.is_some() || claims.sub.as_deref() != Some("user") {
@@ -158,12 +186,67 @@ impl Verifier {
             }
         } else if claims.iss.as_deref() != Some(self.issuer_id.as_str()) {
             return Err("iss is not the issuer id".into());
+        } else if claims.sub.is_some() {
+            return Err("team key: token carries sub".into());
         }
         check_times(claims.exp, claims.iat, now)?;
+        if let Some(nbf) = claims.nbf {
+            let ahead = nbf.checked_sub(now).ok_or("nbf is not a plausible time")?;
+            if !(MIN_PLAUSIBLE_TIME..=MAX_PLAUSIBLE_TIME).contains(&nbf) || ahead > 0 {
+                return Err("nbf is in the future".into());
+            }
+        }
+        if let Some(scope) = &claims.scope
+            && !scope_allows(scope, target)
+        {
+            return Err(format!(
+                "scope does not allow {} {}",
+                target.method,
+                truncate(target.path)
+            ));
+        }
         Ok(Caller {
             key_id: key.key_id.clone(),
         })
     }
+}
+
+/// The token's header as JSON (for the members `jsonwebtoken` does not expose).
+fn raw_header(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let head = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether a `scope` claim allows the request (see the module docs).
+fn scope_allows(scope: &serde_json::Value, target: Target<'_>) -> bool {
+    let Some(entries) = scope.as_array() else {
+        return false;
+    };
+    let asked: Vec<(String, String)> = target
+        .query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.iter().any(|entry| {
+        let Some((method, rest)) = entry.as_str().and_then(|e| e.trim().split_once(' ')) else {
+            return false;
+        };
+        let (path, query) = rest.trim().split_once('?').unwrap_or((rest.trim(), ""));
+        let path_ok = path == target.path
+            || (!path.starts_with("/v1/") && format!("/v1{path}") == target.path);
+        method == target.method
+            && path_ok
+            && url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .all(|pair| asked.contains(&pair))
+    })
 }
 
 fn truncate(text: &str) -> String {

@@ -6,8 +6,10 @@
 //! - **Auth.** Every `/v1` request must carry `Authorization: Bearer <ES256 JWT>` signed by one of
 //!   the configured keys (`kid`), with `aud: appstoreconnect-v1`, `iss` = the configured issuer (team
 //!   keys) or `sub: "user"` (individual keys), `exp` in the future but at most 20 minutes ahead, and
-//!   no `iat` in the future. Anything else is a 401 `NOT_AUTHORIZED` like Apple's
-//!   (`app-store-connect.md` §1).
+//!   no `iat` in the future. Where §1 is silent it is strict: `aud` only as that string, no `crit`
+//!   header, no `nbf` in the future, no `sub` on a team token, and a `scope` claim restricts the token
+//!   to the `METHOD /path?query` entries it lists. Anything else is a 401 `NOT_AUTHORIZED` like
+//!   Apple's (`app-store-connect.md` §1).
 //! - **Resources** (names, attributes and relationships from Apple's OpenAPI spec 4.4.1): apps,
 //!   builds, preReleaseVersions, appStoreVersions, buildUploads, buildUploadFiles,
 //!   buildBetaDetails, betaGroups, betaBuildLocalizations, betaAppReviewSubmissions,
@@ -74,7 +76,10 @@ pub use faults::{FaultPlan, FaultRule, RateLimitBurst};
 pub use seed::{
     Seed, SeedApp, SeedAppStoreVersion, SeedBetaGroup, SeedBuild, SeedBuildUpload, SeedError,
 };
-pub use server::{Emulator, LoggedRequest, StartError};
+pub use server::{
+    BODY_READ_TIMEOUT, Emulator, HEADER_READ_TIMEOUT, LoggedRequest, MAX_LOG_BYTES,
+    PART_READ_TIMEOUT, StartError,
+};
 
 /// Default size of one upload part (`uploadOperations[].length`), as Apple's object storage uses.
 pub const DEFAULT_PART_SIZE: u64 = 5 * 1024 * 1024;

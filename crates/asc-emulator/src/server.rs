@@ -1,6 +1,14 @@
 //! The HTTP server: one axum fallback handler that logs, injects faults, checks the JWT and the
 //! rate limit, then hands `/v1` to the routes, `/upload/...` to the part store and `/_sandbox/...`
 //! to introspection.
+//!
+//! Bounds, because the sandbox may face hostile or broken clients: each connection must send its request head within
+//! [`HEADER_READ_TIMEOUT`] and a body within [`BODY_READ_TIMEOUT`] (upload parts: [`PART_READ_TIMEOUT`]); the request
+//! log holds at most [`MAX_LOGGED_REQUESTS`] entries and [`MAX_LOG_BYTES`] bytes. hyper's own answers to requests it
+//! cannot parse (400, 414, 431) are rewritten into JSON:API error documents like every other answer. `/_sandbox/*`,
+//! which needs no token, answers only requests whose `Host` is an IP address or `localhost` on the bound port (a DNS
+//! rebinding page names its own domain) and refuses cross-site browser requests (`Origin` of another site, or
+//! `Sec-Fetch-Site: cross-site`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -30,6 +38,16 @@ use crate::store::Store;
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// The request log keeps at most this many entries (oldest dropped first).
 pub const MAX_LOGGED_REQUESTS: usize = 100_000;
+/// The request log keeps at most this many bytes of paths and notes (oldest dropped first).
+pub const MAX_LOG_BYTES: usize = 16 << 20;
+/// Time a connection has to send a complete request head (also while idle between requests).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a request has to send its JSON body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a request has to send one upload part.
+pub const PART_READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest request head hyper buffers (beyond it: 431).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Longest path+query kept in the log.
 const MAX_LOGGED_PATH: usize = 4096;
 
@@ -71,10 +89,40 @@ struct Shared {
     store: Mutex<Store>,
     verifier: Verifier,
     faults: Mutex<FaultEngine>,
-    log: Mutex<VecDeque<LoggedRequest>>,
+    log: Mutex<RequestLog>,
     rate: Mutex<HashMap<String, VecDeque<Instant>>>,
     budget: u32,
     options: Options,
+    port: u16,
+}
+
+/// The request log, bounded in entries and bytes.
+#[derive(Default)]
+struct RequestLog {
+    entries: VecDeque<LoggedRequest>,
+    bytes: usize,
+}
+
+impl RequestLog {
+    fn size(entry: &LoggedRequest) -> usize {
+        entry.method.len() + entry.path.len() + entry.note.as_ref().map_or(0, String::len) + 32
+    }
+
+    fn push(&mut self, entry: LoggedRequest) {
+        self.bytes += Self::size(&entry);
+        self.entries.push_back(entry);
+        while self.entries.len() > MAX_LOGGED_REQUESTS || self.bytes > MAX_LOG_BYTES {
+            match self.entries.pop_front() {
+                Some(old) => self.bytes -= Self::size(&old),
+                None => break,
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
 }
 
 /// Locks a mutex; a panic elsewhere never poisons the emulator for later requests.
@@ -123,9 +171,10 @@ impl Emulator {
             store: Mutex::new(store),
             verifier,
             faults: Mutex::new(FaultEngine::new(config.faults)),
-            log: Mutex::new(VecDeque::new()),
+            log: Mutex::new(RequestLog::default()),
             rate: Mutex::new(HashMap::new()),
             budget: config.hourly_request_budget,
+            port: local.port(),
             options: Options {
                 processing: config.processing,
                 part_size: config.upload_part_size.max(1),
@@ -134,13 +183,7 @@ impl Emulator {
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let task = tokio::spawn(serve(listener, app, stopped));
         Ok(Emulator {
             shared,
             addr: local,
@@ -162,7 +205,7 @@ impl Emulator {
 
     /// Every `/v1` and `/upload` request so far, in order (not `/_sandbox`).
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        lock(&self.shared.log).iter().cloned().collect()
+        lock(&self.shared.log).entries.iter().cloned().collect()
     }
 
     /// Empties the request log.
@@ -215,6 +258,171 @@ impl Drop for Emulator {
     }
 }
 
+/// Accepts connections until `stopped`; each is served by hyper with read timeouts, its output passing through
+/// [`JsonErrors`]. Aborting this task (see [`Emulator::shutdown`]) drops every connection with it.
+async fn serve(listener: tokio::net::TcpListener, app: Router, mut stopped: oneshot::Receiver<()>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors and the like: give the system a moment.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                connections.spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(JsonErrors::new(stream));
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .max_header_size(MAX_HEAD_BYTES)
+                        .max_buf_size(MAX_HEAD_BYTES * 2);
+                    let _ = builder.serve_connection(io, service).await;
+                });
+            }
+        }
+    }
+    // Let open exchanges finish; `shutdown` aborts this task after a second.
+    while connections.join_next().await.is_some() {}
+}
+
+/// A connection whose writes pass through unchanged, except hyper's own answers to unparsable requests (status
+/// line 400, 414 or 431 with an empty body and no content type): those become JSON:API error documents, as App Store
+/// Connect answers everything.
+struct JsonErrors<S> {
+    inner: S,
+    pending: Option<Rewritten>,
+}
+
+struct Rewritten {
+    bytes: Vec<u8>,
+    written: usize,
+    replaces: usize,
+}
+
+impl<S> JsonErrors<S> {
+    fn new(inner: S) -> Self {
+        JsonErrors {
+            inner,
+            pending: None,
+        }
+    }
+}
+
+/// The JSON:API replacement of one of hyper's bare error answers, or `None` for any other write.
+fn rewrite_bare_error(buf: &[u8]) -> Option<Vec<u8>> {
+    let (status, code, title) = if buf.starts_with(b"HTTP/1.1 400 ") {
+        (
+            400,
+            "PARAMETER_ERROR.INVALID",
+            "The request is not valid HTTP",
+        )
+    } else if buf.starts_with(b"HTTP/1.1 414 ") {
+        (
+            414,
+            "PARAMETER_ERROR.URI_TOO_LONG",
+            "The request URI is too long",
+        )
+    } else if buf.starts_with(b"HTTP/1.1 431 ") {
+        (
+            431,
+            "PARAMETER_ERROR.HEADERS_TOO_LARGE",
+            "The request headers are too large",
+        )
+    } else {
+        return None;
+    };
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    if !head.contains("content-length: 0\r\n") || head.contains("content-type") || end != buf.len()
+    {
+        return None;
+    }
+    let detail = match status {
+        400 => "The server could not parse the request line or headers.".to_owned(),
+        414 => "The request URI is longer than this server accepts.".to_owned(),
+        _ => format!("The request head is larger than {MAX_HEAD_BYTES} bytes."),
+    };
+    let body = serde_json::to_vec(&ApiError::new(status, code, title, detail).body()).ok()?;
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for JsonErrors<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for JsonErrors<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.pending.is_none()
+            && let Some(bytes) = rewrite_bare_error(buf)
+        {
+            this.pending = Some(Rewritten {
+                bytes,
+                written: 0,
+                replaces: buf.len(),
+            });
+        }
+        let Some(pending) = this.pending.as_mut() else {
+            return std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
+        };
+        while pending.written < pending.bytes.len() {
+            match std::pin::Pin::new(&mut this.inner)
+                .poll_write(cx, &pending.bytes[pending.written..])
+            {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => pending.written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let replaces = pending.replaces;
+        this.pending = None;
+        Poll::Ready(Ok(replaces))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 fn json_response(status: u16, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Body::from(bytes));
@@ -255,6 +463,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         .take(MAX_LOGGED_PATH)
         .collect();
     if path == "/_sandbox" || path.starts_with("/_sandbox/") {
+        if let Err(error) = sandbox_allowed(&request, shared.port) {
+            return error_response(&error);
+        }
         return sandbox(&shared, &method, &path, request).await;
     }
     // Faults are decided per route, the path *with* its query (each page of a list is its own route).
@@ -293,18 +504,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         (error_response(&ApiError::no_path()), None)
     };
     let status = response.status().as_u16();
-    {
-        let mut log = lock(&shared.log);
-        if log.len() >= MAX_LOGGED_REQUESTS {
-            log.pop_front();
-        }
-        log.push_back(LoggedRequest {
-            method,
-            path: logged_path,
-            status,
-            note,
-        });
-    }
+    lock(&shared.log).push(LoggedRequest {
+        method,
+        path: logged_path,
+        status,
+        note,
+    });
     match injection.reset_after_bytes {
         Some(limit) => truncate(response, limit).await,
         None => response,
@@ -384,9 +589,15 @@ async fn api(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let target = crate::auth::Target {
+        method,
+        path,
+        query: request.uri().query(),
+    };
     let caller = match shared.verifier.verify(
         authorization.as_deref(),
         now.timestamp().saturating_add(skew),
+        target,
     ) {
         Ok(caller) => caller,
         Err(reason) => {
@@ -460,16 +671,20 @@ async fn read_json(method: &str, request: Request) -> Result<Option<Value>, ApiE
     if !matches!(method, "POST" | "PATCH" | "PUT" | "DELETE") {
         return Ok(None);
     }
-    let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                413,
-                "ENTITY_ERROR.REQUEST_TOO_LARGE",
-                "The request entity is too large",
-                format!("The request body is larger than {MAX_JSON_BODY} bytes"),
-            )
-        })?;
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(request.into_body(), MAX_JSON_BODY),
+    )
+    .await
+    .map_err(|_| body_timeout(BODY_READ_TIMEOUT))?;
+    let bytes = read.map_err(|_| {
+        ApiError::new(
+            413,
+            "ENTITY_ERROR.REQUEST_TOO_LARGE",
+            "The request entity is too large",
+            format!("The request body is larger than {MAX_JSON_BODY} bytes"),
+        )
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -481,6 +696,18 @@ async fn read_json(method: &str, request: Request) -> Result<Option<Value>, ApiE
             format!("The request body is not valid JSON: {e}"),
         )
     })
+}
+
+fn body_timeout(limit: Duration) -> ApiError {
+    ApiError::new(
+        408,
+        "REQUEST_TIMEOUT",
+        "The request body was not received in time",
+        format!(
+            "The request body did not arrive within {} seconds.",
+            limit.as_secs()
+        ),
+    )
 }
 
 /// `PUT /upload/{fileId}/{partNumber}`: the presigned part URLs of `uploadOperations`.
@@ -538,7 +765,19 @@ async fn upload_part(
         );
     }
     let limit = usize::try_from(length).unwrap_or(usize::MAX);
-    let Ok(bytes) = axum::body::to_bytes(request.into_body(), limit).await else {
+    let read = tokio::time::timeout(
+        PART_READ_TIMEOUT,
+        axum::body::to_bytes(request.into_body(), limit),
+    )
+    .await;
+    let Ok(read) = read else {
+        let error = body_timeout(PART_READ_TIMEOUT);
+        return (
+            error_response(&error),
+            Some("part body too slow".to_string()),
+        );
+    };
+    let Ok(bytes) = read else {
         return fail(400, "INVALID_ARGUMENT", "more bytes than the part's length");
     };
     if bytes.len() as u64 != length {
@@ -565,6 +804,61 @@ async fn upload_part(
     (response, None)
 }
 
+/// `/_sandbox/*` needs no token, so a web page must not reach it: the `Host` must be an IP address or `localhost` on
+/// the bound port (a DNS-rebinding page names its own domain), and a browser request from another site (`Origin` not
+/// this server, `Sec-Fetch-Site: cross-site` or `same-site`) is refused — which covers the "simple" cross-site
+/// requests a page may send without a CORS preflight.
+fn sandbox_allowed(request: &Request, port: u16) -> Result<(), ApiError> {
+    let forbidden = |detail: &str| {
+        ApiError::new(
+            403,
+            "FORBIDDEN_ERROR",
+            "This request is forbidden for security reasons",
+            detail,
+        )
+    };
+    let header = |name: header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned())
+    };
+    let host = header(header::HOST)
+        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()))
+        .ok_or_else(|| forbidden("/_sandbox requests need a Host header"))?;
+    if !is_local_authority(&host, port) {
+        return Err(forbidden(
+            "/_sandbox answers only requests addressed to an IP address or localhost on its own port",
+        ));
+    }
+    if let Some(origin) = header(header::ORIGIN) {
+        let same = origin
+            .strip_prefix("http://")
+            .is_some_and(|authority| authority.eq_ignore_ascii_case(&host));
+        if !same {
+            return Err(forbidden("/_sandbox refuses requests from other sites"));
+        }
+    }
+    if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site"))
+        && !matches!(site.as_str(), "same-origin" | "none")
+    {
+        return Err(forbidden("/_sandbox refuses requests from other sites"));
+    }
+    Ok(())
+}
+
+/// `host:port` where host is an IP literal or `localhost` and port is ours.
+fn is_local_authority(authority: &str, port: u16) -> bool {
+    let Some((host, p)) = authority.rsplit_once(':') else {
+        return false;
+    };
+    if p.parse::<u16>().ok() != Some(port) {
+        return false;
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok()
+}
+
 /// `/_sandbox/...`: introspection and control, no JWT, not logged.
 async fn sandbox(shared: &Shared, method: &str, path: &str, request: Request) -> Response {
     let segments: Vec<&str> = path
@@ -575,8 +869,14 @@ async fn sandbox(shared: &Shared, method: &str, path: &str, request: Request) ->
     match (method, segments.as_slice()) {
         ("GET", ["state"]) => json_response(200, &lock(&shared.store).to_json()),
         ("GET", ["requests"]) => {
-            let log: Vec<LoggedRequest> = lock(&shared.log).iter().cloned().collect();
-            json_response(200, &json!(log))
+            // Serialised under the lock, without cloning the log first.
+            let bytes = serde_json::to_vec(&lock(&shared.log).entries).unwrap_or_default();
+            let mut response = Response::new(Body::from(bytes));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
         }
         ("DELETE", ["requests"]) => {
             lock(&shared.log).clear();

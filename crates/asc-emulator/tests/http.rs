@@ -1406,3 +1406,128 @@ async fn absurd_cursors_and_parts_are_refused_or_empty() {
         assert_eq!(status, 404, "{part}");
     }
 }
+
+/// Where Apple's documentation is silent the emulator is strict (see `auth.rs`): each of these got a 200 before.
+#[tokio::test]
+async fn token_checks_closer_to_apple() {
+    let h = start(DEMO_SEED).await;
+    let now = now();
+    let claims = |extra: Value| {
+        let mut c = good_claims();
+        for (k, v) in extra.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let with_crit = {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(KID.into());
+        header.typ = Some("JWT".into());
+        // jsonwebtoken's Header has no `crit`: sign a header with one by hand.
+        use base64::Engine as _;
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let head =
+            b64(&json!({"alg":"ES256","kid":KID,"typ":"JWT","crit":["x-unknown"],"x-unknown":1}));
+        let body = b64(&good_claims());
+        let signing_input = format!("{head}.{body}");
+        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(h.key.private_pkcs8_pem.as_bytes())
+            .expect("key");
+        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &encoding, header.alg)
+            .expect("sign");
+        format!("{signing_input}.{signature}")
+    };
+    let refused: Vec<(&str, String)> = vec![
+        (
+            "aud as an array holding the audience",
+            sign(
+                &h.key,
+                KID,
+                &claims(json!({"aud": ["appstoreconnect-v1", "other"]})),
+            ),
+        ),
+        ("unknown crit header", with_crit),
+        (
+            "nbf in the future",
+            sign(&h.key, KID, &claims(json!({"nbf": now + 300}))),
+        ),
+        (
+            "team token that also carries sub",
+            sign(&h.key, KID, &claims(json!({"sub": "user"}))),
+        ),
+        (
+            "scope for another path",
+            sign(&h.key, KID, &claims(json!({"scope": ["GET /v1/builds"]}))),
+        ),
+        (
+            "scope for another method",
+            sign(&h.key, KID, &claims(json!({"scope": ["POST /v1/apps"]}))),
+        ),
+        (
+            "scope with a query the request lacks",
+            sign(
+                &h.key,
+                KID,
+                &claims(json!({"scope": ["GET /v1/apps?filter[bundleId]=x"]})),
+            ),
+        ),
+        (
+            "scope that is not a list",
+            sign(&h.key, KID, &claims(json!({"scope": "GET /v1/apps"}))),
+        ),
+        (
+            "empty scope",
+            sign(&h.key, KID, &claims(json!({"scope": []}))),
+        ),
+    ];
+    for (name, token) in &refused {
+        let answer = h.with_token("/v1/apps", Some(token)).await;
+        assert_eq!(answer.status, 401, "{name}");
+        assert_eq!(error_code(&answer.body), "NOT_AUTHORIZED", "{name}");
+    }
+    let allowed: Vec<(&str, &str, String)> = vec![
+        (
+            "scope naming the request",
+            "/v1/apps",
+            sign(
+                &h.key,
+                KID,
+                &claims(json!({"scope": ["GET /v1/builds", "GET /v1/apps"]})),
+            ),
+        ),
+        (
+            "scope without the /v1 prefix",
+            "/v1/apps",
+            sign(&h.key, KID, &claims(json!({"scope": ["GET /apps"]}))),
+        ),
+        (
+            "scope with a query the request has (encoded)",
+            "/v1/apps?filter%5BbundleId%5D=com.example.demo&limit=5",
+            sign(
+                &h.key,
+                KID,
+                &claims(json!({"scope": ["GET /v1/apps?filter[bundleId]=com.example.demo"]})),
+            ),
+        ),
+        (
+            "nbf in the past",
+            "/v1/apps",
+            sign(&h.key, KID, &claims(json!({"nbf": now - 60}))),
+        ),
+    ];
+    for (name, path, token) in &allowed {
+        assert_eq!(h.with_token(path, Some(token)).await.status, 200, "{name}");
+    }
+    let notes: Vec<String> = h
+        .emulator
+        .request_log()
+        .into_iter()
+        .filter_map(|r| r.note)
+        .collect();
+    for expect in ["aud", "crit", "nbf", "sub", "scope"] {
+        assert!(
+            notes.iter().any(|n| n.contains(expect)),
+            "{expect}: {notes:?}"
+        );
+    }
+}

@@ -126,6 +126,8 @@ pub fn describe_value(value: &str) -> String {
         " that looks like a PEM key (is a private key in the wrong variable or file?)".to_owned()
     } else if trimmed.starts_with("eyJ") && trimmed.matches('.').count() == 2 {
         " that looks like a JSON web token".to_owned()
+    } else if looks_like_key_body(trimmed) {
+        " that looks like a private key's base64 body (is a private key in the wrong variable or file?)".to_owned()
     } else if lines > 1 {
         format!(" of {lines} lines")
     } else if trimmed.chars().any(char::is_whitespace) {
@@ -141,9 +143,33 @@ pub fn describe_value(value: &str) -> String {
     format!("a {chars}-character value{what}")
 }
 
+/// Whether `text` looks like base64 key material rather than a name, id or path: a bare DER key (`MIG…`), or a long
+/// run of base64 characters mixing capitals, small letters and digits with no dot, dash or underscore.
+pub fn looks_like_key_body(text: &str) -> bool {
+    if text.contains("PRIVATE KEY") || crate::redact::redact_secrets(text) != text {
+        return true;
+    }
+    let body: String = text.split("\\n").flat_map(str::split_whitespace).collect();
+    body.len() >= 24
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        && body.bytes().any(|b| b.is_ascii_uppercase())
+        && body.bytes().any(|b| b.is_ascii_lowercase())
+        && body.bytes().any(|b| b.is_ascii_digit())
+}
+
 impl PrivateKey {
     /// Parses a `.p8` key and proves it can sign ES256.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let wrapped;
+        let text = match pem_label(text) {
+            Some(_) => text,
+            None => {
+                wrapped = pem_from_bare_der(text).ok_or(KeyError::NotPem)?;
+                wrapped.as_str()
+            }
+        };
         let label = pem_label(text).ok_or(KeyError::NotPem)?;
         if label != "PRIVATE KEY" {
             let hint = match label.as_str() {
@@ -165,11 +191,49 @@ impl PrivateKey {
     }
 }
 
+/// The label of the first PEM block: the rest of the `-----BEGIN ` line without its closing dashes. Only that line is
+/// read (a BEGIN line missing its dashes must not pull the key body in), and a label that is not a few capital words
+/// is not quoted: it is shown as `<unreadable label>`.
 fn pem_label(text: &str) -> Option<String> {
-    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
-    let rest = &text[start..];
-    let end = rest.find("-----")?;
-    Some(rest[..end].trim().to_owned())
+    let start = text.find("-----BEGIN")? + "-----BEGIN".len();
+    let line = text[start..]
+        .split(['\n', '\r'])
+        .next()
+        .unwrap_or_default()
+        .split("\\n")
+        .next()
+        .unwrap_or_default();
+    let label = line.trim().trim_end_matches('-').trim();
+    let plain = !label.is_empty()
+        && label.len() <= 40
+        && label
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' ');
+    Some(if plain {
+        label.to_owned()
+    } else {
+        "<unreadable label>".to_owned()
+    })
+}
+
+/// A bare base64 DER key (a `.p8` without its BEGIN/END lines, as some tools store it) wrapped into a PEM.
+pub(crate) fn pem_from_bare_der(text: &str) -> Option<String> {
+    let body: String = text.split("\\n").flat_map(str::split_whitespace).collect();
+    if body.len() < 64
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        || crate::redact::redact_secrets(&body) == body
+    {
+        return None;
+    }
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).ok()?);
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    Some(pem)
 }
 
 impl fmt::Debug for PrivateKey {
@@ -302,6 +366,7 @@ pub struct TokenProvider {
     clock: Arc<dyn Clock>,
     cache: Mutex<Option<Token>>,
     minted: AtomicU64,
+    redactor: crate::redact::Redactor,
 }
 
 impl fmt::Debug for TokenProvider {
@@ -328,7 +393,14 @@ impl TokenProvider {
             clock,
             cache: Mutex::new(None),
             minted: AtomicU64::new(0),
+            redactor: crate::redact::Redactor::new(),
         }
+    }
+
+    /// Registers every token minted from now on with `redactor`.
+    pub fn with_redactor(mut self, redactor: crate::redact::Redactor) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Sets the token lifetime, clamped to leave a minute of headroom under Apple's 20-minute cap.
@@ -406,6 +478,7 @@ impl TokenProvider {
                 }
             })?;
         self.minted.fetch_add(1, Ordering::Relaxed);
+        self.redactor.add_token(&value);
         Ok(Token {
             value: value.into(),
             expires_at: UNIX_EPOCH + Duration::from_secs(exp),

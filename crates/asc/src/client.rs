@@ -23,6 +23,7 @@ use crate::auth::{ApiKey, TokenProvider};
 use crate::error::{ApiError, ApiErrors, RequestError, describe_body};
 use crate::jsonapi::{Collection, Document, ResourceOf, ResourceType};
 use crate::query::Query;
+use crate::redact::Redactor;
 use crate::retry::{
     Clock, RateLimit, RetryPolicy, Sleeper, SystemClock, TokioSleeper, parse_retry_after,
 };
@@ -81,6 +82,8 @@ pub enum BuildError {
     Http(#[source] reqwest::Error),
 }
 
+/// Default of [`ClientBuilder::deadline`]: two minutes for one request with all its retries and waits.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 /// Default of [`ClientBuilder::max_listing_bytes`]: 256 MiB across all pages of one listing.
 pub const DEFAULT_MAX_LISTING_BYTES: usize = 256 << 20;
 /// Default of [`ClientBuilder::max_listing_items`]: far above any real app's history (10 000 builds is a lot).
@@ -160,6 +163,8 @@ pub struct ClientBuilder {
     max_listing_bytes: usize,
     max_listing_items: usize,
     token_lifetime: Option<Duration>,
+    deadline: Option<Duration>,
+    redactor: Redactor,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -235,6 +240,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The longest one request may take, retries and waits included (default [`DEFAULT_DEADLINE`]): a server that
+    /// drips its answer or keeps asking to retry later cannot hold a request longer. A `Retry-After` that would end
+    /// past the deadline fails at once instead of waiting. `None`: no deadline beyond the per-attempt timeout and the
+    /// retry policy.
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Where minted tokens are registered, so output that quotes one (or a part of one) anyway can be redacted.
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
     /// Token lifetime (clamped under Apple's 20-minute cap).
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = Some(lifetime);
@@ -252,7 +272,8 @@ impl ClientBuilder {
             .user_agent(concat!("ipagate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(BuildError::Http)?;
-        let mut tokens = TokenProvider::with_clock(self.key, self.clock.clone());
+        let mut tokens = TokenProvider::with_clock(self.key, self.clock.clone())
+            .with_redactor(self.redactor.clone());
         if let Some(lifetime) = self.token_lifetime {
             tokens.set_lifetime(lifetime);
         }
@@ -269,6 +290,8 @@ impl ClientBuilder {
                 max_pages: self.max_pages,
                 max_listing_bytes: self.max_listing_bytes,
                 max_listing_items: self.max_listing_items,
+                deadline: self.deadline,
+                redactor: self.redactor,
                 requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 rate_limit: Mutex::new(None),
@@ -319,6 +342,8 @@ struct Inner {
     max_pages: usize,
     max_listing_bytes: usize,
     max_listing_items: usize,
+    deadline: Option<Duration>,
+    redactor: Redactor,
     requests: AtomicU64,
     retries: AtomicU64,
     rate_limit: Mutex<Option<RateLimit>>,
@@ -367,6 +392,8 @@ impl Client {
             max_listing_bytes: DEFAULT_MAX_LISTING_BYTES,
             max_listing_items: DEFAULT_MAX_LISTING_ITEMS,
             token_lifetime: None,
+            deadline: Some(DEFAULT_DEADLINE),
+            redactor: Redactor::new(),
         }
     }
 
@@ -387,6 +414,11 @@ impl Client {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         }
+    }
+
+    /// The redactor that knows this client's tokens (shared with clones).
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
     }
 
     /// The token provider (shared with clones).
@@ -439,7 +471,7 @@ impl Client {
         let response = self
             .send(Method::GET, url.clone(), None, Idempotency::Idempotent)
             .await?;
-        decode("GET", &url, &response.body)
+        decode("GET", &url, &response.body).map_err(|e| e.redact(&self.inner.redactor))
     }
 
     /// Every resource of a list endpoint, following `links.next` exactly as given until it is absent.
@@ -462,7 +494,7 @@ impl Client {
             total: None,
         };
         let mut budget = ListingBudget {
-            path: url.path().to_owned(),
+            path: shown_path(&url),
             bytes: 0,
             max_bytes: self.inner.max_listing_bytes,
             max_items: self.inner.max_listing_items,
@@ -483,7 +515,8 @@ impl Client {
                 .send(Method::GET, url.clone(), None, Idempotency::Idempotent)
                 .await?;
             budget.add_bytes(response.body.len(), collection.pages + 1)?;
-            let page: Document<Vec<ResourceOf<T>>> = decode("GET", &url, &response.body)?;
+            let page: Document<Vec<ResourceOf<T>>> =
+                decode("GET", &url, &response.body).map_err(|e| e.redact(&self.inner.redactor))?;
             if collection.pages == 0 {
                 collection.total = page
                     .meta
@@ -502,7 +535,9 @@ impl Client {
             let Some(next) = next else {
                 return Ok(collection);
             };
-            url = self.resolve_link(&next)?;
+            url = self
+                .resolve_link(&next)
+                .map_err(|e| e.redact(&self.inner.redactor))?;
             budget.check_page(&collection, page_items)?;
         }
     }
@@ -615,7 +650,7 @@ impl Client {
                     let errors = parse_errors(&body);
                     return Err(status_error(
                         method.to_string(),
-                        url.path().to_owned(),
+                        shown_path(&url),
                         status,
                         errors,
                         &body,
@@ -624,7 +659,7 @@ impl Client {
                 Err(BodyError::TooLarge) => {
                     return Err(RequestError::TooLarge {
                         method: method.to_string(),
-                        path: url.path().to_owned(),
+                        path: shown_path(&url),
                         limit: self.inner.max_body,
                     });
                 }
@@ -633,7 +668,7 @@ impl Client {
             if retries >= policy.max_retries {
                 return Err(RequestError::RetriesExhausted {
                     method: method.to_string(),
-                    path: url.path().to_owned(),
+                    path: shown_path(&url),
                     attempts: retries + 1,
                     last,
                 });
@@ -645,13 +680,43 @@ impl Client {
         }
     }
 
-    /// Sends one request with authentication and the retry rules; returns the 2xx answer.
+    /// Sends one request with authentication and the retry rules; returns the 2xx answer. The whole exchange,
+    /// retries and waits included, ends within [`ClientBuilder::deadline`]; the error never quotes a token.
     pub async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
         idempotency: Idempotency,
+    ) -> Result<RawResponse, RequestError> {
+        let method_name = method.to_string();
+        let path = shown_path(&url);
+        let result = match self.inner.deadline {
+            Some(limit) => {
+                let ends = tokio::time::Instant::now() + limit;
+                tokio::time::timeout_at(
+                    ends,
+                    self.send_until(method, url, body, idempotency, Some((ends, limit))),
+                )
+                .await
+                .unwrap_or(Err(RequestError::Deadline {
+                    method: method_name,
+                    path,
+                    limit,
+                }))
+            }
+            None => self.send_until(method, url, body, idempotency, None).await,
+        };
+        result.map_err(|e| e.redact(&self.inner.redactor))
+    }
+
+    async fn send_until(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        idempotency: Idempotency,
+        ends: Option<(tokio::time::Instant, Duration)>,
     ) -> Result<RawResponse, RequestError> {
         let policy = &self.inner.policy;
         let mut retries = 0u32;
@@ -673,12 +738,31 @@ impl Client {
                     if retries >= policy.max_retries {
                         return Err(RequestError::RetriesExhausted {
                             method: method.to_string(),
-                            path: url.path().to_owned(),
+                            path: shown_path(&url),
                             attempts: retries + 1,
                             last,
                         });
                     }
                     let wait = wait.unwrap_or_else(|| policy.backoff(retries));
+                    if let Some((ends, limit)) = ends {
+                        let left = ends.saturating_duration_since(tokio::time::Instant::now());
+                        if left.is_zero() {
+                            return Err(RequestError::Deadline {
+                                method: method.to_string(),
+                                path: shown_path(&url),
+                                limit,
+                            });
+                        }
+                        if wait > left {
+                            // Waiting would only end in the deadline: say so now, with the real reason.
+                            return Err(RequestError::WaitPastDeadline {
+                                method: method.to_string(),
+                                path: shown_path(&url),
+                                wait,
+                                last,
+                            });
+                        }
+                    }
                     retries += 1;
                     self.inner.retries.fetch_add(1, Ordering::Relaxed);
                     if !wait.is_zero() {
@@ -698,7 +782,7 @@ impl Client {
         unauthorized: &mut u32,
     ) -> Attempt {
         let m = method.to_string();
-        let path = url.path().to_owned();
+        let path = shown_path(url);
         let token = match self.inner.tokens.token() {
             Ok(token) => token,
             Err(e) => return Attempt::Fail(e.into()),
@@ -847,12 +931,12 @@ fn redirected(method: &Method, url: &Url, response: &reqwest::Response) -> Reque
         .and_then(|v| v.to_str().ok())
         .and_then(|v| url.join(v).ok());
     let target = match location.as_ref().and_then(|l| l.host_str()) {
-        Some(host) => crate::error::one_line(host).chars().take(80).collect(),
+        Some(host) => crate::redact::host_for_output(host),
         None => "nowhere usable".to_owned(),
     };
     RequestError::Redirected {
         method: method.to_string(),
-        path: url.path().to_owned(),
+        path: shown_path(url),
         status: response.status().as_u16(),
         target,
     }
@@ -875,6 +959,11 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// A URL's path for a message: a server-given link is untrusted text (one line, bounded, no secret shapes).
+fn shown_path(url: &Url) -> String {
+    crate::redact::one_line(url.path(), 200)
 }
 
 fn transport_summary(e: &reqwest::Error, url: &Url) -> String {
@@ -936,9 +1025,9 @@ fn status_error(
 fn encode_body<B: Serialize>(method: &str, url: &Url, body: &B) -> Result<Vec<u8>, RequestError> {
     serde_json::to_vec(body).map_err(|source| RequestError::BadJson {
         method: method.to_owned(),
-        path: url.path().to_owned(),
+        path: shown_path(url),
         what: "request body does not serialize",
-        source,
+        detail: serde_detail(&source),
     })
 }
 
@@ -948,18 +1037,23 @@ fn decode<D: DeserializeOwned>(method: &str, url: &Url, body: &[u8]) -> Result<D
     if !matches!(start.map(|i| body[i]), Some(b'{') | Some(b'[')) {
         return Err(RequestError::NotJson {
             method: method.to_owned(),
-            path: url.path().to_owned(),
+            path: shown_path(url),
             what: describe_body(body),
         });
     }
     serde_json::from_slice(body).map_err(|source| RequestError::BadJson {
         method: method.to_owned(),
-        path: url.path().to_owned(),
+        path: shown_path(url),
         what: if source.is_eof() {
             "truncated JSON"
         } else {
             "not the documented shape"
         },
-        source,
+        detail: serde_detail(&source),
     })
+}
+
+/// serde's message quotes the offending value, which comes from the server: bounded, one line, no secret shapes.
+fn serde_detail(error: &serde_json::Error) -> String {
+    crate::redact::one_line(&error.to_string(), 160)
 }

@@ -3,14 +3,25 @@
 //!
 //! Each of issuer id, key id and private key is taken from the first source that has it, in this order:
 //! 1. flags (`--issuer-id`, `--key-id`, `--private-key`, `--private-key-path`);
-//! 2. environment: `APP_STORE_CONNECT_ISSUER_ID` / `APP_STORE_CONNECT_KEY_IDENTIFIER` / `APP_STORE_CONNECT_PRIVATE_KEY`
-//!    (codemagic-cli-tools' names; values may be `@env:NAME` or `@file:PATH`), then `ASC_ISSUER_ID` / `ASC_KEY_ID` /
-//!    `ASC_PRIVATE_KEY` (PEM text) / `ASC_PRIVATE_KEY_PATH`;
-//! 3. a fastlane API key JSON (`--api-key-path`): `{"key_id", "issuer_id", "key", "in_house"?, "is_key_content_base64"?}`;
-//! 4. `AuthKey_<KEYID>.p8` in `$API_PRIVATE_KEYS_DIR`, `./private_keys`, `~/private_keys`, `~/.private_keys`,
+//! 2. codemagic-cli-tools' environment: `APP_STORE_CONNECT_ISSUER_ID` / `APP_STORE_CONNECT_KEY_IDENTIFIER` /
+//!    `APP_STORE_CONNECT_PRIVATE_KEY` (values may be `@env:NAME` or `@file:PATH`);
+//! 3. the Go `asc` CLI's environment: `ASC_ISSUER_ID` / `ASC_KEY_ID` / `ASC_PRIVATE_KEY` (PEM text), then
+//!    `ASC_PRIVATE_KEY_B64` (base64 of the PEM), then `ASC_PRIVATE_KEY_PATH`;
+//! 4. fastlane's environment: `APP_STORE_CONNECT_API_KEY_ISSUER_ID` / `APP_STORE_CONNECT_API_KEY_KEY_ID` /
+//!    `APP_STORE_CONNECT_API_KEY_KEY` (PEM text, or base64 of it when `APP_STORE_CONNECT_API_KEY_IS_KEY_CONTENT_BASE64`
+//!    is true), then `APP_STORE_CONNECT_API_KEY_KEY_FILEPATH`; `APP_STORE_CONNECT_API_KEY_IN_HOUSE` selects the
+//!    Enterprise audience, and a key id from fastlane's variables with no issuer anywhere is an individual key, as in
+//!    fastlane;
+//! 5. a fastlane API key JSON (`--api-key-path`): `{"key_id", "issuer_id", "key", "in_house"?, "is_key_content_base64"?}`;
+//! 6. `AuthKey_<KEYID>.p8` in `$API_PRIVATE_KEYS_DIR`, `./private_keys`, `~/private_keys`, `~/.private_keys`,
 //!    `~/.appstoreconnect/private_keys`.
 //!
-//! No error or warning ever contains key material: only names of variables and paths.
+//! A private key may also be given as its bare base64 body (the `.p8` without its BEGIN/END lines). Key files must be
+//! regular files of at most 64 KiB: a FIFO or a device is refused, never read.
+//!
+//! No error or warning ever contains key material: only names of variables and paths, and a path that looks like key
+//! material is shown by its shape only. [`resolve_with`] tells a [`Redactor`] every key text the moment it is read,
+//! so output that quotes it anyway is redacted.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,7 +30,9 @@ use base64::Engine as _;
 
 use crate::auth::{
     ApiKey, Audience, Issuer, KeyError, PrivateKey, check_issuer_id, check_key_id, describe_value,
+    looks_like_key_body,
 };
+use crate::redact::Redactor;
 
 /// What the user passed on the command line.
 #[derive(Clone, Default)]
@@ -68,11 +81,14 @@ pub fn show_path(path: &Path) -> String {
     let secret = text.contains('\n')
         || text.contains("-----BEGIN")
         || text.contains("PRIVATE KEY")
-        || crate::redact::redact_secrets(&text) != text;
+        || looks_like_key_body(&text)
+        || text
+            .split(['/', '\\'])
+            .any(|segment| looks_like_key_body(segment) && segment.len() >= 40);
     if secret {
         format!("<a path that is {}>", describe_value(&text))
     } else {
-        path.display().to_string()
+        crate::redact::one_line(&text, 1024)
     }
 }
 
@@ -173,17 +189,17 @@ pub struct ResolvedCredentials {
 pub enum CredentialError {
     /// No key id anywhere.
     #[error(
-        "no App Store Connect key id: pass --key-id, set APP_STORE_CONNECT_KEY_IDENTIFIER or ASC_KEY_ID, or use --api-key-path"
+        "no App Store Connect key id: pass --key-id, set APP_STORE_CONNECT_KEY_IDENTIFIER, ASC_KEY_ID or APP_STORE_CONNECT_API_KEY_KEY_ID, or use --api-key-path"
     )]
     MissingKeyId,
     /// No issuer id and not an individual key.
     #[error(
-        "no App Store Connect issuer id: pass --issuer-id, set APP_STORE_CONNECT_ISSUER_ID or ASC_ISSUER_ID, or pass --individual-key for an individual API key"
+        "no App Store Connect issuer id: pass --issuer-id, set APP_STORE_CONNECT_ISSUER_ID, ASC_ISSUER_ID or APP_STORE_CONNECT_API_KEY_ISSUER_ID, or pass --individual-key for an individual API key"
     )]
     MissingIssuer,
     /// No private key anywhere.
     #[error(
-        "no private key for key id {key_id}: pass --private-key or --private-key-path, set APP_STORE_CONNECT_PRIVATE_KEY, ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH, or put AuthKey_{key_id}.p8 in ./private_keys, ~/private_keys, ~/.private_keys or ~/.appstoreconnect/private_keys"
+        "no private key for key id {key_id}: pass --private-key or --private-key-path, set APP_STORE_CONNECT_PRIVATE_KEY, ASC_PRIVATE_KEY, ASC_PRIVATE_KEY_B64, ASC_PRIVATE_KEY_PATH, APP_STORE_CONNECT_API_KEY_KEY or APP_STORE_CONNECT_API_KEY_KEY_FILEPATH, or put AuthKey_{key_id}.p8 in ./private_keys, ~/private_keys, ~/.private_keys or ~/.appstoreconnect/private_keys"
     )]
     MissingPrivateKey {
         /// The key id (checked to be letters and digits before this is built, so never key material).
@@ -232,6 +248,14 @@ pub enum CredentialError {
         #[source]
         source: KeyError,
     },
+    /// A base64 variable does not hold base64 text.
+    #[error("{origin} is not valid base64 text ({reason})")]
+    BadBase64 {
+        /// Where it came from.
+        origin: Origin,
+        /// What is wrong (never the content).
+        reason: &'static str,
+    },
     /// The key itself is unusable.
     #[error("private key from {origin} is unusable")]
     Key {
@@ -259,6 +283,16 @@ pub fn resolve(
     flags: &CredentialFlags,
     env: &dyn Environment,
 ) -> Result<ResolvedCredentials, CredentialError> {
+    resolve_with(flags, env, &Redactor::new())
+}
+
+/// [`resolve`], telling `redactor` each private key text as soon as it is read (also when it then turns out to be
+/// unusable), so that output quoting it anyway is redacted.
+pub fn resolve_with(
+    flags: &CredentialFlags,
+    env: &dyn Environment,
+    redactor: &Redactor,
+) -> Result<ResolvedCredentials, CredentialError> {
     let mut warnings = Vec::new();
     let fastlane = match &flags.api_key_path {
         Some(path) => Some((path.clone(), read_fastlane(path, &mut warnings)?)),
@@ -275,6 +309,10 @@ pub fn resolve(
                 Origin::Env("APP_STORE_CONNECT_KEY_IDENTIFIER".into()),
             ),
             (env.var("ASC_KEY_ID"), Origin::Env("ASC_KEY_ID".into())),
+            (
+                env.var(FASTLANE_KEY_ID),
+                Origin::Env(FASTLANE_KEY_ID.into()),
+            ),
             (
                 fastlane.as_ref().and_then(|(_, f)| f.key_id.clone()),
                 Origin::File(
@@ -318,6 +356,10 @@ pub fn resolve(
                     Origin::Env("ASC_ISSUER_ID".into()),
                 ),
                 (
+                    env.var(FASTLANE_ISSUER_ID),
+                    Origin::Env(FASTLANE_ISSUER_ID.into()),
+                ),
+                (
                     fastlane.as_ref().and_then(|(_, f)| f.issuer_id.clone()),
                     Origin::File(
                         fastlane
@@ -331,9 +373,10 @@ pub fn resolve(
         )?
     };
     // A fastlane JSON without issuer_id is an individual key (fastlane: `sub = 'user'` when no issuer).
-    let fastlane_individual = fastlane
+    let fastlane_individual = (fastlane
         .as_ref()
         .is_some_and(|(_, f)| f.issuer_id.is_none())
+        || key_id_origin == Origin::Env(FASTLANE_KEY_ID.into()))
         && issuer.is_none();
     let (issuer, issuer_origin) = match issuer {
         Some((id, origin)) => match check_issuer_id(&id) {
@@ -345,16 +388,25 @@ pub fn resolve(
     };
 
     // Private key text.
-    let (pem, private_key_origin) =
-        private_key_text(flags, env, fastlane.as_ref(), &key_id, &mut warnings)?;
+    let (pem, private_key_origin) = private_key_text(
+        flags,
+        env,
+        fastlane.as_ref(),
+        &key_id,
+        redactor,
+        &mut warnings,
+    )?;
     let pem = normalise_pem(&pem);
+    redactor.add_secret(&pem);
     let private = PrivateKey::from_pem(&pem).map_err(|source| CredentialError::Key {
         origin: private_key_origin.clone(),
         source,
     })?;
-    let audience = if fastlane
-        .as_ref()
-        .is_some_and(|(_, f)| f.in_house == Some(true))
+    let in_house_env = env.var(FASTLANE_IN_HOUSE).is_some_and(|v| is_true(&v));
+    let audience = if in_house_env
+        || fastlane
+            .as_ref()
+            .is_some_and(|(_, f)| f.in_house == Some(true))
     {
         Audience::Enterprise
     } else {
@@ -425,60 +477,106 @@ fn indirect(
     Ok((value, origin))
 }
 
+const FASTLANE_KEY_ID: &str = "APP_STORE_CONNECT_API_KEY_KEY_ID";
+const FASTLANE_ISSUER_ID: &str = "APP_STORE_CONNECT_API_KEY_ISSUER_ID";
+const FASTLANE_KEY: &str = "APP_STORE_CONNECT_API_KEY_KEY";
+const FASTLANE_KEY_BASE64: &str = "APP_STORE_CONNECT_API_KEY_IS_KEY_CONTENT_BASE64";
+const FASTLANE_KEY_FILEPATH: &str = "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH";
+const FASTLANE_IN_HOUSE: &str = "APP_STORE_CONNECT_API_KEY_IN_HOUSE";
+
+/// fastlane's boolean environment values.
+fn is_true(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+/// Decodes a base64-of-PEM value (told to `redactor` before anything can fail).
+fn decode_base64_key(text: &str, origin: &Origin) -> Result<String, CredentialError> {
+    let compact: String = text.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.trim_matches('"'))
+        .map_err(|_| CredentialError::BadBase64 {
+            origin: origin.clone(),
+            reason: "not base64",
+        })?;
+    String::from_utf8(bytes).map_err(|_| CredentialError::BadBase64 {
+        origin: origin.clone(),
+        reason: "does not decode to text",
+    })
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
 fn private_key_text(
     flags: &CredentialFlags,
     env: &dyn Environment,
     fastlane: Option<&(PathBuf, FastlaneKey)>,
     key_id: &str,
+    redactor: &Redactor,
     warnings: &mut Vec<CredentialWarning>,
 ) -> Result<(String, Origin), CredentialError> {
-    if let Some(found) = first_value(
-        env,
-        [(flags.private_key.clone(), Origin::Flag("--private-key"))],
-        warnings,
-    )? {
-        return Ok(found);
+    let read = |path: &Path, warnings: &mut Vec<CredentialWarning>| {
+        let text = read_key_file(path, warnings)?;
+        redactor.add_secret(&text);
+        Ok::<_, CredentialError>((text, Origin::File(path.to_owned())))
+    };
+    let inline = |value: String, origin: Origin, warnings: &mut Vec<CredentialWarning>| {
+        redactor.add_secret(&value);
+        let (text, origin) = indirect(env, value, origin, warnings)?;
+        redactor.add_secret(&text);
+        Ok::<_, CredentialError>((text, origin))
+    };
+    if let Some(value) = non_empty(flags.private_key.clone()) {
+        return inline(value, Origin::Flag("--private-key"), warnings);
     }
     if let Some(path) = &flags.private_key_path {
-        return Ok((read_key_file(path, warnings)?, Origin::File(path.clone())));
+        return read(path, warnings);
     }
-    if let Some(found) = first_value(
-        env,
-        [
-            (
-                env.var("APP_STORE_CONNECT_PRIVATE_KEY"),
-                Origin::Env("APP_STORE_CONNECT_PRIVATE_KEY".into()),
-            ),
-            (
-                env.var("ASC_PRIVATE_KEY"),
-                Origin::Env("ASC_PRIVATE_KEY".into()),
-            ),
-        ],
-        warnings,
-    )? {
-        return Ok(found);
+    for name in ["APP_STORE_CONNECT_PRIVATE_KEY", "ASC_PRIVATE_KEY"] {
+        if let Some(value) = non_empty(env.var(name)) {
+            return inline(value, Origin::Env(name.into()), warnings);
+        }
     }
-    if let Some(path) = env
-        .var("ASC_PRIVATE_KEY_PATH")
-        .filter(|p| !p.trim().is_empty())
-    {
-        let path = expand_home(env, path.trim());
-        return Ok((read_key_file(&path, warnings)?, Origin::File(path)));
+    if let Some(value) = non_empty(env.var("ASC_PRIVATE_KEY_B64")) {
+        redactor.add_secret(&value);
+        let origin = Origin::Env("ASC_PRIVATE_KEY_B64".into());
+        let text = decode_base64_key(&value, &origin)?;
+        redactor.add_secret(&text);
+        return Ok((text, origin));
+    }
+    if let Some(path) = non_empty(env.var("ASC_PRIVATE_KEY_PATH")) {
+        return read(&expand_home(env, path.trim()), warnings);
+    }
+    if let Some(value) = non_empty(env.var(FASTLANE_KEY)) {
+        redactor.add_secret(&value);
+        let origin = Origin::Env(FASTLANE_KEY.into());
+        if env.var(FASTLANE_KEY_BASE64).is_some_and(|v| is_true(&v)) {
+            let text = decode_base64_key(&value, &origin)?;
+            redactor.add_secret(&text);
+            return Ok((text, origin));
+        }
+        return Ok((value, origin));
+    }
+    if let Some(path) = non_empty(env.var(FASTLANE_KEY_FILEPATH)) {
+        return read(&expand_home(env, path.trim()), warnings);
     }
     if let Some((path, key)) = fastlane
         && let Some(text) = &key.key
     {
+        redactor.add_secret(text);
         let text = if key.is_key_content_base64 == Some(true) {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .map_err(|_| CredentialError::BadApiKeyJson {
+            let text = decode_base64_key(text, &Origin::File(path.clone())).map_err(|_| {
+                CredentialError::BadApiKeyJson {
                     path: path.clone(),
-                    reason: "`key` is not valid base64".to_owned(),
-                })?;
-            String::from_utf8(bytes).map_err(|_| CredentialError::BadApiKeyJson {
-                path: path.clone(),
-                reason: "`key` does not decode to text".to_owned(),
-            })?
+                    reason: "`key` is not base64 of a text".to_owned(),
+                }
+            })?;
+            redactor.add_secret(&text);
+            text
         } else {
             text.clone()
         };
@@ -487,7 +585,7 @@ fn private_key_text(
     for dir in key_dirs(env) {
         let path = dir.join(format!("AuthKey_{key_id}.p8"));
         if path.is_file() {
-            return Ok((read_key_file(&path, warnings)?, Origin::File(path)));
+            return read(&path, warnings);
         }
     }
     Err(CredentialError::MissingPrivateKey {
@@ -526,24 +624,35 @@ fn read_key_file(
     path: &Path,
     warnings: &mut Vec<CredentialWarning>,
 ) -> Result<String, CredentialError> {
-    let meta = std::fs::metadata(path).map_err(|source| CredentialError::Read {
+    use std::io::Read as _;
+    let fail = |source: std::io::Error| CredentialError::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let invalid = |what: &str| fail(std::io::Error::new(std::io::ErrorKind::InvalidData, what));
+    let meta = std::fs::metadata(path).map_err(fail)?;
+    // Opening a FIFO blocks until a writer comes, and a device never ends: only regular files are opened.
+    if !meta.is_file() {
+        return Err(invalid(if meta.is_dir() {
+            "a directory, not a key file"
+        } else {
+            "not a regular file (a FIFO, socket or device); pass the key's text with @env:NAME instead"
+        }));
+    }
     if meta.len() > MAX_KEY_FILE {
-        return Err(CredentialError::Read {
-            path: path.to_owned(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "file too large for a key",
-            ),
-        });
+        return Err(invalid("file too large for a key"));
     }
     check_permissions(path, &meta, warnings);
-    std::fs::read_to_string(path).map_err(|source| CredentialError::Read {
-        path: path.to_owned(),
-        source,
-    })
+    let file = std::fs::File::open(path).map_err(fail)?;
+    // The cap holds even if the file grew since it was measured.
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(invalid("file too large for a key"));
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("not a text file"))
 }
 
 #[cfg(unix)]

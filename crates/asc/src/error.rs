@@ -127,17 +127,7 @@ impl fmt::Display for ApiError {
 /// Keeps an untrusted server string to one short line, without secrets (a server may echo the token back).
 pub(crate) fn one_line(text: &str) -> String {
     // Redacted before cutting: a token cut in half no longer looks like one.
-    let text = crate::redact::redact_secrets(text);
-    let text = text.as_str();
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    if text.chars().count() > 300 {
-        out.push('…');
-    }
-    out
+    crate::redact::one_line(text, 300)
 }
 
 /// All errors of one response.
@@ -250,7 +240,7 @@ pub enum RequestError {
         what: String,
     },
     /// The body is JSON-ish but does not decode (truncated, or not the documented shape).
-    #[error("{method} {path}: cannot decode the response ({what})")]
+    #[error("{method} {path}: cannot decode the response ({what}: {detail})")]
     BadJson {
         /// HTTP method.
         method: String,
@@ -258,9 +248,9 @@ pub enum RequestError {
         path: String,
         /// "truncated JSON" or "unexpected shape".
         what: &'static str,
-        /// Cause.
-        #[source]
-        source: serde_json::Error,
+        /// The decoder's message, one bounded line with secrets removed (it quotes the server's value, so it is not
+        /// kept as a `source`).
+        detail: String,
     },
     /// The body exceeded the size limit.
     #[error("{method} {path}: response larger than {limit} bytes")]
@@ -287,6 +277,35 @@ pub enum RequestError {
         /// Policy limit.
         limit: Duration,
     },
+    /// The request, retries and waits included, did not end within the client's deadline.
+    #[error(
+        "{method} {path}: no complete answer within {}s (retries and waits included); the server is too slow or keeps \
+         asking to retry (raise --timeout to wait longer)",
+        limit.as_secs()
+    )]
+    Deadline {
+        /// HTTP method.
+        method: String,
+        /// Path of the URL.
+        path: String,
+        /// The deadline.
+        limit: Duration,
+    },
+    /// The next wait before a retry would end past the client's deadline.
+    #[error(
+        "{method} {path}: the next retry would wait {}s, past the deadline (last: {last})",
+        wait.as_secs()
+    )]
+    WaitPastDeadline {
+        /// HTTP method.
+        method: String,
+        /// Path of the URL.
+        path: String,
+        /// The wait asked for (`Retry-After`) or planned (backoff).
+        wait: Duration,
+        /// The last failure, one line.
+        last: String,
+    },
     /// Still failing after every retry.
     #[error("{method} {path}: still failing after {attempts} attempts (last: {last})")]
     RetriesExhausted {
@@ -302,7 +321,7 @@ pub enum RequestError {
     /// `links.next` pointed at a page already read.
     #[error(
         "paging loops: links.next points back to {}, already read",
-        one_line(url)
+        shown_url_path(url)
     )]
     PagingLoop {
         /// The repeated URL.
@@ -354,17 +373,18 @@ pub enum RequestError {
         /// The budget.
         limit: usize,
     },
-    /// `links.next` leaves the API host (the token would be sent elsewhere).
+    /// `links.next` leaves the API host (the token would be sent elsewhere). Only the host is shown: the rest of a
+    /// foreign link is the server's text (it may carry a token, split over query parameters).
     #[error(
         "links.next points to another host ({}); refusing to send credentials there",
-        one_line(url)
+        shown_host(url)
     )]
     ForeignLink {
         /// The link.
         url: String,
     },
     /// A URL that cannot be parsed.
-    #[error("invalid URL {:?}", one_line(url))]
+    #[error("invalid URL {:?}", one_line(url).chars().take(80).collect::<String>())]
     BadUrl {
         /// The text.
         url: String,
@@ -374,7 +394,132 @@ pub enum RequestError {
     Mint(#[from] MintError),
 }
 
+/// The path of a link, with `?…` for its query: the query is the server's text and is not shown.
+fn shown_url_path(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => {
+            let query = if parsed.query().is_some() { "?…" } else { "" };
+            format!("{}{query}", crate::redact::one_line(parsed.path(), 200))
+        }
+        Err(_) => "an unparsable URL".to_owned(),
+    }
+}
+
+/// The host of a link, or a placeholder.
+fn shown_host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(crate::redact::host_for_output))
+        .unwrap_or_else(|| "an unparsable URL".to_owned())
+}
+
 impl RequestError {
+    /// This error with every text that came from the server passed through `redactor` (which knows the tokens).
+    pub fn redact(self, redactor: &crate::redact::Redactor) -> RequestError {
+        let r = |s: String| redactor.one_line(&s, 400);
+        match self {
+            RequestError::Transport {
+                method,
+                path,
+                source,
+            } => RequestError::Transport {
+                method,
+                path: r(path),
+                source,
+            },
+            RequestError::Api {
+                method,
+                path,
+                status,
+                errors,
+            } => RequestError::Api {
+                method,
+                path: r(path),
+                status,
+                errors,
+            },
+            RequestError::Unauthorized {
+                method,
+                path,
+                errors,
+            } => RequestError::Unauthorized {
+                method,
+                path: r(path),
+                errors,
+            },
+            RequestError::UnexpectedStatus {
+                method,
+                path,
+                status,
+                what,
+            } => RequestError::UnexpectedStatus {
+                method,
+                path: r(path),
+                status,
+                what: r(what),
+            },
+            RequestError::Redirected {
+                method,
+                path,
+                status,
+                target,
+            } => RequestError::Redirected {
+                method,
+                path: r(path),
+                status,
+                target: r(target),
+            },
+            RequestError::NotJson { method, path, what } => RequestError::NotJson {
+                method,
+                path: r(path),
+                what: r(what),
+            },
+            RequestError::BadJson {
+                method,
+                path,
+                what,
+                detail,
+            } => RequestError::BadJson {
+                method,
+                path: r(path),
+                what,
+                detail: r(detail),
+            },
+            RequestError::RetriesExhausted {
+                method,
+                path,
+                attempts,
+                last,
+            } => RequestError::RetriesExhausted {
+                method,
+                path: r(path),
+                attempts,
+                last: r(last),
+            },
+            RequestError::WaitPastDeadline {
+                method,
+                path,
+                wait,
+                last,
+            } => RequestError::WaitPastDeadline {
+                method,
+                path: r(path),
+                wait,
+                last: r(last),
+            },
+            RequestError::PagingLoop { url } => RequestError::PagingLoop {
+                url: redactor.redact(&url),
+            },
+            RequestError::ForeignLink { url } => RequestError::ForeignLink {
+                url: redactor.redact(&url),
+            },
+            RequestError::BadUrl { url } => RequestError::BadUrl {
+                url: redactor.redact(&url),
+            },
+            other => other,
+        }
+    }
+
     /// Apple's errors, when the server sent an error document.
     pub fn api_errors(&self) -> Option<&ApiErrors> {
         match self {

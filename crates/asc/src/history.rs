@@ -111,7 +111,12 @@ fn near_miss_hint(near: &[String]) -> String {
     } else {
         format!(
             " (similar: {})",
-            near.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            // The server's values: each one line, short, without secret shapes.
+            near.iter()
+                .take(5)
+                .map(|n| crate::redact::one_line(n, 80))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }

@@ -43,7 +43,7 @@ pub use auth::{ApiKey, Audience, Issuer, KeyError, PrivateKey, TokenProvider};
 pub use client::{Client, ClientBuilder, ClientStats, Idempotency};
 pub use error::{ApiError, ApiErrors, RequestError};
 pub use query::Query;
-pub use redact::redact_secrets;
+pub use redact::{Redactor, redact_secrets};
 pub use retry::{Clock, RateLimit, RetryPolicy, Sleeper, SystemClock, TokioSleeper};
 
 /// Apple's production API root (paths add `/v1/...`).

@@ -609,3 +609,155 @@ fn fastlane_json_without_issuer_is_an_individual_key_and_in_house_changes_audien
         "{err}"
     );
 }
+
+/// fastlane's and the Go `asc` CLI's variables, in the documented order: codemagic, then `ASC_*` (PEM, then B64,
+/// then path), then fastlane's (content, then file path); fastlane's in-house flag and its individual-key rule.
+#[test]
+fn fastlane_and_asc_b64_variables_in_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = key("ORDERKEY01");
+    let pem = a.private_pkcs8_pem.as_str();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+    let file = dir.path().join("k.p8");
+    write_private(&file, pem);
+    let file = file.display().to_string();
+    let origin = |vars: &[(&str, &str)]| {
+        let r = resolve(&CredentialFlags::default(), &env(dir.path(), vars)).unwrap();
+        r.private_key_origin.to_string()
+    };
+    let ids = [
+        ("ASC_KEY_ID", "ORDERKEY01"),
+        ("ASC_ISSUER_ID", "57246542-96fe-1a63-e053-0824d011072a"),
+    ];
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut v: Vec<(&str, String)> = ids.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        v.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        v
+    };
+    let run = |vars: Vec<(&str, String)>| {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        origin(&vars)
+    };
+    assert_eq!(
+        run(with(&[
+            ("ASC_PRIVATE_KEY", pem),
+            ("ASC_PRIVATE_KEY_B64", "!!")
+        ])),
+        "$ASC_PRIVATE_KEY"
+    );
+    assert_eq!(
+        run(with(&[
+            ("ASC_PRIVATE_KEY_B64", &b64),
+            ("ASC_PRIVATE_KEY_PATH", "/nowhere")
+        ])),
+        "$ASC_PRIVATE_KEY_B64"
+    );
+    assert_eq!(
+        run(with(&[
+            ("ASC_PRIVATE_KEY_PATH", &file),
+            ("APP_STORE_CONNECT_API_KEY_KEY", "x")
+        ])),
+        file
+    );
+    assert_eq!(
+        run(with(&[
+            ("APP_STORE_CONNECT_API_KEY_KEY", &b64),
+            ("APP_STORE_CONNECT_API_KEY_IS_KEY_CONTENT_BASE64", "true"),
+            ("APP_STORE_CONNECT_API_KEY_KEY_FILEPATH", "/nowhere"),
+        ])),
+        "$APP_STORE_CONNECT_API_KEY_KEY"
+    );
+    assert_eq!(
+        run(with(&[("APP_STORE_CONNECT_API_KEY_KEY_FILEPATH", &file)])),
+        file
+    );
+    // A bad base64 names the variable, never its content.
+    let err = resolve(
+        &CredentialFlags::default(),
+        &env(
+            dir.path(),
+            &[
+                ids[0],
+                ids[1],
+                ("ASC_PRIVATE_KEY_B64", "not base64 at all!"),
+            ],
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "$ASC_PRIVATE_KEY_B64 is not valid base64 text (not base64)"
+    );
+
+    // fastlane only: ids from its names, in-house audience, no issuer = individual key.
+    let e = env(
+        dir.path(),
+        &[
+            ("APP_STORE_CONNECT_API_KEY_KEY_ID", "ORDERKEY01"),
+            ("APP_STORE_CONNECT_API_KEY_KEY", pem),
+            ("APP_STORE_CONNECT_API_KEY_IN_HOUSE", "true"),
+        ],
+    );
+    let r = resolve(&CredentialFlags::default(), &e).unwrap();
+    assert_eq!(r.key.issuer(), &Issuer::Individual);
+    assert_eq!(
+        r.key_id_origin.to_string(),
+        "$APP_STORE_CONNECT_API_KEY_KEY_ID"
+    );
+    let provider = TokenProvider::with_clock(r.key, Arc::new(ipagate_asc::SystemClock));
+    let (_, payload) = claims(provider.token().unwrap().expose());
+    assert_eq!(payload["aud"], "apple-developer-enterprise-v1");
+    assert_eq!(payload["sub"], "user");
+}
+
+/// The redactor passed to `resolve_with` knows the key as soon as it is read, even when it is then refused.
+#[test]
+fn resolve_with_registers_the_key_even_when_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = key("ORDERKEY02");
+    let body: String = a
+        .private_pkcs8_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let broken = format!("-----BEGIN PRIVATE KEY\n{body}\n-----END PRIVATE KEY-----");
+    let redactor = ipagate_asc::redact::Redactor::new();
+    let err = ipagate_asc::credentials::resolve_with(
+        &CredentialFlags::default(),
+        &env(
+            dir.path(),
+            &[
+                ("ASC_KEY_ID", "ORDERKEY02"),
+                ("ASC_ISSUER_ID", "57246542-96fe-1a63-e053-0824d011072a"),
+                ("ASC_PRIVATE_KEY", &broken),
+            ],
+        ),
+        &redactor,
+    )
+    .unwrap_err();
+    let text = all_text(&err);
+    assert!(!text.contains(&body[40..56]), "{text}");
+    assert_eq!(redactor.redact(&body[40..80]), "<redacted>");
+}
+
+/// Regression: a BEGIN line without its closing dashes made the label run to the END line, body included.
+#[test]
+fn a_broken_begin_line_never_puts_the_body_in_the_label() {
+    let a = key("LABELKEY01");
+    let body: String = a
+        .private_pkcs8_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for pem in [
+        format!("-----BEGIN RSA PRIVATE KEY\n{body}\n-----END RSA PRIVATE KEY-----"),
+        format!("-----BEGIN {body}-----\n{body}\n-----END PRIVATE KEY-----"),
+        format!("-----BEGIN PRIVATE KEY\n{body}\n-----END PRIVATE KEY-----"),
+    ] {
+        let err = PrivateKey::from_pem(&pem).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(&body[20..36]), "{text}");
+    }
+    // A bare body is accepted as the key it is.
+    assert!(PrivateKey::from_pem(&body).is_ok());
+}

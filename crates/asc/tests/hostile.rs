@@ -526,3 +526,86 @@ async fn a_token_in_a_foreign_next_link_is_not_printed() {
     assert!(!text.contains("eyJ"), "{text}");
     assert!(text.contains("evil.example"), "{text}");
 }
+
+/// The deadline covers retries and waits: a `Retry-After` that would end past it fails at once, and retrying with
+/// real (tokio) sleeps stops at the deadline.
+#[tokio::test]
+async fn the_deadline_bounds_retries_and_waits() {
+    let busy = Canned::json(
+        503,
+        r#"{"errors":[{"status":"503","code":"UNAVAILABLE","title":"t"}]}"#,
+    );
+    let server = CannedServer::start(vec![busy.clone().header("Retry-After", "30")]).await;
+    let pair = key("HOSTILE002");
+    let client = ipagate_asc::Client::builder(api_key(&pair, ISSUER))
+        .base_url(&server.base)
+        .deadline(Some(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = list_apps(&client).await.unwrap_err();
+    assert!(
+        matches!(err, RequestError::WaitPastDeadline { .. }),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains("would wait 30s"), "{err}");
+
+    let server = CannedServer::start(vec![busy.header("Retry-After", "1")]).await;
+    let client = ipagate_asc::Client::builder(api_key(&pair, ISSUER))
+        .base_url(&server.base)
+        .deadline(Some(Duration::from_millis(2500)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = list_apps(&client).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            RequestError::WaitPastDeadline { .. } | RequestError::Deadline { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_millis(3000), "{took:?}");
+    assert!(server.request_lines().len() >= 2, "it did retry");
+}
+
+/// A hostile server echoing the token into an error's path, a serde message and a foreign link: the error text
+/// never holds any part of it (the client's redactor knows its tokens).
+#[tokio::test]
+async fn errors_never_quote_the_token_or_its_parts() {
+    let cases = [
+        Canned::json(
+            200,
+            r#"{"data":[],"links":{"self":"x"},"meta":{"paging":{"total":"{signature}"}}}"#,
+        ),
+        Canned::json(
+            200,
+            r#"{"data":[{"type":"apps","id":"1"}],"links":{"self":"x","next":"{base}/v1/{signature}/x"}}"#,
+        ),
+        Canned::json(
+            200,
+            r#"{"data":[],"links":{"self":"x","next":"https://e.example/?a={signature}"}}"#,
+        ),
+        Canned::json(
+            400,
+            r#"{"errors":[{"status":"400","code":"{signature}","title":"{authorization}"}]}"#,
+        ),
+        Canned::json(404, "{signature} is not here"),
+    ];
+    for (i, canned) in cases.into_iter().enumerate() {
+        let (server, client, _) = setup(vec![canned, Canned::html(500)]).await;
+        let err = list_apps(&client).await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        let token = client.tokens().token().unwrap();
+        let signature = token.expose().rsplit('.').next().unwrap().to_owned();
+        assert!(!text.contains(&signature[..16]), "case {i}: {text}");
+        assert!(!text.contains("eyJ"), "case {i}: {text}");
+        assert!(!server.request_lines().is_empty());
+    }
+}
