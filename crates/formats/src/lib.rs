@@ -23,17 +23,20 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod binaries;
+pub mod codesign;
 mod error;
 mod facts;
 pub mod info_plist;
 mod limits;
+pub mod macho;
 mod package;
 pub mod sanitize;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
     ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, SuspiciousName, Symlink,
-    Unpackable, inspect,
+    Tiers, Unpackable, inspect, inspect_with,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use limits::Limits;

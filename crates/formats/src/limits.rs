@@ -21,6 +21,12 @@ pub struct Limits {
     pub max_name_len: usize,
     /// Largest property list (Info.plist) read into memory.
     pub max_plist_size: u64,
+    /// Largest Mach-O file read into memory (its pages are hashed; a 2 GiB executable is rare).
+    pub max_binary_size: u64,
+    /// Largest `_CodeSignature/CodeResources` read (a 100,000-file app seals 100,000 paths).
+    pub max_code_resources_size: u64,
+    /// Largest `embedded.mobileprovision` read (real ones are 8-600 KiB).
+    pub max_profile_size: u64,
 }
 
 impl Default for Limits {
@@ -34,6 +40,9 @@ impl Default for Limits {
             max_depth: 64,
             max_name_len: 1024,
             max_plist_size: 8 << 20,
+            max_binary_size: 2 << 30,
+            max_code_resources_size: 256 << 20,
+            max_profile_size: 4 << 20,
         }
     }
 }
