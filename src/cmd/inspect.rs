@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use ipagate_formats::binaries::{Binary, SignatureState, SliceFacts};
+use ipagate_formats::macho::CpuType;
 use ipagate_formats::{Bundle, Facts, InfoPlistState, Limits, Package};
 use serde_json::{Value, json};
 
@@ -92,7 +94,103 @@ pub fn facts_json(package: &Package, facts: &Facts) -> Value {
         "input": { "path": package.path().display().to_string(), "size": package.stats().file_size, "layout": facts.layout },
         "archive": facts.archive,
         "bundles": facts.bundles.iter().map(|b| bundle_json(facts, b)).collect::<Vec<_>>(),
+        "binaries": facts.binaries.iter().map(|b| binary_json(facts, b)).collect::<Vec<_>>(),
+        "executables_not_macho": facts.not_macho,
     })
+}
+
+fn binary_json(facts: &Facts, b: &Binary) -> Value {
+    json!({
+        "path": b.path,
+        "bundle": b.bundle.map(|i| facts.bundles[i].path.clone()),
+        "role": b.role,
+        "container": b.container,
+        "problems": b.problems,
+        "slices": b.slices.iter().map(slice_json).collect::<Vec<_>>(),
+    })
+}
+
+fn slice_json(s: &SliceFacts) -> Value {
+    let m = &s.macho;
+    let signature = match &s.signature {
+        SignatureState::Absent => json!({ "state": "absent" }),
+        SignatureState::Unreadable(p) => json!({ "state": "unreadable", "problem": p }),
+        SignatureState::Parsed(sig) => {
+            let cds: Vec<Value> = sig
+                .code_directories
+                .iter()
+                .enumerate()
+                .map(|(i, cd)| {
+                    json!({
+                        "slot": format!("{:#x}", cd.slot),
+                        "version": format!("{:#x}", cd.version),
+                        "flags": format!("{:#x}", cd.flags),
+                        "adhoc": cd.is_adhoc(),
+                        "linker_signed": cd.is_linker_signed(),
+                        "hash_type": cd.hash_type.to_string(),
+                        "page_size": if cd.page_size_log2 < 32 { 1u64 << cd.page_size_log2 } else { 0 },
+                        "identifier": cd.identifier,
+                        "team_id": cd.team_id,
+                        "special_slots": cd.n_special_slots,
+                        "code_slots": cd.n_code_slots,
+                        "code_limit": cd.code_limit,
+                        "exec_seg_flags": cd.exec_seg_flags,
+                        "cdhash": cd.cdhash,
+                        "special_slot_checks": s.special_slots.get(i),
+                        "page_check": s.pages.get(i),
+                    })
+                })
+                .collect();
+            json!({
+                "state": "parsed",
+                "blobs": sig.blobs.iter().map(|b| json!({ "slot": format!("{:#x}", b.slot), "magic": format!("{:?}", b.magic), "length": b.length })).collect::<Vec<_>>(),
+                "code_directories": cds,
+                "entitlements": match &s.entitlements {
+                    None => Value::Null,
+                    Some(Ok(dict)) => plist_json(&plist::Value::Dictionary(dict.clone())),
+                    Some(Err(p)) => json!({ "problem": p }),
+                },
+                "der_entitlements": sig.entitlements_der.is_some(),
+                "requirements": sig.requirements.is_some(),
+                "cms_size": sig.cms.as_ref().map(Vec::len),
+                "problems": sig.problems,
+            })
+        }
+    };
+    json!({
+        "arch": m.arch,
+        "cpu_type": format!("{:#x}", cpu_type_value(m.cpu_type)),
+        "cpu_subtype": format!("{:#x}", m.cpu_subtype),
+        "offset": m.offset,
+        "size": m.size,
+        "fat_align": m.fat_align,
+        "filetype": m.filetype.to_string(),
+        "flags": format!("{:#x}", m.flags),
+        "build_version": m.build_version.map(|v| json!({
+            "source": v.source,
+            "platform": v.platform.as_str(),
+            "minos": v.minos.to_string(),
+            "sdk": v.sdk.to_string(),
+        })),
+        "encryption": m.encryption,
+        "segments": m.segments,
+        "llvm_segment": m.has_llvm_segment(),
+        "uuid": m.uuid,
+        "code_signature": m.code_signature,
+        "problem": m.problem,
+        "signature": signature,
+    })
+}
+
+fn cpu_type_value(c: CpuType) -> u32 {
+    match c {
+        CpuType::Arm => 12,
+        CpuType::Arm64 => 0x0100_000c,
+        CpuType::Arm64_32 => 0x0200_000c,
+        CpuType::X86 => 7,
+        CpuType::X86_64 => 0x0100_0007,
+        CpuType::Unknown(v) => v,
+    }
 }
 
 fn text(t: &Option<ipagate_formats::Text>) -> String {
@@ -187,5 +285,97 @@ fn write_human(
             }
         }
     }
+    for b in &facts.binaries {
+        writeln!(out, "  {} {}", style.bold("mach-o"), clean(&b.path))?;
+        for p in &b.problems {
+            writeln!(out, "    problem: {}", clean(p))?;
+        }
+        for s in &b.slices {
+            writeln!(out, "    {}", slice_line(s))?;
+        }
+    }
+    for n in &facts.not_macho {
+        writeln!(out, "  executable {} {}", clean(&n.path), clean(&n.problem))?;
+    }
     Ok(())
+}
+
+/// One line per slice: arch, platform and versions, signature summary.
+fn slice_line(s: &SliceFacts) -> String {
+    let m = &s.macho;
+    let mut line = format!("{} {}", clean(&m.arch), m.filetype);
+    if let Some(v) = m.build_version {
+        line.push_str(&format!(
+            ", {} min {} sdk {}",
+            v.platform.as_str(),
+            v.minos,
+            v.sdk
+        ));
+    }
+    if let Some(e) = m.encryption {
+        line.push_str(&format!(", cryptid {}", e.cryptid));
+    }
+    if m.has_llvm_segment() {
+        line.push_str(", __LLVM");
+    }
+    if let Some(p) = &m.problem {
+        line.push_str(&format!(", problem: {}", clean(p)));
+    }
+    match &s.signature {
+        SignatureState::Absent => line.push_str(", unsigned"),
+        SignatureState::Unreadable(p) => {
+            line.push_str(&format!(", signature unreadable: {}", clean(p)))
+        }
+        SignatureState::Parsed(sig) => {
+            let hashes: Vec<String> = sig
+                .code_directories
+                .iter()
+                .map(|cd| cd.hash_type.to_string())
+                .collect();
+            let team = sig
+                .code_directories
+                .first()
+                .and_then(|cd| cd.team_id.clone())
+                .unwrap_or_else(|| "-".into());
+            let adhoc = sig.code_directories.iter().any(|cd| cd.is_adhoc());
+            let bad_pages: u32 = s.pages.iter().map(|p| p.mismatched).sum();
+            let bad_slots = s
+                .special_slots
+                .iter()
+                .flatten()
+                .filter(|c| c.state != ipagate_formats::codesign::SlotState::Match)
+                .count();
+            line.push_str(&format!(
+                ", signed{} team {} ({}), {} page mismatches, {} slot problems",
+                if adhoc { " ad-hoc" } else { "" },
+                clean(&team),
+                hashes.join("+"),
+                bad_pages,
+                bad_slots
+            ));
+        }
+    }
+    line
+}
+
+/// A property-list value as JSON (data as its length, dates as ISO 8601 text).
+pub fn plist_json(v: &plist::Value) -> Value {
+    match v {
+        plist::Value::Dictionary(d) => {
+            Value::Object(d.iter().map(|(k, v)| (k.clone(), plist_json(v))).collect())
+        }
+        plist::Value::Array(a) => Value::Array(a.iter().map(plist_json).collect()),
+        plist::Value::Boolean(b) => json!(b),
+        plist::Value::String(s) => json!(s),
+        plist::Value::Integer(i) => i
+            .as_signed()
+            .map(|n| json!(n))
+            .or_else(|| i.as_unsigned().map(|n| json!(n)))
+            .unwrap_or(Value::Null),
+        plist::Value::Real(r) => json!(r),
+        plist::Value::Date(d) => json!(d.to_xml_format()),
+        plist::Value::Data(d) => json!(format!("<{} bytes>", d.len())),
+        plist::Value::Uid(u) => json!(u.get()),
+        _ => Value::Null,
+    }
 }

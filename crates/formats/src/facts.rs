@@ -354,6 +354,25 @@ pub struct Facts {
     pub archive: ArchiveFacts,
     /// The app first, then nested bundles in path order.
     pub bundles: Vec<Bundle>,
+    /// Every Mach-O file with its slices and signatures (empty unless [`Tiers::binaries`]).
+    pub binaries: Vec<crate::binaries::Binary>,
+    /// Declared executables that are not readable Mach-O files (empty unless [`Tiers::binaries`]).
+    pub not_macho: Vec<crate::binaries::NotMachO>,
+}
+
+/// Which expensive facts to read. Bundles and Info.plists are always read; binaries mean
+/// inflating every executable and hashing its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tiers {
+    /// Mach-O slices, code signatures and their hash checks.
+    pub binaries: bool,
+}
+
+impl Tiers {
+    /// Everything.
+    pub const ALL: Tiers = Tiers { binaries: true };
+    /// Bundles and Info.plists only (what `inspect` read before the signing gate).
+    pub const BUNDLES: Tiers = Tiers { binaries: false };
 }
 
 impl Facts {
@@ -383,9 +402,15 @@ fn is_bundle_name(component: &str) -> bool {
         .any(|x| component.len() > x.len() && component.ends_with(x))
 }
 
-/// Reads the facts of an opened package: lists the bundle tree from the entry names (no I/O) and
-/// then reads each bundle's Info.plist on the rayon pool, in parallel.
+/// Reads every fact of an opened package ([`Tiers::ALL`]).
 pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
+    inspect_with(package, Tiers::ALL)
+}
+
+/// Reads the facts of an opened package: lists the bundle tree from the entry names (no I/O) and
+/// then reads each bundle's Info.plist on the rayon pool, in parallel; then, if asked, every
+/// Mach-O file.
+pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::OpenError> {
     let app_root = package.app_root().to_string();
     // Borrowed from the entry paths: one pass, no allocation per entry.
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
@@ -490,10 +515,17 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
             parent.as_ref().map(|(p, k)| (p.as_str(), *k)),
         );
     }
+    let found = if tiers.binaries {
+        crate::binaries::read_binaries(package, &bundles)
+    } else {
+        crate::binaries::BinaryFacts::default()
+    };
     Ok(Facts {
         layout: package.layout(),
         archive: archive_facts(package),
         bundles,
+        binaries: found.binaries,
+        not_macho: found.not_macho,
     })
 }
 

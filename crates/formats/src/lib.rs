@@ -26,12 +26,15 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod binaries;
+pub mod codesign;
 mod error;
 mod facts;
 mod folder;
 pub mod info_plist;
 pub mod io;
 mod limits;
+pub mod macho;
 mod package;
 pub mod sanitize;
 mod zipdir;
@@ -39,7 +42,7 @@ mod zipdir;
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
     ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, SuspiciousName, Symlink,
-    Unpackable, inspect,
+    Tiers, Unpackable, inspect, inspect_with,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use io::{EntryDataError, EntryReader, EntrySlice, ReadAt};

@@ -24,6 +24,12 @@ pub struct Limits {
     /// Largest central directory an archive may declare (it is parsed into memory: names and
     /// per-entry records). 100,000 real entries take about 10 MB.
     pub max_central_directory_size: u64,
+    /// Largest Mach-O file read into memory (its pages are hashed; a 2 GiB executable is rare).
+    pub max_binary_size: u64,
+    /// Largest `_CodeSignature/CodeResources` read (a 100,000-file app seals 100,000 paths).
+    pub max_code_resources_size: u64,
+    /// Largest `embedded.mobileprovision` read (real ones are 8-600 KiB).
+    pub max_profile_size: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +44,9 @@ impl Default for Limits {
             max_name_len: 1024,
             max_plist_size: 8 << 20,
             max_central_directory_size: 256 << 20,
+            max_binary_size: 2 << 30,
+            max_code_resources_size: 256 << 20,
+            max_profile_size: 4 << 20,
         }
     }
 }

@@ -1,0 +1,325 @@
+//! Facts about every Mach-O file of a package: slices ([`crate::macho`]), each slice's embedded
+//! signature ([`crate::codesign`]) and what hashing its special slots and code pages found.
+//!
+//! Which entries are read: every bundle's declared executable, and every other file whose name
+//! has no extension or ends in `.dylib` (where Mach-O lives), outside `_CodeSignature/`. Each is
+//! read whole (bounded by [`crate::Limits::max_binary_size`]) and kept only if its magic says
+//! Mach-O — so a binary is found by magic, not by name, among those candidates. When the
+//! package's streaming entry API lands, the candidate filter can become "every file" (sniffing
+//! the first 8 bytes costs nothing) and the page hasher can be fed as the entry inflates; the
+//! parsers here already work on `&[u8]` and [`crate::codesign::PageHasher`] on chunks.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::codesign::{self, PageCheck, Signature, SlotCheck, SpecialInputs};
+use crate::facts::Bundle;
+use crate::macho::{self, MachOFile, Slice};
+use crate::package::{Entry, Package};
+
+/// Why this file was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryRole {
+    /// The `CFBundleExecutable` of its bundle.
+    MainExecutable,
+    /// Any other Mach-O file (a loose dylib, a helper, a stray binary).
+    Other,
+}
+
+/// The signature of one slice, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureState {
+    /// No `LC_CODE_SIGNATURE`.
+    Absent,
+    /// `LC_CODE_SIGNATURE` present but the SuperBlob cannot be read: why.
+    Unreadable(String),
+    /// Parsed.
+    Parsed(Box<Signature>),
+}
+
+/// One slice with its signature and verification results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceFacts {
+    /// Header and load commands.
+    pub macho: Slice,
+    /// The embedded signature.
+    pub signature: SignatureState,
+    /// Per CodeDirectory (same order as `Signature::code_directories`): special-slot checks.
+    pub special_slots: Vec<Vec<SlotCheck>>,
+    /// Per CodeDirectory: code-page checks.
+    pub pages: Vec<PageCheck>,
+    /// The XML entitlements blob parsed (`Err` says why it is not a dictionary).
+    pub entitlements: Option<Result<plist::Dictionary, String>>,
+}
+
+impl SliceFacts {
+    /// The parsed signature, if any.
+    pub fn signature(&self) -> Option<&Signature> {
+        match &self.signature {
+            SignatureState::Parsed(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A Mach-O file of the package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    /// Normalised entry path.
+    pub path: String,
+    /// Index in [`crate::Facts::bundles`] of the nearest enclosing bundle.
+    pub bundle: Option<usize>,
+    /// Why it was read.
+    pub role: BinaryRole,
+    /// Thin or fat (`None` when unreadable).
+    pub container: Option<macho::Container>,
+    /// Slices with their signatures.
+    pub slices: Vec<SliceFacts>,
+    /// Container-level problems (overlapping slices) or why the file could not be read.
+    pub problems: Vec<String>,
+}
+
+/// A declared executable that is not a Mach-O file (or could not be read).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotMachO {
+    /// Entry path.
+    pub path: String,
+    /// What it is instead, worded for a message.
+    pub problem: String,
+}
+
+/// What [`read_binaries`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinaryFacts {
+    /// Every Mach-O file, in path order.
+    pub binaries: Vec<Binary>,
+    /// Declared executables that are not readable Mach-O files.
+    pub not_macho: Vec<NotMachO>,
+}
+
+struct Candidate<'a> {
+    entry: &'a Entry,
+    bundle: Option<usize>,
+    role: BinaryRole,
+}
+
+fn is_candidate_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if path
+        .split('/')
+        .any(|c| c == "_CodeSignature" || c.ends_with(".dSYM"))
+    {
+        return false;
+    }
+    name.ends_with(".dylib") || (!name.contains('.') && name != "PkgInfo")
+}
+
+/// Nearest enclosing bundle of `path`, found by walking up its folders (never a scan of all
+/// bundles).
+fn enclosing(index: &HashMap<&str, usize>, path: &str) -> Option<usize> {
+    let mut cur = path;
+    while let Some(cut) = cur.rfind('/') {
+        cur = &cur[..cut];
+        if let Some(&i) = index.get(cur) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes.
+pub fn read_binaries(package: &Package, bundles: &[Bundle]) -> BinaryFacts {
+    let mut candidates: Vec<Candidate<'_>> = Vec::new();
+    let mut executables = HashMap::new();
+    let index: HashMap<&str, usize> = bundles
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.path.as_str(), i))
+        .collect();
+    for (i, b) in bundles.iter().enumerate() {
+        if let Some(exe) = b
+            .info()
+            .and_then(|info| info.executable.as_ref())
+            .and_then(|t| t.as_str())
+            && !exe.is_empty()
+            && !exe.contains('/')
+        {
+            executables.insert(format!("{}/{exe}", b.path), i);
+        }
+    }
+    for entry in package.entries() {
+        if entry.is_dir || entry.is_symlink || entry.unpackable.is_some() {
+            continue;
+        }
+        if let Some(&bundle) = executables.get(&entry.path) {
+            candidates.push(Candidate {
+                entry,
+                bundle: Some(bundle),
+                role: BinaryRole::MainExecutable,
+            });
+        } else if is_candidate_name(&entry.path) {
+            candidates.push(Candidate {
+                entry,
+                bundle: enclosing(&index, &entry.path),
+                role: BinaryRole::Other,
+            });
+        }
+    }
+    let results: Vec<Result<Option<Binary>, NotMachO>> = candidates
+        .par_iter()
+        .map(|c| read_one(package, bundles, c))
+        .collect();
+    let mut out = BinaryFacts::default();
+    for r in results {
+        match r {
+            Ok(Some(b)) => out.binaries.push(b),
+            Ok(None) => {}
+            Err(n) => out.not_macho.push(n),
+        }
+    }
+    out
+}
+
+fn read_one(
+    package: &Package,
+    bundles: &[Bundle],
+    c: &Candidate<'_>,
+) -> Result<Option<Binary>, NotMachO> {
+    let limits = package.limits();
+    let main = c.role == BinaryRole::MainExecutable;
+    let not_macho = |problem: String| NotMachO {
+        path: c.entry.path.clone(),
+        problem,
+    };
+    if !main && c.entry.size < 28 {
+        return Ok(None);
+    }
+    let bytes = match package.read(c.entry, limits.max_binary_size) {
+        Ok(b) => b,
+        Err(e) if main => return Err(not_macho(format!("cannot read: {e}"))),
+        Err(_) => return Ok(None),
+    };
+    if !macho::sniff(&bytes) {
+        return if main {
+            Err(not_macho(describe_magic(&bytes)))
+        } else {
+            Ok(None)
+        };
+    }
+    let file = match macho::parse(&bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok(Some(Binary {
+                path: c.entry.path.clone(),
+                bundle: c.bundle,
+                role: c.role,
+                container: None,
+                slices: Vec::new(),
+                problems: vec![e.to_string()],
+            }));
+        }
+    };
+    // Slot inputs live in the bundle whose main executable this is.
+    let (info_plist, code_resources) = match (main, c.bundle.and_then(|i| bundles.get(i))) {
+        (true, Some(b)) => (
+            read_small(package, &b.info_plist_path(), limits.max_plist_size),
+            read_small(
+                package,
+                &format!("{}/_CodeSignature/CodeResources", b.path),
+                limits.max_code_resources_size,
+            ),
+        ),
+        _ => (None, None),
+    };
+    let inputs = SpecialInputs {
+        info_plist: info_plist.as_deref(),
+        code_resources: code_resources.as_deref(),
+    };
+    Ok(Some(binary_facts(
+        &c.entry.path,
+        c.bundle,
+        c.role,
+        &bytes,
+        file,
+        &inputs,
+    )))
+}
+
+/// Slices, signatures and hash checks of one Mach-O file held in memory.
+pub fn binary_facts(
+    path: &str,
+    bundle: Option<usize>,
+    role: BinaryRole,
+    bytes: &[u8],
+    file: MachOFile,
+    inputs: &SpecialInputs<'_>,
+) -> Binary {
+    let slices = file
+        .slices
+        .into_iter()
+        .map(|s| slice_facts(bytes, s, inputs))
+        .collect();
+    Binary {
+        path: path.to_string(),
+        bundle,
+        role,
+        container: Some(file.container),
+        slices,
+        problems: file.problems,
+    }
+}
+
+fn slice_facts(file: &[u8], slice: Slice, inputs: &SpecialInputs<'_>) -> SliceFacts {
+    let mut facts = SliceFacts {
+        signature: SignatureState::Absent,
+        special_slots: Vec::new(),
+        pages: Vec::new(),
+        entitlements: None,
+        macho: slice,
+    };
+    let Some(range) = facts.macho.code_signature else {
+        return facts;
+    };
+    let Some(bytes) = facts.macho.bytes(file) else {
+        facts.signature = SignatureState::Unreadable("the slice lies outside the file".into());
+        return facts;
+    };
+    match codesign::parse_in_slice(bytes, range.dataoff, range.datasize) {
+        Err(e) => facts.signature = SignatureState::Unreadable(e.to_string()),
+        Ok(sig) => {
+            for cd in &sig.code_directories {
+                facts
+                    .special_slots
+                    .push(codesign::check_special_slots(cd, &sig, inputs));
+                facts.pages.push(codesign::check_pages(cd, bytes));
+            }
+            facts.entitlements = sig.entitlements_plist().map(|xml| {
+                crate::info_plist::parse_dictionary(xml)
+                    .map(|(_, dict)| dict)
+                    .map_err(|e| e.0)
+            });
+            facts.signature = SignatureState::Parsed(Box::new(sig));
+        }
+    }
+    facts
+}
+
+fn read_small(package: &Package, path: &str, max: u64) -> Option<Vec<u8>> {
+    let entry = package.entry(path)?;
+    package.read(entry, max).ok()
+}
+
+/// What a non-Mach-O executable looks like, for a message.
+fn describe_magic(bytes: &[u8]) -> String {
+    match bytes {
+        [] => "is empty, not a Mach-O file".into(),
+        [b'#', b'!', ..] => "is a script (#!), not a Mach-O file".into(),
+        [0x7f, b'E', b'L', b'F', ..] => "is an ELF file, not a Mach-O file".into(),
+        _ => {
+            let shown: String = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            format!("is not a Mach-O file (starts with {shown})")
+        }
+    }
+}
