@@ -594,6 +594,20 @@ impl Client {
         headers: &[(String, String)],
         bytes: Vec<u8>,
     ) -> Result<RawResponse, RequestError> {
+        // The URL and the storage server's answers are untrusted text; no deadline here (a part may take long),
+        // each attempt has the client's timeout.
+        self.upload_part_attempts(method, url, headers, bytes)
+            .await
+            .map_err(|e| e.redact(&self.inner.redactor))
+    }
+
+    async fn upload_part_attempts(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        bytes: Vec<u8>,
+    ) -> Result<RawResponse, RequestError> {
         let method = Method::from_bytes(method.as_bytes()).map_err(|_| RequestError::BadUrl {
             url: url.to_owned(),
         })?;
