@@ -35,6 +35,23 @@ enum Command {
     BuildNumber(cmd::build_number::BuildNumberCommand),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON: then a fatal error is a JSON document on stdout too.
+    fn prints_json(&self) -> bool {
+        use cmd::build_number::{BuildNumberCommand as B, Format as F};
+        match self {
+            Command::Inspect(a) => a.format == cmd::inspect::Format::Json,
+            Command::Preflight(a) => a.format == cmd::inspect::Format::Json,
+            Command::Rules(a) => a.format == cmd::rules_cmd::RulesFormat::Json,
+            Command::BuildNumber(B::Latest(q)) => q.format == F::Json,
+            Command::BuildNumber(B::Next(n)) => n.query.format == F::Json,
+            Command::BuildNumber(B::Apply(a)) => a.format == F::Json,
+            Command::BuildNumber(B::Show(a)) => a.format == F::Json,
+            Command::Explain(_) | Command::Sandbox(_) => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -55,6 +72,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let json_errors = cli.command.prints_json();
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Preflight(args) => cmd::preflight::run(args),
@@ -69,13 +87,21 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::from(exit::SUCCESS);
             }
-            let mut stderr = std::io::stderr().lock();
             // Messages can carry archive-derived text (entry names): make control characters visible.
-            let _ = writeln!(
-                stderr,
-                "ipagate: error: {}",
-                style::clean(&cmd::error_chain(&err))
-            );
+            let message = style::clean(&cmd::error_chain(&err));
+            if json_errors {
+                let doc = cmd::ErrorDocument {
+                    schema_version: 1,
+                    error: cmd::ErrorBody {
+                        kind: cmd::error_kind(&err),
+                        message: &message,
+                    },
+                };
+                if let Ok(text) = serde_json::to_string(&doc) {
+                    let _ = writeln!(std::io::stdout().lock(), "{text}");
+                }
+            }
+            let _ = writeln!(std::io::stderr().lock(), "ipagate: error: {message}");
             ExitCode::from(exit::FAILURE)
         }
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests: run the real `ipagate` binary on inputs built in code.
 
 mod build_number;
+mod build_number_projects;
 mod cli;
 mod corpus;
 mod rules;

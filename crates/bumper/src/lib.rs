@@ -19,11 +19,19 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod decide;
+pub mod files;
 pub mod number;
+pub mod pbxproj;
 pub mod project;
+pub mod resolve;
+pub mod settings;
+pub mod xcconfig;
 
 pub use decide::{
     Candidate, DecideError, Decision, Policy, SourceKind, Strategy, VersionScope, decide,
 };
 pub use number::{BuildNumber, MarketingVersion, ParseError, printable};
-pub use project::{ApplyError, ApplyOptions, ApplyReport, Change, ChangeKind, Note, apply};
+pub use project::{
+    ANDROID_MAX_VERSION_CODE, ApplyError, ApplyOptions, ApplyReport, Change, ChangeKind, Note,
+    ShowReport, Shown, ShownTarget, TargetFailure, TargetRef, TargetSelection, apply, show,
+};

@@ -1,25 +1,60 @@
-//! Writing a build number into a project: Info.plist `CFBundleVersion` (XML or binary, format kept), Flutter
-//! `pubspec.yaml` `version: x.y.z+N`, Xcode `project.pbxproj` `CURRENT_PROJECT_VERSION` (every build configuration)
-//! and `*.xcconfig`.
+//! Writing a build number into a project the way Xcode will read it back.
+//!
+//! With Xcode projects (`*.xcodeproj/project.pbxproj`), every target that ships (app, extensions, watch app, App
+//! Clip; test targets with `--all-targets`, or the targets named) is resolved for each of its build configurations
+//! ([`crate::resolve`]): its `INFOPLIST_FILE`, that plist's `CFBundleVersion` and, when that is `$(VAR)`, the build
+//! setting through project and target levels, base xcconfigs and their `#include`s, down to the assignment that
+//! *defines* the value. That place is changed — the literal in the plist, the xcconfig line, the pbxproj entry —
+//! and nothing else. The planned contents are then resolved again; unless every chosen target and configuration
+//! yields the new number, nothing is written and the error names each target, configuration and why.
+//! Flutter's `pubspec.yaml` `version: x.y.z+N` is written too (N is also Android's `versionCode`), and a committed
+//! `ios/Flutter/Generated.xcconfig` gets the same `FLUTTER_BUILD_NUMBER`. A tree without any Xcode project keeps
+//! the simple rule: every `Info.plist` and `.xcconfig` outside dependencies and built products.
 //!
 //! Every file is read and its new content computed first; only when all of them succeed are they written, in two
 //! phases: first every new content *and* a backup of every original goes into a temporary file in the target's own
 //! directory (so the renames stay atomic); then the new files are renamed over the originals. An error while staging
 //! removes every temporary file and changes nothing; a rename failing midway renames the backups back over the files
-//! already replaced. Either way an error leaves the project as it was and no file is ever half-written. Values that are build-setting references (`$(CURRENT_PROJECT_VERSION)`) are
-//! left alone with a [`Note`]: they follow the setting that is written.
+//! already replaced. Either way an error leaves the project as it was and no file is ever half-written.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::files::Files;
 use crate::number::BuildNumber;
+use crate::pbxproj::{self, Project};
+use crate::resolve::{
+    BUILD, Found, MARKETING, Resolver, Site, TargetKind, VersionKey, target_kind,
+};
+
+/// Google Play's largest `versionCode`; Flutter writes the pubspec's build number there.
+pub const ANDROID_MAX_VERSION_CODE: u64 = 2_100_000_000;
+
+/// Which targets get the number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TargetSelection {
+    /// The targets whose products ship to App Store Connect (the default).
+    #[default]
+    Shipping,
+    /// Those, the test targets and every other target with a CFBundleVersion.
+    All,
+    /// Exactly these targets, by name.
+    Named(Vec<String>),
+}
 
 /// Options of [`apply`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyOptions {
     /// Compute and report, write nothing.
     pub dry_run: bool,
+    /// Allow a number lower than the project's current one.
+    pub allow_lower: bool,
+    /// Allow a pubspec build number above Android's [`ANDROID_MAX_VERSION_CODE`].
+    pub allow_over_android_max: bool,
+    /// Which targets.
+    pub targets: TargetSelection,
 }
 
 /// What kind of file changed.
@@ -45,11 +80,12 @@ pub struct Change {
     pub path: PathBuf,
     /// File kind.
     pub kind: ChangeKind,
-    /// The key or setting (`CFBundleVersion`, `version`, `CURRENT_PROJECT_VERSION`).
-    pub key: &'static str,
-    /// Old values (distinct, in file order).
+    /// The key or setting (`CFBundleVersion`, `version`, `CURRENT_PROJECT_VERSION`, `BUILD_NUMBER`; several joined by
+    /// `, `).
+    pub key: String,
+    /// Old values (distinct, in file order); for a pubspec, the whole `x.y.z+N`.
     pub old: Vec<String>,
-    /// New value.
+    /// New value; for a pubspec, the whole `x.y.z+N`.
     pub new: String,
     /// How many places changed.
     pub occurrences: usize,
@@ -83,19 +119,62 @@ pub struct Note {
 
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        if self.path.as_os_str().is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path.display(), self.message)
+        }
     }
+}
+
+/// A target whose build number was resolved (and, after the change, verified).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetRef {
+    /// The `.xcodeproj`, relative to the project directory.
+    pub project: PathBuf,
+    /// The target's name.
+    pub target: String,
 }
 
 /// What [`apply`] did (or would do with `dry_run`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ApplyReport {
+    /// The number written.
+    pub number: String,
     /// Changed files, sorted by path.
     pub changes: Vec<Change>,
     /// Files or places left alone.
     pub notes: Vec<Note>,
     /// Whether files were written.
     pub written: bool,
+    /// The targets whose build number now is (or already was) the new one, in project order.
+    pub targets: Vec<TargetRef>,
+}
+
+/// One target and configuration whose build number cannot be made the new one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetFailure {
+    /// The `.xcodeproj`, relative to the project directory.
+    pub project: PathBuf,
+    /// The target.
+    pub target: String,
+    /// The build configuration.
+    pub configuration: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl fmt::Display for TargetFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "target {} ({}) in {}: {}",
+            self.target,
+            self.configuration,
+            self.project.display(),
+            self.reason
+        )
+    }
 }
 
 /// Why nothing was written.
@@ -106,8 +185,66 @@ pub enum ApplyError {
     #[error("{} is not a directory", .0.display())]
     NotADirectory(PathBuf),
     /// Nothing to write into.
-    #[error("no Info.plist, pubspec.yaml, project.pbxproj or .xcconfig with a build number found under {}", .0.display())]
+    #[error("no Xcode project, Info.plist, pubspec.yaml or .xcconfig with a build number found under {}", .0.display())]
     NothingFound(PathBuf),
+    /// The number itself is one App Store Connect, Android or Flutter would reject.
+    #[error("will not write build number {number}: {reason}")]
+    InvalidNumber {
+        /// The number.
+        number: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The number is lower than the one the project has.
+    #[error(
+        "will not write build number {number}: it is lower than the current {current} ({defined_in}); App Store \
+         Connect needs a higher one (pass --allow-lower to go back anyway)"
+    )]
+    Lower {
+        /// The number.
+        number: String,
+        /// The highest current one.
+        current: String,
+        /// Where that is.
+        defined_in: String,
+    },
+    /// The Xcode projects have no target to write into.
+    #[error(
+        "no target that ships (app, app extension, watch app, App Clip) in {}; choose others with --target NAME or \
+         --all-targets",
+        list(.0)
+    )]
+    NoShippingTarget(Vec<PathBuf>),
+    /// `--target NAME` names no target.
+    #[error("no target named {name:?}; targets: {}", .available.join(", "))]
+    UnknownTarget {
+        /// The name asked for.
+        name: String,
+        /// Every target's name.
+        available: Vec<String>,
+    },
+    /// Some chosen target's build number cannot be resolved to a place ipagate can change.
+    #[error(
+        "nothing written: the build number of {} cannot be set: {}",
+        plural_of(.failures.len(), "target configuration"),
+        join(.failures)
+    )]
+    Unresolved {
+        /// Each target and configuration, and why.
+        failures: Vec<TargetFailure>,
+    },
+    /// After the planned change, some chosen target would still not have the new number.
+    #[error(
+        "nothing written: after the change {} would still not have build number {number}: {}",
+        plural_of(.failures.len(), "target configuration"),
+        join(.failures)
+    )]
+    Unverified {
+        /// The number.
+        number: String,
+        /// Each target and configuration, and what it would have.
+        failures: Vec<TargetFailure>,
+    },
     /// A file could not be read.
     #[error("cannot read {}", path.display())]
     Read {
@@ -133,16 +270,6 @@ pub enum ApplyError {
         /// Cause.
         #[source]
         source: plist::Error,
-    },
-    /// The number is not one this file may hold (App Store Connect or Flutter would reject it).
-    #[error("{}: will not write build number {number}: {reason}", path.display())]
-    Unwritable {
-        /// The file.
-        path: PathBuf,
-        /// The number.
-        number: String,
-        /// Which rule it breaks.
-        reason: &'static str,
     },
     /// A file's content is not what its kind requires.
     #[error("{}: {reason}", path.display())]
@@ -180,11 +307,23 @@ pub enum ApplyError {
 }
 
 fn plural(n: usize) -> String {
+    plural_of(n, "file")
+}
+
+fn plural_of(n: usize, what: &str) -> String {
     if n == 1 {
-        "1 file".to_owned()
+        format!("1 {what}")
     } else {
-        format!("{n} files")
+        format!("{n} {what}s")
     }
+}
+
+fn join(failures: &[TargetFailure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -207,11 +346,34 @@ const SKIP_DIRS: &[&str] = &[
     ".build",
     ".git",
     ".gradle",
+    ".swiftpm",
 ];
 /// Depth limit of the search.
 const MAX_DEPTH: usize = 10;
 /// Files larger than this are not project files we edit.
-const MAX_FILE: u64 = 32 << 20;
+const MAX_FILE: u64 = crate::files::MAX_FILE;
+
+/// A SwiftPM checkout folder as `xcodebuild -clonedSourcePackagesDirPath` (or Xcode's DerivedData) lays it out:
+/// `SourcePackages/{checkouts,repositories,workspace-state.json}`.
+fn is_swiftpm_checkouts(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "SourcePackages")
+        && ["checkouts", "repositories", "workspace-state.json"]
+            .iter()
+            .any(|entry| dir.join(entry).exists())
+}
+
+/// Whether `rel` lies in a folder a package manager or build writes.
+fn in_dependency(root: &Path, rel: &Path) -> Option<String> {
+    let mut dir = root.to_owned();
+    for component in rel.parent().into_iter().flat_map(Path::components) {
+        dir.push(component);
+        let name = component.as_os_str();
+        if SKIP_DIRS.iter().any(|s| name == *s) || is_swiftpm_checkouts(&dir) {
+            return Some(name.to_string_lossy().into_owned());
+        }
+    }
+    None
+}
 
 struct Planned {
     abs: PathBuf,
@@ -221,82 +383,847 @@ struct Planned {
     change: Change,
 }
 
-/// Writes `number` into every place under `project` that holds the build number.
+/// Writes `number` into every place under `project` that defines the build number of a chosen target.
 pub fn apply(
     project: &Path,
     number: &BuildNumber,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
-    let (plan, notes) = plan_changes(project, number)?;
+    let plan = plan_changes(project, number, options)?;
     if !options.dry_run {
-        write_all(&plan, || {})?;
+        write_all(&plan.items, || {})?;
     }
     Ok(ApplyReport {
-        changes: plan.into_iter().map(|p| p.change).collect(),
-        notes,
+        number: number.to_string(),
+        changes: plan.items.into_iter().map(|p| p.change).collect(),
+        notes: plan.notes,
         written: !options.dry_run,
+        targets: plan.targets,
     })
 }
 
-/// Reads every recognised file under `project` and computes its new content; writes nothing.
+struct Plan {
+    items: Vec<Planned>,
+    notes: Vec<Note>,
+    targets: Vec<TargetRef>,
+}
+
+/// Refuses, before any file is read, a number that a file would carry to a rejection.
+fn check_number(
+    number: &BuildNumber,
+    flutter: bool,
+    options: &ApplyOptions,
+) -> Result<(), ApplyError> {
+    let text = number.to_string();
+    let reject = |reason: String| {
+        Err(ApplyError::InvalidNumber {
+            number: text.clone(),
+            reason,
+        })
+    };
+    if !ipagate_formats::info_plist::is_valid_bundle_version(&text) {
+        return reject(
+            "App Store Connect accepts at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)"
+                .to_owned(),
+        );
+    }
+    if text.split('.').any(|c| c.len() > 1 && c.starts_with('0')) {
+        return reject(format!(
+            "a leading zero: App Store Connect compares build numbers numerically, so it would collide with {}",
+            number
+                .components()
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(".")
+        ));
+    }
+    if flutter {
+        if number.components().len() != 1 {
+            return reject(
+                "pubspec.yaml's `version: x.y.z+N` needs a whole number N (it is also Android's versionCode)"
+                    .to_owned(),
+            );
+        }
+        if number.components()[0] > ANDROID_MAX_VERSION_CODE && !options.allow_over_android_max {
+            return reject(format!(
+                "pubspec.yaml's build number is also Android's versionCode, which Google Play caps at \
+                 {ANDROID_MAX_VERSION_CODE} (pass --allow-over-android-max if this app never ships to Android)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads every relevant file under `project` and computes its new content; writes nothing.
 fn plan_changes(
     project: &Path,
     number: &BuildNumber,
-) -> Result<(Vec<Planned>, Vec<Note>), ApplyError> {
+    options: &ApplyOptions,
+) -> Result<Plan, ApplyError> {
     if !project.is_dir() {
         return Err(ApplyError::NotADirectory(project.to_owned()));
     }
+    let root = std::fs::canonicalize(project).map_err(|source| ApplyError::Read {
+        path: project.to_owned(),
+        source,
+    })?;
+    let pubspec = root.join("pubspec.yaml");
+    let flutter = pubspec.is_file();
+    check_number(number, flutter, options)?;
     let mut files = Vec::new();
-    walk(project, 0, &mut files)?;
+    walk(&root, 0, &mut files)?;
     files.sort();
-    let named = named_info_plists(project, &files)?;
+    let projects: Vec<PathBuf> = files
+        .iter()
+        .filter(|abs| {
+            matches!(
+                classify(abs.strip_prefix(&root).unwrap_or(abs)),
+                Some(FileKind::Pbxproj)
+            )
+        })
+        .cloned()
+        .collect();
     let new = number.to_string();
-    let mut plan = Vec::new();
+    let mut plan = if projects.is_empty() {
+        plan_files(&root, &files, &new)?
+    } else {
+        plan_xcode(&root, &projects, number, options, flutter)?
+    };
+    let done: BTreeSet<PathBuf> = plan.items.iter().map(|p| p.abs.clone()).collect();
+    if flutter {
+        for generated in [
+            "ios/Flutter/Generated.xcconfig",
+            "macos/Flutter/ephemeral/Flutter-Generated.xcconfig",
+        ] {
+            let abs = root.join(generated);
+            if !done.contains(&abs) && abs.is_file() {
+                plan_setting_file(&root, &abs, "FLUTTER_BUILD_NUMBER", &new, &mut plan)?;
+            }
+        }
+    }
+    if !options.allow_lower {
+        check_not_lower(number, &plan.items)?;
+    }
+    plan.items.sort_by(|a, b| a.change.path.cmp(&b.change.path));
+    Ok(plan)
+}
+
+/// The Xcode way: resolve, edit the defining places, resolve again.
+fn plan_xcode(
+    root: &Path,
+    pbxprojs: &[PathBuf],
+    number: &BuildNumber,
+    options: &ApplyOptions,
+    flutter: bool,
+) -> Result<Plan, ApplyError> {
+    let files = Files::new(root);
+    let projects = read_projects(&files, pbxprojs)?;
+    let chosen = choose(&projects, &options.targets)?;
+    if chosen.is_empty() && !flutter {
+        return Err(ApplyError::NoShippingTarget(
+            projects.iter().map(|p| p.rel.clone()).collect(),
+        ));
+    }
+    let mut notes = unchosen_test_note(&projects, &chosen);
+    let resolved = resolve_all(&files, &projects, &chosen, flutter, &mut notes)?;
+    let new = number.to_string();
+    let mut plan = Plan {
+        items: edit_sites(&files, &resolved, &new)?,
+        notes,
+        targets: Vec::new(),
+    };
+    if flutter {
+        // Before the check: a target waiting for `flutter build` gets the pubspec's number.
+        plan_pubspec(root, &root.join("pubspec.yaml"), &new, &mut plan)?;
+    }
+    if resolved
+        .iter()
+        .any(|r| matches!(r.found.site, Site::FlutterPending))
+    {
+        plan.notes.push(Note {
+            path: PathBuf::from("ios/Flutter/Generated.xcconfig"),
+            message:
+                "not present: `flutter build ios` writes FLUTTER_BUILD_NUMBER from pubspec.yaml"
+                    .to_owned(),
+        });
+    }
+    verify(&files, &projects, &chosen, flutter, &plan, &new)?;
+    for r in &resolved {
+        let target = TargetRef {
+            project: r.project.clone(),
+            target: r.target.clone(),
+        };
+        if !plan.targets.contains(&target) {
+            plan.targets.push(target);
+        }
+    }
+    Ok(plan)
+}
+
+/// A version value as `show` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Shown {
+    /// The effective value (`None` when it cannot be resolved).
+    pub value: Option<String>,
+    /// Where it is defined: `Config/Base.xcconfig:3`, `App/Info.plist`, `App.xcodeproj (target App, Release)`.
+    pub defined_in: Option<String>,
+    /// The build settings followed to get there.
+    pub via: Vec<String>,
+    /// Why it cannot be resolved.
+    pub problem: Option<String>,
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.value, &self.defined_in, &self.problem) {
+            (Some(value), Some(defined_in), _) => {
+                write!(f, "{value} ({defined_in}")?;
+                if !self.via.is_empty() {
+                    write!(f, " via {}", self.via.join(" -> "))?;
+                }
+                f.write_str(")")
+            }
+            (_, _, Some(problem)) => write!(f, "? ({problem})"),
+            _ => f.write_str("?"),
+        }
+    }
+}
+
+/// One target and configuration as `show` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShownTarget {
+    /// The `.xcodeproj`, relative to the project directory.
+    pub project: PathBuf,
+    /// The target.
+    pub target: String,
+    /// Its product type without `com.apple.product-type.` (`application`, `app-extension`, …).
+    pub product_type: String,
+    /// The build configuration.
+    pub configuration: String,
+    /// `CFBundleShortVersionString`.
+    pub marketing_version: Shown,
+    /// `CFBundleVersion`.
+    pub build_number: Shown,
+}
+
+/// What `show` reports: what `apply` would change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ShowReport {
+    /// Every chosen target × configuration, in project order.
+    pub targets: Vec<ShownTarget>,
+    /// `pubspec.yaml`'s whole `version:` value, for a Flutter project.
+    pub pubspec_version: Option<String>,
+    /// Targets left out and other remarks.
+    pub notes: Vec<Note>,
+}
+
+/// Resolves, reading only, every chosen target's marketing version and build number for each configuration.
+pub fn show(project: &Path, selection: &TargetSelection) -> Result<ShowReport, ApplyError> {
+    if !project.is_dir() {
+        return Err(ApplyError::NotADirectory(project.to_owned()));
+    }
+    let root = std::fs::canonicalize(project).map_err(|source| ApplyError::Read {
+        path: project.to_owned(),
+        source,
+    })?;
+    let pubspec = root.join("pubspec.yaml");
+    let flutter = pubspec.is_file();
+    let pubspec_version = if flutter {
+        let bytes = read(&pubspec)?;
+        pubspec_version(&String::from_utf8_lossy(&bytes))
+    } else {
+        None
+    };
+    let mut all = Vec::new();
+    walk(&root, 0, &mut all)?;
+    all.sort();
+    let pbxprojs: Vec<PathBuf> = all
+        .into_iter()
+        .filter(|abs| {
+            matches!(
+                classify(abs.strip_prefix(&root).unwrap_or(abs)),
+                Some(FileKind::Pbxproj)
+            )
+        })
+        .collect();
+    if pbxprojs.is_empty() && !flutter {
+        return Err(ApplyError::NothingFound(root));
+    }
+    let files = Files::new(&root);
+    let projects = read_projects(&files, &pbxprojs)?;
+    let chosen = choose(&projects, selection)?;
+    let notes = unchosen_test_note(&projects, &chosen);
+    let pubspec_build = pubspec_version
+        .as_deref()
+        .and_then(|v| v.split_once('+'))
+        .map(|(_, b)| b.to_owned());
+    let mut targets = Vec::new();
+    for &(p, t, _) in &chosen {
+        let loaded = &projects[p];
+        let target = &loaded.project.targets[t];
+        for config in &target.configurations {
+            let resolver = Resolver::new(
+                &files,
+                &loaded.project,
+                &loaded.pbxproj,
+                target,
+                config,
+                flutter,
+            );
+            let shown = |key: VersionKey, flutter_value: Option<&str>| -> Shown {
+                let found = match &resolver {
+                    Ok(r) => r.find(key),
+                    Err(e) => Err(e.clone()),
+                };
+                match found {
+                    Ok(found) => Shown {
+                        value: Some(match found.site {
+                            Site::FlutterPending => flutter_value.unwrap_or("").to_owned(),
+                            _ => found.value,
+                        }),
+                        defined_in: Some(found.defined_in),
+                        via: found.via,
+                        problem: None,
+                    },
+                    Err(problem) => Shown {
+                        value: None,
+                        defined_in: None,
+                        via: Vec::new(),
+                        problem: Some(problem),
+                    },
+                }
+            };
+            let marketing = pubspec_version
+                .as_deref()
+                .map(|v| v.split_once('+').map_or(v, |(name, _)| name));
+            targets.push(ShownTarget {
+                project: loaded.rel.clone(),
+                target: target.name.clone(),
+                product_type: target
+                    .product_type
+                    .strip_prefix("com.apple.product-type.")
+                    .unwrap_or(&target.product_type)
+                    .to_owned(),
+                configuration: config.name.clone(),
+                marketing_version: shown(MARKETING, marketing),
+                build_number: shown(BUILD, pubspec_build.as_deref()),
+            });
+        }
+    }
+    Ok(ShowReport {
+        targets,
+        pubspec_version,
+        notes,
+    })
+}
+
+struct LoadedProject {
+    /// The `.xcodeproj`, relative.
+    rel: PathBuf,
+    /// Its `project.pbxproj`, absolute.
+    pbxproj: PathBuf,
+    project: Project,
+}
+
+fn read_projects(files: &Files, pbxprojs: &[PathBuf]) -> Result<Vec<LoadedProject>, ApplyError> {
+    let mut out = Vec::new();
+    for abs in pbxprojs {
+        let rel = files.relative(abs).unwrap_or_else(|| abs.clone());
+        let bad = |reason: String| ApplyError::BadContent {
+            path: rel.clone(),
+            reason,
+        };
+        let bytes = files.get(abs).map_err(bad)?.unwrap_or_default();
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8".to_owned()))?;
+        let xcodeproj = abs.parent().unwrap_or(abs);
+        let project = pbxproj::read_project(text, xcodeproj).map_err(|e| bad(e.to_string()))?;
+        out.push(LoadedProject {
+            rel: rel.parent().map(Path::to_owned).unwrap_or_default(),
+            pbxproj: abs.clone(),
+            project,
+        });
+    }
+    Ok(out)
+}
+
+/// (project index, target index) pairs chosen, and whether a failure of each is fatal.
+type Chosen = Vec<(usize, usize, bool)>;
+
+fn choose(projects: &[LoadedProject], selection: &TargetSelection) -> Result<Chosen, ApplyError> {
+    let mut chosen = Vec::new();
+    for (p, loaded) in projects.iter().enumerate() {
+        for (t, target) in loaded.project.targets.iter().enumerate() {
+            let kind = target_kind(&target.product_type);
+            match selection {
+                TargetSelection::Shipping if kind == TargetKind::Shipping => {
+                    chosen.push((p, t, true))
+                }
+                TargetSelection::All => chosen.push((p, t, kind == TargetKind::Shipping)),
+                TargetSelection::Named(names) if names.contains(&target.name) => {
+                    chosen.push((p, t, true))
+                }
+                _ => {}
+            }
+        }
+    }
+    if let TargetSelection::Named(names) = selection {
+        let available: Vec<String> = projects
+            .iter()
+            .flat_map(|l| l.project.targets.iter().map(|t| t.name.clone()))
+            .collect();
+        if let Some(name) = names.iter().find(|n| !available.contains(n)) {
+            return Err(ApplyError::UnknownTarget {
+                name: name.clone(),
+                available,
+            });
+        }
+    }
+    Ok(chosen)
+}
+
+fn unchosen_test_note(projects: &[LoadedProject], chosen: &Chosen) -> Vec<Note> {
     let mut notes = Vec::new();
+    for (p, loaded) in projects.iter().enumerate() {
+        let left: Vec<&str> = loaded
+            .project
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(t, target)| {
+                target_kind(&target.product_type) == TargetKind::Test
+                    && !chosen.iter().any(|&(cp, ct, _)| cp == p && ct == *t)
+            })
+            .map(|(_, target)| target.name.as_str())
+            .collect();
+        if !left.is_empty() {
+            notes.push(Note {
+                path: loaded.rel.clone(),
+                message: format!(
+                    "test targets left alone: {} (--all-targets or --target NAME to include them)",
+                    left.join(", ")
+                ),
+            });
+        }
+    }
+    notes
+}
+
+/// One chosen target and configuration, resolved.
+struct Resolved {
+    project: PathBuf,
+    target: String,
+    configuration: String,
+    found: Found,
+}
+
+/// A Run Script phase that rewrites the built Info.plist's build number (PlistBuddy, plutil, defaults, agvtool):
+/// the value that ships is decided at build time, not by the files.
+fn script_setting_version(target: &pbxproj::Target) -> Option<&str> {
+    target.scripts.iter().find_map(|phase| {
+        let s = &phase.script;
+        let writes_plist = s.contains("CFBundleVersion")
+            && (s.contains("PlistBuddy") || s.contains("plutil") || s.contains("defaults write"));
+        let agvtool = s.contains("agvtool new-version")
+            || s.contains("agvtool next-version")
+            || s.contains("agvtool bump");
+        (writes_plist || agvtool).then_some(phase.name.as_str())
+    })
+}
+
+/// Resolves every chosen target and configuration; a fatal failure of any is an error listing all of them.
+fn resolve_all(
+    files: &Files,
+    projects: &[LoadedProject],
+    chosen: &Chosen,
+    flutter: bool,
+    notes: &mut Vec<Note>,
+) -> Result<Vec<Resolved>, ApplyError> {
+    let mut resolved = Vec::new();
+    let mut failures = Vec::new();
+    for &(p, t, fatal) in chosen {
+        let loaded = &projects[p];
+        let target = &loaded.project.targets[t];
+        let mut fail = |configuration: &str, reason: String| {
+            if fatal {
+                failures.push(TargetFailure {
+                    project: loaded.rel.clone(),
+                    target: target.name.clone(),
+                    configuration: configuration.to_owned(),
+                    reason,
+                });
+            } else {
+                notes.push(Note {
+                    path: loaded.rel.clone(),
+                    message: format!(
+                        "target {} ({configuration}) left alone: {reason}",
+                        target.name
+                    ),
+                });
+            }
+        };
+        if target.configurations.is_empty() {
+            fail("-", "the target has no build configurations".to_owned());
+            continue;
+        }
+        if let Some(phase) = script_setting_version(target) {
+            for config in &target.configurations {
+                fail(
+                    &config.name,
+                    format!(
+                        "its build phase {phase:?} sets CFBundleVersion while building, so the files do not decide it"
+                    ),
+                );
+            }
+            continue;
+        }
+        for config in &target.configurations {
+            let found = Resolver::new(
+                files,
+                &loaded.project,
+                &loaded.pbxproj,
+                target,
+                config,
+                flutter,
+            )
+            .and_then(|r| r.find(BUILD))
+            .and_then(|found| editable(files, found));
+            match found {
+                Ok(found) => resolved.push(Resolved {
+                    project: loaded.rel.clone(),
+                    target: target.name.clone(),
+                    configuration: config.name.clone(),
+                    found,
+                }),
+                Err(reason) => fail(&config.name, reason),
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(ApplyError::Unresolved { failures })
+    }
+}
+
+/// Refuses a defining place ipagate must not write: outside the project, a symbolic link, a dependency's file.
+fn editable(files: &Files, found: Found) -> Result<Found, String> {
+    let file = match &found.site {
+        Site::Plist { file } | Site::Setting { file, .. } => file,
+        Site::FlutterPending => return Ok(found),
+    };
+    let Some(rel) = files.relative(file) else {
+        return Err(format!(
+            "it is defined in {}, outside the project directory (pass a --project that contains it)",
+            file.display()
+        ));
+    };
+    if let Some(dir) = in_dependency(files.root(), &rel) {
+        return Err(format!(
+            "it is defined in {}, inside {dir}/, which its package manager or build regenerates",
+            rel.display()
+        ));
+    }
+    if std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(format!(
+            "it is defined in {}, a symbolic link (pass --project at the file it points to)",
+            rel.display()
+        ));
+    }
+    Ok(found)
+}
+
+/// Refuses going back: App Store Connect wants each upload's number higher than the last.
+fn check_not_lower(number: &BuildNumber, items: &[Planned]) -> Result<(), ApplyError> {
+    let highest = items
+        .iter()
+        .flat_map(|item| {
+            item.change.old.iter().filter_map(move |old| {
+                let old = match item.change.kind {
+                    ChangeKind::Pubspec => old.split_once('+')?.1,
+                    _ => old.as_str(),
+                };
+                Some((BuildNumber::parse(old).ok()?, &item.change.path))
+            })
+        })
+        .max_by(|a, b| a.0.cmp(&b.0));
+    match highest {
+        Some((current, path)) if *number < current => Err(ApplyError::Lower {
+            number: number.to_string(),
+            current: current.to_string(),
+            defined_in: path.display().to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// New contents of every file holding a defining place whose value is not already `new`.
+fn edit_sites(files: &Files, resolved: &[Resolved], new: &str) -> Result<Vec<Planned>, ApplyError> {
+    // file → (plist key edited?, setting spans: start → (end, key, old, pbxproj))
+    type Spans = BTreeMap<usize, (usize, String, String, bool)>;
+    let mut per_file: BTreeMap<PathBuf, (bool, Spans)> = BTreeMap::new();
+    for r in resolved {
+        if r.found.value == new {
+            continue;
+        }
+        match &r.found.site {
+            Site::Plist { file } => per_file.entry(file.clone()).or_default().0 = true,
+            Site::Setting {
+                file,
+                key,
+                start,
+                end,
+                pbxproj,
+            } => {
+                per_file
+                    .entry(file.clone())
+                    .or_default()
+                    .1
+                    .insert(*start, (*end, key.clone(), r.found.value.clone(), *pbxproj));
+            }
+            Site::FlutterPending => {}
+        }
+    }
+    let mut items = Vec::new();
+    for (abs, (plist, spans)) in per_file {
+        let rel = files.relative(&abs).unwrap_or_else(|| abs.clone());
+        let original = read(&abs)?;
+        if plist {
+            let edited = edit_plist(&original, new, &rel)?;
+            if let Some((content, kind, key, old, occurrences)) = edited.result {
+                items.push(Planned {
+                    abs,
+                    original,
+                    content,
+                    change: Change {
+                        path: rel,
+                        kind,
+                        key: key.to_owned(),
+                        old,
+                        new: new.to_owned(),
+                        occurrences,
+                    },
+                });
+            }
+            continue;
+        }
+        let mut content = original.clone();
+        let (mut keys, mut olds, mut pbx) = (Vec::<String>::new(), Vec::<String>::new(), false);
+        for (&start, (end, key, old, is_pbxproj)) in spans.iter().rev() {
+            let Some(token) = content.get(start..*end) else {
+                return Err(ApplyError::BadContent {
+                    path: rel,
+                    reason: "changed while it was being read".to_owned(),
+                });
+            };
+            let quoted = token.len() >= 2 && token.starts_with(b"\"") && token.ends_with(b"\"");
+            let replacement = if quoted {
+                format!("\"{new}\"")
+            } else if *is_pbxproj {
+                pbxproj::quote(new)
+            } else {
+                new.to_owned()
+            };
+            content.splice(start..*end, replacement.into_bytes());
+            if !keys.contains(key) {
+                keys.insert(0, key.clone());
+            }
+            if !olds.contains(old) {
+                olds.insert(0, old.clone());
+            }
+            pbx = *is_pbxproj;
+        }
+        items.push(Planned {
+            abs,
+            original,
+            content,
+            change: Change {
+                path: rel,
+                kind: if pbx {
+                    ChangeKind::Pbxproj
+                } else {
+                    ChangeKind::Xcconfig
+                },
+                key: keys.join(", "),
+                old: olds,
+                new: new.to_owned(),
+                occurrences: spans.len(),
+            },
+        });
+    }
+    Ok(items)
+}
+
+/// Resolves the chosen targets again against the planned contents: each must now yield `new`.
+fn verify(
+    files: &Files,
+    projects: &[LoadedProject],
+    chosen: &Chosen,
+    flutter: bool,
+    plan: &Plan,
+    new: &str,
+) -> Result<(), ApplyError> {
+    let planned = files.overlaid(
+        plan.items
+            .iter()
+            .map(|p| (p.abs.clone(), p.content.clone())),
+    );
+    let pubspec_build = plan
+        .items
+        .iter()
+        .find(|p| p.change.kind == ChangeKind::Pubspec)
+        .and_then(|p| pubspec_version(&String::from_utf8_lossy(&p.content)))
+        .and_then(|v| v.split_once('+').map(|(_, b)| b.to_owned()));
+    // The pbxproj files may be among the planned ones: read them again from the planned contents.
+    let pbxprojs: Vec<PathBuf> = projects.iter().map(|p| p.pbxproj.clone()).collect();
+    let projects = read_projects(&planned, &pbxprojs)?;
+    let mut ignored = Vec::new();
+    let resolved = resolve_all(&planned, &projects, chosen, flutter, &mut ignored)?;
+    let failures: Vec<TargetFailure> = resolved
+        .into_iter()
+        .filter_map(|r| {
+            let effective = match r.found.site {
+                Site::FlutterPending => pubspec_build.clone().unwrap_or_default(),
+                _ => r.found.value.clone(),
+            };
+            (effective != new).then(|| TargetFailure {
+                project: r.project,
+                target: r.target,
+                configuration: r.configuration,
+                reason: format!("it would be {effective:?} (from {})", r.found.defined_in),
+            })
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Unverified {
+            number: new.to_owned(),
+            failures,
+        })
+    }
+}
+
+fn plan_pubspec(root: &Path, abs: &Path, new: &str, plan: &mut Plan) -> Result<(), ApplyError> {
+    let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
+    let original = read(abs)?;
+    let edited = edit_pubspec(&original, new, &rel)?;
+    for message in edited.notes {
+        plan.notes.push(Note {
+            path: rel.clone(),
+            message,
+        });
+    }
+    if let Some((content, kind, key, old, occurrences)) = edited.result
+        && content != original
+    {
+        let new_value = pubspec_version(&String::from_utf8_lossy(&content)).unwrap_or_default();
+        plan.items.push(Planned {
+            abs: abs.to_owned(),
+            original,
+            content,
+            change: Change {
+                path: rel,
+                kind,
+                key: key.to_owned(),
+                old,
+                new: new_value,
+                occurrences,
+            },
+        });
+    }
+    Ok(())
+}
+
+fn plan_setting_file(
+    root: &Path,
+    abs: &Path,
+    key: &'static str,
+    new: &str,
+    plan: &mut Plan,
+) -> Result<(), ApplyError> {
+    let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
+    let original = read(abs)?;
+    let edited = edit_settings(&original, new, &rel, ChangeKind::Xcconfig, key)?;
+    for message in edited.notes {
+        plan.notes.push(Note {
+            path: rel.clone(),
+            message,
+        });
+    }
+    if let Some((content, kind, key, old, occurrences)) = edited.result
+        && content != original
+    {
+        plan.items.push(Planned {
+            abs: abs.to_owned(),
+            original,
+            content,
+            change: Change {
+                path: rel,
+                kind,
+                key: key.to_owned(),
+                old,
+                new: new.to_owned(),
+                occurrences,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Without an Xcode project: every recognised file outside dependencies and products.
+fn plan_files(root: &Path, files: &[PathBuf], new: &str) -> Result<Plan, ApplyError> {
+    let mut plan = Plan {
+        items: Vec::new(),
+        notes: Vec::new(),
+        targets: Vec::new(),
+    };
     let mut recognised = 0usize;
     for abs in files {
-        let rel = abs.strip_prefix(project).unwrap_or(&abs).to_owned();
-        let Some(kind) = classify(&rel, named.contains(&abs)) else {
+        let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
+        let Some(kind) = classify(&rel) else {
             continue;
         };
         recognised += 1;
-        check_writable(kind, &new, &rel)?;
-        let bytes = read(&abs)?;
-        let edited = match kind {
-            FileKind::Plist => edit_plist(&bytes, &new, &abs)?,
-            FileKind::Pubspec => edit_pubspec(&bytes, &new, &abs)?,
-            FileKind::Pbxproj => edit_settings(&bytes, &new, &abs, ChangeKind::Pbxproj)?,
-            FileKind::Xcconfig => edit_settings(&bytes, &new, &abs, ChangeKind::Xcconfig)?,
-        };
-        for message in edited.notes {
-            notes.push(Note {
-                path: rel.clone(),
-                message,
-            });
-        }
-        if let Some((content, change_kind, key, old, occurrences)) = edited.result {
-            if content == bytes {
-                continue;
+        match kind {
+            FileKind::Pubspec => plan_pubspec(root, abs, new, &mut plan)?,
+            FileKind::Xcconfig => {
+                plan_setting_file(root, abs, "CURRENT_PROJECT_VERSION", new, &mut plan)?
             }
-            plan.push(Planned {
-                abs,
-                original: bytes,
-                content,
-                change: Change {
-                    path: rel,
-                    kind: change_kind,
-                    key,
-                    old,
-                    new: new.clone(),
-                    occurrences,
-                },
-            });
+            FileKind::Plist => {
+                let original = read(abs)?;
+                let edited = edit_plist(&original, new, &rel)?;
+                for message in edited.notes {
+                    plan.notes.push(Note {
+                        path: rel.clone(),
+                        message,
+                    });
+                }
+                if let Some((content, kind, key, old, occurrences)) = edited.result
+                    && content != original
+                {
+                    plan.items.push(Planned {
+                        abs: abs.clone(),
+                        original,
+                        content,
+                        change: Change {
+                            path: rel,
+                            kind,
+                            key: key.to_owned(),
+                            old,
+                            new: new.to_owned(),
+                            occurrences,
+                        },
+                    });
+                }
+            }
+            FileKind::Pbxproj => {}
         }
     }
     if recognised == 0 {
-        return Err(ApplyError::NothingFound(project.to_owned()));
+        return Err(ApplyError::NothingFound(root.to_owned()));
     }
-    Ok((plan, notes))
+    Ok(plan)
 }
 
 #[derive(Clone, Copy)]
@@ -332,12 +1259,11 @@ fn inside_product(rel: &Path) -> bool {
     })
 }
 
-/// What a file is, if it holds the build number. `named` says a project.pbxproj names it in `INFOPLIST_FILE`: then
-/// it is the target's Info.plist whatever its name (`App-Info.plist`). Otherwise only files named exactly
-/// `Info.plist` count (not `GoogleService-Info.plist`), and none inside a framework, bundle or other product.
-fn classify(rel: &Path, named: bool) -> Option<FileKind> {
+/// What a file is, if it may hold the build number in a tree without an Xcode project: files named exactly
+/// `Info.plist` (not `GoogleService-Info.plist`), none inside a framework, bundle or other product.
+fn classify(rel: &Path) -> Option<FileKind> {
     let name = rel.file_name()?.to_str()?;
-    if named || (name == "Info.plist" && !inside_product(rel)) {
+    if name == "Info.plist" && !inside_product(rel) {
         Some(FileKind::Plist)
     } else if name == "pubspec.yaml" && rel.parent().is_some_and(|p| p.as_os_str().is_empty()) {
         Some(FileKind::Pubspec)
@@ -353,74 +1279,6 @@ fn classify(rel: &Path, named: bool) -> Option<FileKind> {
     } else {
         None
     }
-}
-
-/// The Info.plist files the Xcode projects among `files` name in `INFOPLIST_FILE` (relative to the directory holding
-/// the `.xcodeproj`, optionally prefixed `$(SRCROOT)/`); values with other build-setting references are skipped.
-fn named_info_plists(
-    project: &Path,
-    files: &[PathBuf],
-) -> Result<std::collections::BTreeSet<PathBuf>, ApplyError> {
-    let mut named = std::collections::BTreeSet::new();
-    for abs in files {
-        let rel = abs.strip_prefix(project).unwrap_or(abs);
-        if !matches!(classify(rel, false), Some(FileKind::Pbxproj)) {
-            continue;
-        }
-        let Some(srcroot) = abs.parent().and_then(Path::parent) else {
-            continue;
-        };
-        let bytes = read(abs)?;
-        for value in setting_values(&String::from_utf8_lossy(&bytes), "INFOPLIST_FILE") {
-            let value = value
-                .strip_prefix("$(SRCROOT)/")
-                .or_else(|| value.strip_prefix("${SRCROOT}/"))
-                .unwrap_or(&value);
-            if value.is_empty() || is_reference(value) || Path::new(value).is_absolute() {
-                continue;
-            }
-            let path = srcroot.join(value.strip_prefix("./").unwrap_or(value));
-            // Only files inside the project: `..` cannot lead the writer elsewhere.
-            if files.contains(&path) {
-                named.insert(path);
-            }
-        }
-    }
-    Ok(named)
-}
-
-/// Values of `KEY = value;` lines (pbxproj syntax), unquoted.
-fn setting_values(text: &str, key: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix(key)?;
-            let value = rest.trim_start().strip_prefix('=')?;
-            let value = value.split(';').next()?.trim();
-            Some(value.trim_matches('"').to_owned())
-        })
-        .collect()
-}
-
-/// Refuses, before anything is read or written, a number the file would carry to a rejection: CFBundleVersion (and
-/// CURRENT_PROJECT_VERSION, which becomes it) must be at most three period-separated integers (ITMS-90058), and
-/// Flutter's `version: x.y.z+N` needs an integer N.
-fn check_writable(kind: FileKind, new: &str, rel: &Path) -> Result<(), ApplyError> {
-    let reason = match kind {
-        FileKind::Plist | FileKind::Pbxproj | FileKind::Xcconfig
-            if !ipagate_formats::info_plist::is_valid_bundle_version(new) =>
-        {
-            "App Store Connect accepts at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)"
-        }
-        FileKind::Pubspec if new.is_empty() || !new.bytes().all(|b| b.is_ascii_digit()) => {
-            "Flutter needs a whole number after `+` in `version: x.y.z+N`"
-        }
-        _ => return Ok(()),
-    };
-    Err(ApplyError::Unwritable {
-        path: rel.to_owned(),
-        number: new.to_owned(),
-        reason,
-    })
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
@@ -443,7 +1301,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
         let path = entry.path();
         if kind.is_dir() {
             let name = entry.file_name();
-            if SKIP_DIRS.iter().any(|s| name == *s) {
+            if SKIP_DIRS.iter().any(|s| name == *s) || is_swiftpm_checkouts(&path) {
                 continue;
             }
             walk(&path, depth + 1, out)?;
@@ -452,6 +1310,20 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
         }
     }
     Ok(())
+}
+
+/// The value of the top-level `version:` line (quotes and comment removed).
+fn pubspec_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix("version:")?;
+        let (value, _) = split_comment(rest);
+        Some(
+            value
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_owned(),
+        )
+    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
@@ -627,10 +1499,7 @@ fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyErr
                     reason: "`version:` has no value".to_owned(),
                 });
             }
-            let (name, build) = match inner.split_once('+') {
-                Some((name, build)) => (name, Some(build)),
-                None => (inner, None),
-            };
+            let name = inner.split_once('+').map_or(inner, |(name, _)| name);
             let new_inner = format!("{name}+{new}");
             let new_value = match quote {
                 Some(q) => format!("{q}{new_inner}{q}"),
@@ -644,7 +1513,7 @@ fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyErr
             out.push_str(gap);
             out.push_str(comment);
             out.push_str(eol);
-            old = Some(build.unwrap_or("(none)").to_owned());
+            old = Some(inner.to_owned());
             continue;
         }
         out.push_str(line);
@@ -699,12 +1568,13 @@ fn edit_settings(
     new: &str,
     path: &Path,
     kind: ChangeKind,
+    key: &'static str,
 ) -> Result<Edited, ApplyError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ApplyError::BadContent {
         path: path.to_owned(),
         reason: "not UTF-8".to_owned(),
     })?;
-    const KEY: &str = "CURRENT_PROJECT_VERSION";
+    let key_name = key;
     let mut out = String::with_capacity(text.len() + 16);
     let mut olds: Vec<String> = Vec::new();
     let mut count = 0;
@@ -713,7 +1583,7 @@ fn edit_settings(
         let (body, eol) = split_eol(line);
         let indent_len = body.len() - body.trim_start().len();
         let rest = &body[indent_len..];
-        let Some(after_key) = rest.strip_prefix(KEY) else {
+        let Some(after_key) = rest.strip_prefix(key_name) else {
             out.push_str(line);
             continue;
         };
@@ -747,7 +1617,7 @@ fn edit_settings(
         let value = value_raw.trim();
         let unquoted = value.trim_matches('"');
         if is_reference(unquoted) {
-            notes.push(format!("{KEY} {unquoted} {VARIABLE_NOTE}"));
+            notes.push(format!("{key_name} {unquoted} {VARIABLE_NOTE}"));
             out.push_str(line);
             continue;
         }
@@ -763,7 +1633,7 @@ fn edit_settings(
             new.to_owned()
         };
         out.push_str(&body[..indent_len]);
-        out.push_str(KEY);
+        out.push_str(key_name);
         out.push_str(&after_key[..cond_len]);
         out.push_str(&after_cond[..=eq]);
         out.push_str(lead);
@@ -783,7 +1653,7 @@ fn edit_settings(
         });
     }
     Ok(Edited {
-        result: Some((out.into_bytes(), kind, KEY, olds, count)),
+        result: Some((out.into_bytes(), kind, key_name, olds, count)),
         notes,
     })
 }
@@ -899,7 +1769,14 @@ mod tests {
     }
 
     fn settings(text: &str, new: &str, kind: ChangeKind) -> (String, usize, Vec<String>) {
-        let e = edit_settings(text.as_bytes(), new, Path::new("x"), kind).unwrap();
+        let e = edit_settings(
+            text.as_bytes(),
+            new,
+            Path::new("x"),
+            kind,
+            "CURRENT_PROJECT_VERSION",
+        )
+        .unwrap();
         match e.result {
             Some((bytes, _, _, _, n)) => (String::from_utf8(bytes).unwrap(), n, e.notes),
             None => (text.to_owned(), 0, e.notes),
@@ -978,7 +1855,13 @@ mod tests {
     #[test]
     fn a_staging_failure_changes_nothing_and_leaves_no_temp_files() {
         let (root, paths) = three_plists();
-        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let plan = plan_changes(
+            root.path(),
+            &BuildNumber::from_u64(2),
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .items;
         assert_eq!(plan.len(), 3);
         // The last file's directory disappears after planning: no temporary file can be made there.
         std::fs::remove_dir_all(paths[2].parent().unwrap()).unwrap();
@@ -996,7 +1879,13 @@ mod tests {
     #[test]
     fn a_rename_failure_midway_rolls_back_the_files_already_replaced() {
         let (root, paths) = three_plists();
-        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let plan = plan_changes(
+            root.path(),
+            &BuildNumber::from_u64(2),
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .items;
         let before = snapshot(root.path());
         // After staging, the second target becomes a non-empty directory: renaming a file over it fails.
         let target = paths[1].clone();
@@ -1018,7 +1907,13 @@ mod tests {
     #[test]
     fn success_replaces_every_file_and_leaves_no_temp_files() {
         let (root, paths) = three_plists();
-        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let plan = plan_changes(
+            root.path(),
+            &BuildNumber::from_u64(2),
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .items;
         write_all(&plan, || {}).unwrap();
         for path in &paths {
             assert!(
@@ -1056,7 +1951,7 @@ mod tests {
 
     #[test]
     fn only_the_apps_own_plists_are_chosen() {
-        let p = |s: &str| classify(Path::new(s), false).is_some();
+        let p = |s: &str| classify(Path::new(s)).is_some();
         assert!(p("App/Info.plist"));
         assert!(!p("App/GoogleService-Info.plist"));
         assert!(!p(
@@ -1065,14 +1960,6 @@ mod tests {
         assert!(!p("Frameworks/Lib.framework/Info.plist"));
         assert!(!p("Res/Settings.bundle/Info.plist"));
         assert!(!p("out/App.app/PlugIns/W.appex/Info.plist"));
-        assert!(classify(Path::new("App/App-Info.plist"), true).is_some());
-        assert_eq!(
-            setting_values(
-                "\t\tINFOPLIST_FILE = \"App/App-Info.plist\";\n\t\tINFOPLIST_FILE = Ext/Info.plist;\nX = 1;\n",
-                "INFOPLIST_FILE"
-            ),
-            ["App/App-Info.plist", "Ext/Info.plist"]
-        );
     }
 
     #[test]
