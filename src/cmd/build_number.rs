@@ -463,8 +463,8 @@ fn print_query(
                 "version_scope": policy.scope.to_string(),
                 "latest": decision.latest,
                 "next": decision.next,
-                "sources": sources,
                 "requests": stats.requests,
+                "sources": sources,
             });
             if let Some(report) = report {
                 // The same shape as `apply --format json`.
