@@ -520,6 +520,64 @@ fn build_number_levels_shadow_as_in_xcode() {
     assert_eq!(changed(&before, dir).len(), 2);
 }
 
+/// Bytes are kept exactly: CRLF line ends, a quoted `[sdk=iphoneos*]` key in the pbxproj (the simulator's
+/// variant stays), comments, and the files' modes.
+#[test]
+fn build_number_edits_keep_crlf_conditions_and_modes() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let project = pbxproj(
+        &[],
+        Base::None,
+        &[T {
+            base: Base::Group("App/App.xcconfig"),
+            ..t(
+                "App",
+                APP,
+                &[
+                    ("GENERATE_INFOPLIST_FILE", "YES"),
+                    ("CURRENT_PROJECT_VERSION", "$(APP_BUILD)"),
+                    ("APP_BUILD[sdk=iphoneos*]", "9"),
+                    ("APP_BUILD[sdk=iphonesimulator*]", "1"),
+                ],
+            )
+        }],
+    )
+    .replace('\n', "\r\n");
+    write(&dir.join("App.xcodeproj/project.pbxproj"), &project);
+    let xcconfig = "// settings\r\nAPP_BUILD = 3 // unused: the pbxproj's conditional wins\r\n";
+    write(&dir.join("App/App.xcconfig"), xcconfig);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.join("App.xcodeproj/project.pbxproj"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+    }
+    let out = apply(dir, "10", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "changed App.xcodeproj/project.pbxproj: APP_BUILD 9 -> 10 (2 places)\n"
+    );
+    assert_eq!(
+        read(dir, "App.xcodeproj/project.pbxproj"),
+        project.replace("\"APP_BUILD[sdk=iphoneos*]\" = 9;", "\"APP_BUILD[sdk=iphoneos*]\" = 10;")
+    );
+    assert_eq!(read(dir, "App/App.xcconfig"), xcconfig);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("App.xcodeproj/project.pbxproj"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+}
+
 /// Test targets: left alone by default with one note; `--all-targets` and `--target` choose them.
 #[test]
 fn build_number_test_targets_are_left_alone_unless_chosen() {
