@@ -461,6 +461,35 @@ fn build_number_unresolvable_targets_fail_loudly_and_write_nothing() {
     );
 }
 
+/// A plain `#include` of a file that is not there is named in the failure (`#include?` stays silent).
+#[test]
+fn build_number_missing_include_is_named_in_the_failure() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    write(
+        &dir.join("App.xcodeproj/project.pbxproj"),
+        &pbxproj(
+            &[],
+            Base::Group("Config/Project.xcconfig"),
+            &[t("App", APP, &[("GENERATE_INFOPLIST_FILE", "YES")])],
+        ),
+    );
+    write(
+        &dir.join("Config/Project.xcconfig"),
+        "#include? \"Local.xcconfig\"\n#include \"Version.xcconfig\"\nCURRENT_PROJECT_VERSION = $(BUILD_NUMBER)\n",
+    );
+    let out = apply(dir, "2", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "target App (Debug) in App.xcodeproj: $(BUILD_NUMBER) is set nowhere in the project or its xcconfig files \
+             (Config/Version.xcconfig missing)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Levels: the target's own setting shadows the project's, so only the target's changes; the project's base
 /// xcconfig is reached when nothing above sets the value; an xcconfig's later line wins over an earlier one.
 #[test]
@@ -564,7 +593,10 @@ fn build_number_edits_keep_crlf_conditions_and_modes() {
     );
     assert_eq!(
         read(dir, "App.xcodeproj/project.pbxproj"),
-        project.replace("\"APP_BUILD[sdk=iphoneos*]\" = 9;", "\"APP_BUILD[sdk=iphoneos*]\" = 10;")
+        project.replace(
+            "\"APP_BUILD[sdk=iphoneos*]\" = 9;",
+            "\"APP_BUILD[sdk=iphoneos*]\" = 10;"
+        )
     );
     assert_eq!(read(dir, "App/App.xcconfig"), xcconfig);
     #[cfg(unix)]
