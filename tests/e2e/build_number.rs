@@ -1371,7 +1371,8 @@ fn apply_refuses_a_deeply_nested_info_plist() {
     assert_eq!(stdout(&out), "");
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(
-        stderr(&out).ends_with("target Demo (Release) in Demo.xcodeproj: Demo/Info.plist: nested deeper than 256 levels\n"),
+        stderr(&out).ends_with("target Demo (Release) in Demo.xcodeproj: Demo/Info.plist: nested deeper than 256 levels \
+             (--target NAME chooses the targets to change)\n"),
         "{}",
         stderr(&out)
     );

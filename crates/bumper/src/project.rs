@@ -225,7 +225,7 @@ pub enum ApplyError {
     },
     /// Some chosen target's build number cannot be resolved to a place ipagate can change.
     #[error(
-        "nothing written: the build number of {} cannot be set: {}",
+        "nothing written: the build number of {} cannot be set: {} (--target NAME chooses the targets to change)",
         plural_of(.failures.len(), "target configuration"),
         join(.failures)
     )]
