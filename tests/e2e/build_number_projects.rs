@@ -923,6 +923,65 @@ fn build_number_defined_in_pods_is_refused() {
     );
 }
 
+/// The defining place must be the project's own file: not outside `--project`, not through a symbolic link.
+#[test]
+fn build_number_outside_the_project_or_through_a_symlink_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ios");
+    write(
+        &dir.join("App.xcodeproj/project.pbxproj"),
+        &pbxproj(
+            &[],
+            Base::None,
+            &[t("App", APP, &[("INFOPLIST_FILE", "../Shared/Info.plist")])],
+        ),
+    );
+    write(&root.path().join("Shared/Info.plist"), &plist("1", "1.0"));
+    let before = snapshot(root.path());
+    let out = apply(&dir, "2", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "Shared/Info.plist, outside the project directory (pass a --project that contains it)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(root.path()), before);
+    // From the parent it works.
+    let out = apply(root.path(), "2", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "changed Shared/Info.plist: CFBundleVersion 1 -> 2\n"
+    );
+    #[cfg(unix)]
+    {
+        let linked = root.path().join("linked");
+        write(
+            &linked.join("App.xcodeproj/project.pbxproj"),
+            &pbxproj(
+                &[],
+                Base::None,
+                &[t("App", APP, &[("INFOPLIST_FILE", "Info.plist")])],
+            ),
+        );
+        std::os::unix::fs::symlink(
+            root.path().join("Shared/Info.plist"),
+            linked.join("Info.plist"),
+        )
+        .unwrap();
+        let out = apply(&linked, "3", &[]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("it is defined in Info.plist, a symbolic link"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(read(root.path(), "Shared/Info.plist"), plist("2", "1.0"));
+    }
+}
+
 // ---- hostile input ----
 
 #[test]
