@@ -17,17 +17,12 @@
 //! removes every temporary file and changes nothing; a rename failing midway renames the backups back over the files
 //! already replaced. Either way an error leaves the project as it was and no file is ever half-written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::files::Files;
 use crate::number::BuildNumber;
-use crate::pbxproj::{self, Project};
-use crate::resolve::{
-    BUILD, Found, MARKETING, Resolver, Site, TargetKind, VersionKey, target_kind,
-};
 
 /// Google Play's largest `versionCode`; Flutter writes the pubspec's build number there.
 pub const ANDROID_MAX_VERSION_CODE: u64 = 2_100_000_000;
@@ -363,7 +358,7 @@ fn is_swiftpm_checkouts(dir: &Path) -> bool {
 }
 
 /// Whether `rel` lies in a folder a package manager or build writes.
-fn in_dependency(root: &Path, rel: &Path) -> Option<String> {
+pub(crate) fn in_dependency(root: &Path, rel: &Path) -> Option<String> {
     let mut dir = root.to_owned();
     for component in rel.parent().into_iter().flat_map(Path::components) {
         dir.push(component);
@@ -375,12 +370,12 @@ fn in_dependency(root: &Path, rel: &Path) -> Option<String> {
     None
 }
 
-struct Planned {
-    abs: PathBuf,
+pub(crate) struct Planned {
+    pub(crate) abs: PathBuf,
     /// The bytes read (the backup if a later rename fails).
-    original: Vec<u8>,
-    content: Vec<u8>,
-    change: Change,
+    pub(crate) original: Vec<u8>,
+    pub(crate) content: Vec<u8>,
+    pub(crate) change: Change,
 }
 
 /// Writes `number` into every place under `project` that defines the build number of a chosen target.
@@ -402,14 +397,14 @@ pub fn apply(
     })
 }
 
-struct Plan {
-    items: Vec<Planned>,
-    notes: Vec<Note>,
-    targets: Vec<TargetRef>,
+pub(crate) struct Plan {
+    pub(crate) items: Vec<Planned>,
+    pub(crate) notes: Vec<Note>,
+    pub(crate) targets: Vec<TargetRef>,
 }
 
 /// Refuses, before any file is read, a number that a file would carry to a rejection.
-fn check_number(
+pub(crate) fn check_number(
     number: &BuildNumber,
     flutter: bool,
     options: &ApplyOptions,
@@ -488,7 +483,7 @@ fn plan_changes(
     let mut plan = if projects.is_empty() {
         plan_files(&root, &files, &new)?
     } else {
-        plan_xcode(&root, &projects, number, options, flutter)?
+        crate::xcode::plan(&root, &projects, number, options, flutter)?
     };
     let done: BTreeSet<PathBuf> = plan.items.iter().map(|p| p.abs.clone()).collect();
     if flutter {
@@ -507,430 +502,6 @@ fn plan_changes(
     }
     plan.items.sort_by(|a, b| a.change.path.cmp(&b.change.path));
     Ok(plan)
-}
-
-/// The Xcode way: resolve, edit the defining places, resolve again.
-fn plan_xcode(
-    root: &Path,
-    pbxprojs: &[PathBuf],
-    number: &BuildNumber,
-    options: &ApplyOptions,
-    flutter: bool,
-) -> Result<Plan, ApplyError> {
-    let files = Files::new(root);
-    let projects = read_projects(&files, pbxprojs)?;
-    let chosen = choose(&projects, &options.targets)?;
-    if chosen.is_empty() && !flutter {
-        return Err(ApplyError::NoShippingTarget(
-            projects.iter().map(|p| p.rel.clone()).collect(),
-        ));
-    }
-    let mut notes = unchosen_test_note(&projects, &chosen);
-    let resolved = resolve_all(&files, &projects, &chosen, flutter, &mut notes)?;
-    let new = number.to_string();
-    let mut plan = Plan {
-        items: edit_sites(&files, &resolved, &new)?,
-        notes,
-        targets: Vec::new(),
-    };
-    if flutter {
-        // Before the check: a target waiting for `flutter build` gets the pubspec's number.
-        plan_pubspec(root, &root.join("pubspec.yaml"), &new, &mut plan)?;
-    }
-    if resolved
-        .iter()
-        .any(|r| matches!(r.found.site, Site::FlutterPending))
-    {
-        plan.notes.push(Note {
-            path: PathBuf::from("ios/Flutter/Generated.xcconfig"),
-            message:
-                "not present: `flutter build ios` writes FLUTTER_BUILD_NUMBER from pubspec.yaml"
-                    .to_owned(),
-        });
-    }
-    verify(&files, &projects, &chosen, flutter, &plan, &new)?;
-    for r in &resolved {
-        let target = TargetRef {
-            project: r.project.clone(),
-            target: r.target.clone(),
-        };
-        if !plan.targets.contains(&target) {
-            plan.targets.push(target);
-        }
-    }
-    Ok(plan)
-}
-
-/// A version value as `show` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Shown {
-    /// The effective value (`None` when it cannot be resolved).
-    pub value: Option<String>,
-    /// Where it is defined: `Config/Base.xcconfig:3`, `App/Info.plist`, `App.xcodeproj (target App, Release)`.
-    pub defined_in: Option<String>,
-    /// The build settings followed to get there.
-    pub via: Vec<String>,
-    /// Why it cannot be resolved.
-    pub problem: Option<String>,
-}
-
-impl fmt::Display for Shown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.value, &self.defined_in, &self.problem) {
-            (Some(value), Some(defined_in), _) => {
-                write!(f, "{value} ({defined_in}")?;
-                if !self.via.is_empty() {
-                    write!(f, " via {}", self.via.join(" -> "))?;
-                }
-                f.write_str(")")
-            }
-            (_, _, Some(problem)) => write!(f, "? ({problem})"),
-            _ => f.write_str("?"),
-        }
-    }
-}
-
-/// One target and configuration as `show` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ShownTarget {
-    /// The `.xcodeproj`, relative to the project directory.
-    pub project: PathBuf,
-    /// The target.
-    pub target: String,
-    /// Its product type without `com.apple.product-type.` (`application`, `app-extension`, …).
-    pub product_type: String,
-    /// The build configuration.
-    pub configuration: String,
-    /// `CFBundleShortVersionString`.
-    pub marketing_version: Shown,
-    /// `CFBundleVersion`.
-    pub build_number: Shown,
-}
-
-/// What `show` reports: what `apply` would change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ShowReport {
-    /// Every chosen target × configuration, in project order.
-    pub targets: Vec<ShownTarget>,
-    /// `pubspec.yaml`'s whole `version:` value, for a Flutter project.
-    pub pubspec_version: Option<String>,
-    /// Targets left out and other remarks.
-    pub notes: Vec<Note>,
-}
-
-/// Resolves, reading only, every chosen target's marketing version and build number for each configuration.
-pub fn show(project: &Path, selection: &TargetSelection) -> Result<ShowReport, ApplyError> {
-    if !project.is_dir() {
-        return Err(ApplyError::NotADirectory(project.to_owned()));
-    }
-    let root = std::fs::canonicalize(project).map_err(|source| ApplyError::Read {
-        path: project.to_owned(),
-        source,
-    })?;
-    let pubspec = root.join("pubspec.yaml");
-    let flutter = pubspec.is_file();
-    let pubspec_version = if flutter {
-        let bytes = read(&pubspec)?;
-        pubspec_version(&String::from_utf8_lossy(&bytes))
-    } else {
-        None
-    };
-    let mut all = Vec::new();
-    walk(&root, 0, &mut all)?;
-    all.sort();
-    let pbxprojs: Vec<PathBuf> = all
-        .into_iter()
-        .filter(|abs| {
-            matches!(
-                classify(abs.strip_prefix(&root).unwrap_or(abs)),
-                Some(FileKind::Pbxproj)
-            )
-        })
-        .collect();
-    if pbxprojs.is_empty() && !flutter {
-        return Err(ApplyError::NothingFound(root));
-    }
-    let files = Files::new(&root);
-    let projects = read_projects(&files, &pbxprojs)?;
-    let chosen = choose(&projects, selection)?;
-    let notes = unchosen_test_note(&projects, &chosen);
-    let pubspec_build = pubspec_version
-        .as_deref()
-        .and_then(|v| v.split_once('+'))
-        .map(|(_, b)| b.to_owned());
-    let mut targets = Vec::new();
-    for &(p, t, _) in &chosen {
-        let loaded = &projects[p];
-        let target = &loaded.project.targets[t];
-        for config in &target.configurations {
-            let resolver = Resolver::new(
-                &files,
-                &loaded.project,
-                &loaded.pbxproj,
-                target,
-                config,
-                flutter,
-            );
-            let shown = |key: VersionKey, flutter_value: Option<&str>| -> Shown {
-                let found = match &resolver {
-                    Ok(r) => r.find(key),
-                    Err(e) => Err(e.clone()),
-                };
-                match found {
-                    Ok(found) => Shown {
-                        value: Some(match found.site {
-                            Site::FlutterPending => flutter_value.unwrap_or("").to_owned(),
-                            _ => found.value,
-                        }),
-                        defined_in: Some(found.defined_in),
-                        via: found.via,
-                        problem: None,
-                    },
-                    Err(problem) => Shown {
-                        value: None,
-                        defined_in: None,
-                        via: Vec::new(),
-                        problem: Some(problem),
-                    },
-                }
-            };
-            let marketing = pubspec_version
-                .as_deref()
-                .map(|v| v.split_once('+').map_or(v, |(name, _)| name));
-            targets.push(ShownTarget {
-                project: loaded.rel.clone(),
-                target: target.name.clone(),
-                product_type: target
-                    .product_type
-                    .strip_prefix("com.apple.product-type.")
-                    .unwrap_or(&target.product_type)
-                    .to_owned(),
-                configuration: config.name.clone(),
-                marketing_version: shown(MARKETING, marketing),
-                build_number: shown(BUILD, pubspec_build.as_deref()),
-            });
-        }
-    }
-    Ok(ShowReport {
-        targets,
-        pubspec_version,
-        notes,
-    })
-}
-
-struct LoadedProject {
-    /// The `.xcodeproj`, relative.
-    rel: PathBuf,
-    /// Its `project.pbxproj`, absolute.
-    pbxproj: PathBuf,
-    project: Project,
-}
-
-fn read_projects(files: &Files, pbxprojs: &[PathBuf]) -> Result<Vec<LoadedProject>, ApplyError> {
-    let mut out = Vec::new();
-    for abs in pbxprojs {
-        let rel = files.relative(abs).unwrap_or_else(|| abs.clone());
-        let bad = |reason: String| ApplyError::BadContent {
-            path: rel.clone(),
-            reason,
-        };
-        let bytes = files.get(abs).map_err(bad)?.unwrap_or_default();
-        let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8".to_owned()))?;
-        let xcodeproj = abs.parent().unwrap_or(abs);
-        let project = pbxproj::read_project(text, xcodeproj).map_err(|e| bad(e.to_string()))?;
-        out.push(LoadedProject {
-            rel: rel.parent().map(Path::to_owned).unwrap_or_default(),
-            pbxproj: abs.clone(),
-            project,
-        });
-    }
-    Ok(out)
-}
-
-/// (project index, target index) pairs chosen, and whether a failure of each is fatal.
-type Chosen = Vec<(usize, usize, bool)>;
-
-fn choose(projects: &[LoadedProject], selection: &TargetSelection) -> Result<Chosen, ApplyError> {
-    let mut chosen = Vec::new();
-    for (p, loaded) in projects.iter().enumerate() {
-        for (t, target) in loaded.project.targets.iter().enumerate() {
-            let kind = target_kind(&target.product_type);
-            match selection {
-                TargetSelection::Shipping if kind == TargetKind::Shipping => {
-                    chosen.push((p, t, true))
-                }
-                TargetSelection::All => chosen.push((p, t, kind == TargetKind::Shipping)),
-                TargetSelection::Named(names) if names.contains(&target.name) => {
-                    chosen.push((p, t, true))
-                }
-                _ => {}
-            }
-        }
-    }
-    if let TargetSelection::Named(names) = selection {
-        let available: Vec<String> = projects
-            .iter()
-            .flat_map(|l| l.project.targets.iter().map(|t| t.name.clone()))
-            .collect();
-        if let Some(name) = names.iter().find(|n| !available.contains(n)) {
-            return Err(ApplyError::UnknownTarget {
-                name: name.clone(),
-                available,
-            });
-        }
-    }
-    Ok(chosen)
-}
-
-fn unchosen_test_note(projects: &[LoadedProject], chosen: &Chosen) -> Vec<Note> {
-    let mut notes = Vec::new();
-    for (p, loaded) in projects.iter().enumerate() {
-        let left: Vec<&str> = loaded
-            .project
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(t, target)| {
-                target_kind(&target.product_type) == TargetKind::Test
-                    && !chosen.iter().any(|&(cp, ct, _)| cp == p && ct == *t)
-            })
-            .map(|(_, target)| target.name.as_str())
-            .collect();
-        if !left.is_empty() {
-            notes.push(Note {
-                path: loaded.rel.clone(),
-                message: format!(
-                    "test targets left alone: {} (--all-targets or --target NAME to include them)",
-                    left.join(", ")
-                ),
-            });
-        }
-    }
-    notes
-}
-
-/// One chosen target and configuration, resolved.
-struct Resolved {
-    project: PathBuf,
-    target: String,
-    configuration: String,
-    found: Found,
-}
-
-/// A Run Script phase that rewrites the built Info.plist's build number (PlistBuddy, plutil, defaults, agvtool):
-/// the value that ships is decided at build time, not by the files.
-fn script_setting_version(target: &pbxproj::Target) -> Option<&str> {
-    target.scripts.iter().find_map(|phase| {
-        let s = &phase.script;
-        let writes_plist = s.contains("CFBundleVersion")
-            && (s.contains("PlistBuddy") || s.contains("plutil") || s.contains("defaults write"));
-        let agvtool = s.contains("agvtool new-version")
-            || s.contains("agvtool next-version")
-            || s.contains("agvtool bump");
-        (writes_plist || agvtool).then_some(phase.name.as_str())
-    })
-}
-
-/// Resolves every chosen target and configuration; a fatal failure of any is an error listing all of them.
-fn resolve_all(
-    files: &Files,
-    projects: &[LoadedProject],
-    chosen: &Chosen,
-    flutter: bool,
-    notes: &mut Vec<Note>,
-) -> Result<Vec<Resolved>, ApplyError> {
-    let mut resolved = Vec::new();
-    let mut failures = Vec::new();
-    for &(p, t, fatal) in chosen {
-        let loaded = &projects[p];
-        let target = &loaded.project.targets[t];
-        let mut fail = |configuration: &str, reason: String| {
-            if fatal {
-                failures.push(TargetFailure {
-                    project: loaded.rel.clone(),
-                    target: target.name.clone(),
-                    configuration: configuration.to_owned(),
-                    reason,
-                });
-            } else {
-                notes.push(Note {
-                    path: loaded.rel.clone(),
-                    message: format!(
-                        "target {} ({configuration}) left alone: {reason}",
-                        target.name
-                    ),
-                });
-            }
-        };
-        if target.configurations.is_empty() {
-            fail("-", "the target has no build configurations".to_owned());
-            continue;
-        }
-        if let Some(phase) = script_setting_version(target) {
-            for config in &target.configurations {
-                fail(
-                    &config.name,
-                    format!(
-                        "its build phase {phase:?} sets CFBundleVersion while building, so the files do not decide it"
-                    ),
-                );
-            }
-            continue;
-        }
-        for config in &target.configurations {
-            let found = Resolver::new(
-                files,
-                &loaded.project,
-                &loaded.pbxproj,
-                target,
-                config,
-                flutter,
-            )
-            .and_then(|r| r.find(BUILD))
-            .and_then(|found| editable(files, found));
-            match found {
-                Ok(found) => resolved.push(Resolved {
-                    project: loaded.rel.clone(),
-                    target: target.name.clone(),
-                    configuration: config.name.clone(),
-                    found,
-                }),
-                Err(reason) => fail(&config.name, reason),
-            }
-        }
-    }
-    if failures.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(ApplyError::Unresolved { failures })
-    }
-}
-
-/// Refuses a defining place ipagate must not write: outside the project, a symbolic link, a dependency's file.
-fn editable(files: &Files, found: Found) -> Result<Found, String> {
-    let file = match &found.site {
-        Site::Plist { file } | Site::Setting { file, .. } => file,
-        Site::FlutterPending => return Ok(found),
-    };
-    let Some(rel) = files.relative(file) else {
-        return Err(format!(
-            "it is defined in {}, outside the project directory (pass a --project that contains it)",
-            file.display()
-        ));
-    };
-    if let Some(dir) = in_dependency(files.root(), &rel) {
-        return Err(format!(
-            "it is defined in {}, inside {dir}/, which its package manager or build regenerates",
-            rel.display()
-        ));
-    }
-    if std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!(
-            "it is defined in {}, a symbolic link (pass --project at the file it points to)",
-            rel.display()
-        ));
-    }
-    Ok(found)
 }
 
 /// Refuses going back: App Store Connect wants each upload's number higher than the last.
@@ -957,154 +528,12 @@ fn check_not_lower(number: &BuildNumber, items: &[Planned]) -> Result<(), ApplyE
     }
 }
 
-/// New contents of every file holding a defining place whose value is not already `new`.
-fn edit_sites(files: &Files, resolved: &[Resolved], new: &str) -> Result<Vec<Planned>, ApplyError> {
-    // file → (plist key edited?, setting spans: start → (end, key, old, pbxproj))
-    type Spans = BTreeMap<usize, (usize, String, String, bool)>;
-    let mut per_file: BTreeMap<PathBuf, (bool, Spans)> = BTreeMap::new();
-    for r in resolved {
-        if r.found.value == new {
-            continue;
-        }
-        match &r.found.site {
-            Site::Plist { file } => per_file.entry(file.clone()).or_default().0 = true,
-            Site::Setting {
-                file,
-                key,
-                start,
-                end,
-                pbxproj,
-            } => {
-                per_file
-                    .entry(file.clone())
-                    .or_default()
-                    .1
-                    .insert(*start, (*end, key.clone(), r.found.value.clone(), *pbxproj));
-            }
-            Site::FlutterPending => {}
-        }
-    }
-    let mut items = Vec::new();
-    for (abs, (plist, spans)) in per_file {
-        let rel = files.relative(&abs).unwrap_or_else(|| abs.clone());
-        let original = read(&abs)?;
-        if plist {
-            let edited = edit_plist(&original, new, &rel)?;
-            if let Some((content, kind, key, old, occurrences)) = edited.result {
-                items.push(Planned {
-                    abs,
-                    original,
-                    content,
-                    change: Change {
-                        path: rel,
-                        kind,
-                        key: key.to_owned(),
-                        old,
-                        new: new.to_owned(),
-                        occurrences,
-                    },
-                });
-            }
-            continue;
-        }
-        let mut content = original.clone();
-        let (mut keys, mut olds, mut pbx) = (Vec::<String>::new(), Vec::<String>::new(), false);
-        for (&start, (end, key, old, is_pbxproj)) in spans.iter().rev() {
-            let Some(token) = content.get(start..*end) else {
-                return Err(ApplyError::BadContent {
-                    path: rel,
-                    reason: "changed while it was being read".to_owned(),
-                });
-            };
-            let quoted = token.len() >= 2 && token.starts_with(b"\"") && token.ends_with(b"\"");
-            let replacement = if quoted {
-                format!("\"{new}\"")
-            } else if *is_pbxproj {
-                pbxproj::quote(new)
-            } else {
-                new.to_owned()
-            };
-            content.splice(start..*end, replacement.into_bytes());
-            if !keys.contains(key) {
-                keys.insert(0, key.clone());
-            }
-            if !olds.contains(old) {
-                olds.insert(0, old.clone());
-            }
-            pbx = *is_pbxproj;
-        }
-        items.push(Planned {
-            abs,
-            original,
-            content,
-            change: Change {
-                path: rel,
-                kind: if pbx {
-                    ChangeKind::Pbxproj
-                } else {
-                    ChangeKind::Xcconfig
-                },
-                key: keys.join(", "),
-                old: olds,
-                new: new.to_owned(),
-                occurrences: spans.len(),
-            },
-        });
-    }
-    Ok(items)
-}
-
-/// Resolves the chosen targets again against the planned contents: each must now yield `new`.
-fn verify(
-    files: &Files,
-    projects: &[LoadedProject],
-    chosen: &Chosen,
-    flutter: bool,
-    plan: &Plan,
+pub(crate) fn plan_pubspec(
+    root: &Path,
+    abs: &Path,
     new: &str,
+    plan: &mut Plan,
 ) -> Result<(), ApplyError> {
-    let planned = files.overlaid(
-        plan.items
-            .iter()
-            .map(|p| (p.abs.clone(), p.content.clone())),
-    );
-    let pubspec_build = plan
-        .items
-        .iter()
-        .find(|p| p.change.kind == ChangeKind::Pubspec)
-        .and_then(|p| pubspec_version(&String::from_utf8_lossy(&p.content)))
-        .and_then(|v| v.split_once('+').map(|(_, b)| b.to_owned()));
-    // The pbxproj files may be among the planned ones: read them again from the planned contents.
-    let pbxprojs: Vec<PathBuf> = projects.iter().map(|p| p.pbxproj.clone()).collect();
-    let projects = read_projects(&planned, &pbxprojs)?;
-    let mut ignored = Vec::new();
-    let resolved = resolve_all(&planned, &projects, chosen, flutter, &mut ignored)?;
-    let failures: Vec<TargetFailure> = resolved
-        .into_iter()
-        .filter_map(|r| {
-            let effective = match r.found.site {
-                Site::FlutterPending => pubspec_build.clone().unwrap_or_default(),
-                _ => r.found.value.clone(),
-            };
-            (effective != new).then(|| TargetFailure {
-                project: r.project,
-                target: r.target,
-                configuration: r.configuration,
-                reason: format!("it would be {effective:?} (from {})", r.found.defined_in),
-            })
-        })
-        .collect();
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(ApplyError::Unverified {
-            number: new.to_owned(),
-            failures,
-        })
-    }
-}
-
-fn plan_pubspec(root: &Path, abs: &Path, new: &str, plan: &mut Plan) -> Result<(), ApplyError> {
     let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
     let original = read(abs)?;
     let edited = edit_pubspec(&original, new, &rel)?;
@@ -1227,7 +656,7 @@ fn plan_files(root: &Path, files: &[PathBuf], new: &str) -> Result<Plan, ApplyEr
 }
 
 #[derive(Clone, Copy)]
-enum FileKind {
+pub(crate) enum FileKind {
     Plist,
     Pubspec,
     Pbxproj,
@@ -1261,7 +690,7 @@ fn inside_product(rel: &Path) -> bool {
 
 /// What a file is, if it may hold the build number in a tree without an Xcode project: files named exactly
 /// `Info.plist` (not `GoogleService-Info.plist`), none inside a framework, bundle or other product.
-fn classify(rel: &Path) -> Option<FileKind> {
+pub(crate) fn classify(rel: &Path) -> Option<FileKind> {
     let name = rel.file_name()?.to_str()?;
     if name == "Info.plist" && !inside_product(rel) {
         Some(FileKind::Plist)
@@ -1281,7 +710,7 @@ fn classify(rel: &Path) -> Option<FileKind> {
     }
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
+pub(crate) fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
@@ -1313,7 +742,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
 }
 
 /// The value of the top-level `version:` line (quotes and comment removed).
-fn pubspec_version(text: &str) -> Option<String> {
+pub(crate) fn pubspec_version(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let rest = line.strip_prefix("version:")?;
         let (value, _) = split_comment(rest);
@@ -1326,7 +755,7 @@ fn pubspec_version(text: &str) -> Option<String> {
     })
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
     let meta = std::fs::metadata(path).map_err(|source| ApplyError::Read {
         path: path.to_owned(),
         source,
@@ -1345,9 +774,9 @@ fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
 
 type Edit = (Vec<u8>, ChangeKind, &'static str, Vec<String>, usize);
 
-struct Edited {
-    result: Option<Edit>,
-    notes: Vec<String>,
+pub(crate) struct Edited {
+    pub(crate) result: Option<Edit>,
+    pub(crate) notes: Vec<String>,
 }
 
 fn is_reference(value: &str) -> bool {
@@ -1356,7 +785,7 @@ fn is_reference(value: &str) -> bool {
 
 const VARIABLE_NOTE: &str = "left alone: the value is a build-setting reference";
 
-fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
+pub(crate) fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
     // The bounded parser: a hostile plist nested 200 000 levels deep is an error, not a stack overflow.
     let (format, mut dict) =
         ipagate_formats::info_plist::parse_dictionary(bytes).map_err(|problem| {
