@@ -2,7 +2,7 @@
 //!
 //! Writing is [`apply`] ([`project`]): for Xcode projects it reads [`pbxproj`] and [`xcconfig`] files, resolves
 //! each shipping target's build settings as Xcode does ([`settings`], [`resolve`]), changes the places that define
-//! the effective `CFBundleVersion` and checks the result before writing; [`show`] reports the same resolution.
+//! the effective `CFBundleVersion` and checks the result before writing; [`show()`] reports the same resolution.
 //!
 //! This crate is offline. The App Store Connect side (`ipagate-asc`) fetches builds and uploads; the CLI turns them
 //! into [`Candidate`]s and [`decide`] applies the policy of `shared/reference/app-store-connect.md` §4:
