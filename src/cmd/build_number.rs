@@ -471,6 +471,7 @@ fn print_query(
                 out["changes"] = json!(report.changes);
                 out["notes"] = json!(report.notes);
                 out["written"] = json!(report.written);
+                out["targets"] = json!(report.targets);
             }
             writeln!(stdout, "{out}")?;
         }
