@@ -36,6 +36,23 @@ enum Command {
     BuildNumber(cmd::build_number::BuildNumberCommand),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON: then a fatal error is a JSON document on stdout too.
+    fn prints_json(&self) -> bool {
+        use cmd::build_number::{BuildNumberCommand as B, Format as F};
+        match self {
+            Command::Inspect(a) => a.format == cmd::inspect::Format::Json,
+            Command::Preflight(a) => a.format == cmd::inspect::Format::Json,
+            Command::Rules(a) => a.format == cmd::rules_cmd::RulesFormat::Json,
+            Command::BuildNumber(B::Latest(q)) => q.format == F::Json,
+            Command::BuildNumber(B::Next(n)) => n.query.format == F::Json,
+            Command::BuildNumber(B::Apply(a)) => a.format == F::Json,
+            Command::BuildNumber(B::Show(a)) => a.format == F::Json,
+            Command::Explain(_) | Command::Sandbox(_) => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     output::register_early_secrets();
     let cli = match Cli::try_parse() {
@@ -59,6 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let json_errors = cli.command.prints_json();
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Preflight(args) => cmd::preflight::run(args),
@@ -75,10 +93,22 @@ fn main() -> ExitCode {
             }
             // Messages can carry archive-derived text (entry names): make control characters visible. Redacted
             // first: the terminal sanitiser must not break a secret into pieces the redactor no longer sees.
-            output::eprint_line(&format!(
-                "ipagate: error: {}",
-                style::clean(&output::redact(&cmd::error_chain(&err)))
-            ));
+            let message = style::clean(&output::redact(&cmd::error_chain(&err)));
+            if json_errors {
+                let doc = cmd::ErrorDocument {
+                    schema_version: 1,
+                    error: cmd::ErrorBody {
+                        kind: cmd::error_kind(&err),
+                        message: &message,
+                    },
+                };
+                if let Ok(text) = serde_json::to_string(&doc) {
+                    let mut out = output::stdout();
+                    let _ = writeln!(out, "{text}");
+                    let _ = out.flush();
+                }
+            }
+            output::eprint_line(&format!("ipagate: error: {message}"));
             ExitCode::from(exit::FAILURE)
         }
     }

@@ -15,7 +15,7 @@ use ipagate_asc::resources::Platform;
 use ipagate_asc::{Client, ClientStats};
 use ipagate_bumper::{
     ApplyOptions, ApplyReport, BuildNumber, Candidate, Decision, MarketingVersion, Policy,
-    SourceKind, Strategy, VersionScope, decide,
+    SourceKind, Strategy, TargetSelection, VersionScope, decide,
 };
 use serde_json::json;
 
@@ -28,8 +28,12 @@ pub enum BuildNumberCommand {
     Latest(QueryArgs),
     /// Print the next build number to upload (latest + 1 by default); `--apply` also writes it into the project.
     Next(NextArgs),
-    /// Write a build number into the project: Info.plist, pubspec.yaml, project.pbxproj, *.xcconfig.
+    /// Write a build number where Xcode reads each shipping target's CFBundleVersion from (Info.plist, the
+    /// xcconfig or pbxproj setting it refers to), and pubspec.yaml; checks every target before writing anything.
     Apply(ApplyArgs),
+    /// Show each shipping target's marketing version and build number per configuration, and where each is
+    /// defined (reads only).
+    Show(ShowArgs),
 }
 
 /// Output format.
@@ -184,6 +188,47 @@ pub struct NextArgs {
     /// With --apply: show what would change, write nothing.
     #[arg(long, requires = "apply")]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
+/// Which targets get the number, and what is allowed.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Also the test targets and every other target with a CFBundleVersion (default: the targets that ship —
+    /// app, extensions, watch app, App Clip).
+    #[arg(long, conflicts_with = "target")]
+    pub all_targets: bool,
+    /// Only this target (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
+    /// Allow a number lower than the project's current one.
+    #[arg(long)]
+    pub allow_lower: bool,
+    /// Allow a Flutter build number above 2100000000, Google Play's largest versionCode.
+    #[arg(long)]
+    pub allow_over_android_max: bool,
+}
+
+impl TargetArgs {
+    fn selection(&self) -> TargetSelection {
+        if self.all_targets {
+            TargetSelection::All
+        } else if !self.target.is_empty() {
+            TargetSelection::Named(self.target.clone())
+        } else {
+            TargetSelection::Shipping
+        }
+    }
+
+    fn options(&self, dry_run: bool) -> ApplyOptions {
+        ApplyOptions {
+            dry_run,
+            allow_lower: self.allow_lower,
+            allow_over_android_max: self.allow_over_android_max,
+            targets: self.selection(),
+        }
+    }
 }
 
 /// Arguments of `apply`.
@@ -198,7 +243,28 @@ pub struct ApplyArgs {
     /// Show what would change, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Output format: text prints one line per change and note; json prints {changes, notes, written}.
+    /// Output format: text prints one line per change and note; json prints {number, changes, notes, written,
+    /// targets}.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
+/// Arguments of `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Project directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// Also the test targets and every other target.
+    #[arg(long, conflicts_with = "target")]
+    pub all_targets: bool,
+    /// Only this target (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
+    /// Output format: text prints one line per target and configuration; json prints {targets, pubspec_version,
+    /// notes}.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }
@@ -208,17 +274,13 @@ pub fn run(args: BuildNumberCommand) -> anyhow::Result<u8> {
     match args {
         BuildNumberCommand::Latest(query) => run_query(&query, Mode::Latest, None),
         BuildNumberCommand::Next(next) => {
-            let apply = next.apply.then(|| {
-                (
-                    next.project.clone(),
-                    ApplyOptions {
-                        dry_run: next.dry_run,
-                    },
-                )
-            });
+            let apply = next
+                .apply
+                .then(|| (next.project.clone(), next.targets.options(next.dry_run)));
             run_query(&next.query, Mode::Next, apply)
         }
         BuildNumberCommand::Apply(args) => run_apply(&args),
+        BuildNumberCommand::Show(args) => run_show(&args),
     }
 }
 
@@ -234,7 +296,17 @@ fn parse_number(flag: &str, text: &str) -> anyhow::Result<BuildNumber> {
 
 fn policy(args: &QueryArgs) -> anyhow::Result<Policy> {
     let scope = match &args.version {
-        Some(v) => VersionScope::Version(MarketingVersion::parse(v).context("invalid --version")?),
+        Some(v) => {
+            // The same check as ITMS-90060: a train App Store Connect would never accept is a typo.
+            if !ipagate_formats::info_plist::is_valid_bundle_version(v.trim()) {
+                bail!(
+                    "invalid --version {}: App Store Connect accepts at most three period-separated integers as \
+                     a marketing version (ITMS-90060), e.g. 1.2.3",
+                    ipagate_bumper::printable(v)
+                );
+            }
+            VersionScope::Version(MarketingVersion::parse(v).context("invalid --version")?)
+        }
         None => VersionScope::AllVersions,
     };
     let strategy = match args.strategy {
@@ -288,11 +360,15 @@ fn run_query(
         credentials::resolve_with(&flags, &ProcessEnvironment, crate::output::redactor())?;
     let policy = policy(args)?;
     // Check the project before asking the network, so bad input fails fast and nothing is written.
-    if let Some((project, _)) = &apply {
+    if let Some((project, options)) = &apply {
         ipagate_bumper::apply(
             project,
             &BuildNumber::from_u64(1),
-            &ApplyOptions { dry_run: true },
+            &ApplyOptions {
+                dry_run: true,
+                allow_lower: true,
+                ..options.clone()
+            },
         )?;
     }
     let mut stderr = crate::output::stderr();
@@ -420,14 +496,15 @@ fn print_query(
                 "version_scope": policy.scope.to_string(),
                 "latest": decision.latest,
                 "next": decision.next,
-                "sources": sources,
                 "requests": stats.requests,
+                "sources": sources,
             });
             if let Some(report) = report {
                 // The same shape as `apply --format json`.
                 out["changes"] = json!(report.changes);
                 out["notes"] = json!(report.notes);
                 out["written"] = json!(report.written);
+                out["targets"] = json!(report.targets);
             }
             writeln!(stdout, "{out}")?;
         }
@@ -467,24 +544,69 @@ fn print_report(out: &mut dyn Write, report: &ApplyReport) -> std::io::Result<()
         writeln!(out, "note: {note}")?;
     }
     if report.changes.is_empty() {
-        writeln!(out, "nothing to change")?;
+        if report.targets.is_empty() {
+            writeln!(
+                out,
+                "nothing to change: the build number is already {}",
+                report.number
+            )?;
+        } else {
+            let names: Vec<&str> = report.targets.iter().map(|t| t.target.as_str()).collect();
+            writeln!(
+                out,
+                "nothing to change: every chosen target already has build number {} ({})",
+                report.number,
+                names.join(", ")
+            )?;
+        }
     }
     Ok(())
 }
 
 fn run_apply(args: &ApplyArgs) -> anyhow::Result<u8> {
     let number = parse_number("build number", &args.number)?;
-    let report = ipagate_bumper::apply(
-        &args.project,
-        &number,
-        &ApplyOptions {
-            dry_run: args.dry_run,
-        },
-    )?;
+    let report =
+        ipagate_bumper::apply(&args.project, &number, &args.targets.options(args.dry_run))?;
     let mut stdout = crate::output::stdout();
     match args.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string(&report)?)?,
         Format::Text => print_report(&mut stdout, &report)?,
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn run_show(args: &ShowArgs) -> anyhow::Result<u8> {
+    let selection = if args.all_targets {
+        TargetSelection::All
+    } else if !args.target.is_empty() {
+        TargetSelection::Named(args.target.clone())
+    } else {
+        TargetSelection::Shipping
+    };
+    let report = ipagate_bumper::show(&args.project, &selection)?;
+    let mut stdout = crate::output::stdout();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string(&report)?)?,
+        Format::Text => {
+            for t in &report.targets {
+                writeln!(
+                    stdout,
+                    "{}: {} [{}] {}: version {}, build {}",
+                    t.project.display(),
+                    t.target,
+                    t.product_type,
+                    t.configuration,
+                    t.marketing_version,
+                    t.build_number
+                )?;
+            }
+            if let Some(version) = &report.pubspec_version {
+                writeln!(stdout, "pubspec.yaml: version {version}")?;
+            }
+            for note in &report.notes {
+                writeln!(stdout, "note: {note}")?;
+            }
+        }
     }
     Ok(exit::SUCCESS)
 }

@@ -28,3 +28,51 @@ pub fn write_json(out: &mut impl std::io::Write, value: &serde_json::Value) -> a
     out.write_all(&text)?;
     Ok(())
 }
+
+/// A short, stable name for what kind of error ended the command (the `kind` of the JSON error document).
+pub fn error_kind(err: &anyhow::Error) -> &'static str {
+    use ipagate_bumper::ApplyError;
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ApplyError>() {
+            return match e {
+                ApplyError::InvalidNumber { .. } => "invalid_number",
+                ApplyError::Lower { .. } => "lower_number",
+                ApplyError::UnknownTarget { .. } => "unknown_target",
+                ApplyError::NoShippingTarget(..) => "no_shipping_target",
+                ApplyError::Unresolved { .. } => "unresolved_build_number",
+                ApplyError::Unverified { .. } => "unverified_build_number",
+                ApplyError::Write { .. } | ApplyError::RollbackFailed { .. } => "write",
+                _ => "project",
+            };
+        }
+        if cause.is::<ipagate_bumper::ParseError>() {
+            return "invalid_number";
+        }
+        if cause.is::<ipagate_asc::RequestError>() {
+            return "app_store_connect";
+        }
+        if cause.is::<std::io::Error>() {
+            return "io";
+        }
+    }
+    "error"
+}
+
+/// The JSON document printed on stdout when a command run with `--format json` fails, so a CI step that parses
+/// stdout sees why (`{"schema_version": 1, "error": {"kind", "message"}}`).
+#[derive(serde::Serialize)]
+pub struct ErrorDocument<'a> {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The error.
+    pub error: ErrorBody<'a>,
+}
+
+/// The `error` object of [`ErrorDocument`].
+#[derive(serde::Serialize)]
+pub struct ErrorBody<'a> {
+    /// See [`error_kind`].
+    pub kind: &'static str,
+    /// The same one-line message as on stderr.
+    pub message: &'a str,
+}

@@ -287,9 +287,15 @@ fn write_human(
     } else {
         style.error("failed")
     };
+    // Failing with no errors means the warnings were denied: say so, or "0 errors, 1 warning" reads like a pass.
+    let denied = if !summary.passed && summary.errors == 0 {
+        "; failed because warnings are denied (--deny-warnings or deny-warnings in ipagate.toml)"
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {})",
+        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {}){denied}",
         facts.bundles.len(),
         plural(summary.errors, "error"),
         plural(summary.warnings, "warning"),

@@ -87,10 +87,19 @@ pub fn markdown_table() -> String {
 /// Runs `explain`.
 pub fn run_explain(args: ExplainArgs) -> anyhow::Result<u8> {
     let rule = ipagate_rules::find(&args.code).ok_or_else(|| {
-        anyhow!(
-            "unknown rule {:?}; `ipagate rules` lists every code and name",
-            args.code
-        )
+        let near = nearest_rules(&args.code);
+        if near.is_empty() {
+            anyhow!(
+                "unknown rule {:?}; `ipagate rules` lists every code and name",
+                args.code
+            )
+        } else {
+            anyhow!(
+                "unknown rule {:?}; did you mean {}? (`ipagate rules` lists every code and name)",
+                args.code,
+                near.join(", ")
+            )
+        }
     })?;
     let mut out = crate::output::stdout();
     writeln!(
@@ -107,4 +116,47 @@ pub fn run_explain(args: ExplainArgs) -> anyhow::Result<u8> {
     writeln!(out, "{}", rule.explain)?;
     out.flush()?;
     Ok(exit::SUCCESS)
+}
+
+/// Up to three rule names nearest to `key`: most shared words (`short-version` → `short-version-invalid`), then
+/// fewest edits.
+fn nearest_rules(key: &str) -> Vec<&'static str> {
+    let key = key.trim().to_ascii_lowercase();
+    let words: Vec<&str> = key
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() > 1)
+        .collect();
+    let mut scored: Vec<(usize, usize, &'static str)> = ipagate_rules::rules()
+        .iter()
+        .filter_map(|r| {
+            let shared = words
+                .iter()
+                .filter(|w| r.name.split('-').any(|n| n == **w))
+                .count();
+            let distance = edit_distance(&key, r.name);
+            (shared > 0 || distance <= 3).then_some((shared, distance, r.name))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, _, name)| name)
+        .collect()
+}
+
+/// Levenshtein distance (rule names are short; the input is bounded to 200 characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(200).collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -51,8 +51,19 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub individual: bool,
     /// Fault plan (JSON) to inject errors, 429s, latency, resets, clock skew.
+    ///
+    /// {"seed": N, "clockSkewSecs": S, "rules": [RULE, ...]}; each RULE matches requests by "method" (any when
+    /// absent) and "path" prefix ("" = all) and may set "serverErrorRate" (0..1), "serverErrorsFirst" (the first N
+    /// requests of each route), "serverErrorStatus" (default 500; 503 adds Retry-After: 1), "rateLimitBurst"
+    /// {"after", "count", "retryAfterSecs"}, "latencyMs", "resetAfterBytes". Random draws are seeded per route,
+    /// so a run is reproducible. Example: fixtures/sandbox-faults.json; the same JSON works for
+    /// PUT /_sandbox/faults.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
+    /// Print shell `export` lines (ASC_BASE_URL, the issuer id, key id and key path) instead of the JSON line, for
+    /// `eval`; the key's content is never printed.
+    #[arg(long)]
+    pub print_env: bool,
     /// Polls of GET /v1/buildUploads/ID after which an upload finishes processing; 0 = only
     /// POST /_sandbox/advance finishes it.
     #[arg(long, default_value_t = 2, value_name = "N")]
@@ -147,16 +158,30 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let listen = emulator.addr();
-    let banner = serde_json::json!({
-        "base_url": emulator.base_url(),
-        "listen_addr": listen.to_string(),
-        "issuer_id": if args.individual { serde_json::Value::Null } else { issuer_id.into() },
-        "key_id": key_id,
-        "private_key_path": private_key_path.map(|p| p.display().to_string()),
-    });
     {
         let mut stdout = crate::output::stdout();
-        writeln!(stdout, "{banner}")?;
+        if args.print_env {
+            let issuer = (!args.individual).then_some(issuer_id.as_str());
+            write!(
+                stdout,
+                "{}",
+                env_lines(
+                    &emulator.base_url(),
+                    issuer,
+                    &key_id,
+                    private_key_path.as_deref()
+                )
+            )?;
+        } else {
+            let banner = serde_json::json!({
+                "base_url": emulator.base_url(),
+                "listen_addr": listen.to_string(),
+                "issuer_id": if args.individual { serde_json::Value::Null } else { issuer_id.into() },
+                "key_id": key_id,
+                "private_key_path": private_key_path.map(|p| p.display().to_string()),
+            });
+            writeln!(stdout, "{banner}")?;
+        }
         stdout.flush()?;
     }
     if !listen.ip().is_loopback() {
@@ -200,6 +225,39 @@ fn read_bounded(path: &Path, max: u64) -> anyhow::Result<String> {
         .read_to_end(&mut bytes)?;
     anyhow::ensure!(bytes.len() as u64 <= max, "larger than {max} bytes");
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("not a text file"))
+}
+
+/// `export NAME='value'` lines for a POSIX shell: the names `ipagate build-number` (and codemagic-cli-tools, for
+/// the first three) read. The key is passed by path, never by content.
+fn env_lines(
+    base_url: &str,
+    issuer_id: Option<&str>,
+    key_id: &str,
+    private_key_path: Option<&Path>,
+) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "'\\''"));
+    let mut out = format!("export ASC_BASE_URL={}\n", quote(base_url));
+    match issuer_id {
+        Some(issuer) => out.push_str(&format!(
+            "export APP_STORE_CONNECT_ISSUER_ID={}\n",
+            quote(issuer)
+        )),
+        None => out.push_str("# individual key: no issuer id; pass --individual-key\n"),
+    }
+    out.push_str(&format!(
+        "export APP_STORE_CONNECT_KEY_IDENTIFIER={}\n",
+        quote(key_id)
+    ));
+    match private_key_path {
+        Some(path) => out.push_str(&format!(
+            "export ASC_PRIVATE_KEY_PATH={}\n",
+            quote(&path.display().to_string())
+        )),
+        None => {
+            out.push_str("# private key: the one whose public half was passed as --public-key\n")
+        }
+    }
+    out
 }
 
 /// Apple's key ids are short and alphanumeric; anything else would make an odd file name.

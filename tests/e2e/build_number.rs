@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use ipagate_asc_emulator::{ApiKey, Config, Emulator, FaultPlan, FaultRule, Seed, testkey};
 use serde_json::{Value, json};
 
+use crate::build_number_projects::{Base, pbxproj, t};
 use crate::support::bin;
 
 const ISSUER: &str = "69a6de70-0000-47e3-e053-5b8c7c11a4d1";
@@ -1041,35 +1042,32 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-const PBXPROJ: &str = r#"// !$*UTF8*$!
-{
-	objects = {
-		A1 /* Debug */ = {
-			isa = XCBuildConfiguration;
-			buildSettings = {
-				CURRENT_PROJECT_VERSION = 41;
-				MARKETING_VERSION = 1.2.3;
-			};
-			name = Debug;
-		};
-		A2 /* Release */ = {
-			isa = XCBuildConfiguration;
-			buildSettings = {
-				CURRENT_PROJECT_VERSION = 41;
-				MARKETING_VERSION = 1.2.3;
-			};
-			name = Release;
-		};
-		A3 /* Tests */ = {
-			isa = XCBuildConfiguration;
-			buildSettings = {
-				CURRENT_PROJECT_VERSION = "40";
-			};
-			name = Tests;
-		};
-	};
+/// A realistic project: the app's Info.plist holds a literal, the widget's is generated from the project-level
+/// CURRENT_PROJECT_VERSION (which shadows the base xcconfig's), and a test target refers to the setting.
+fn demo_pbxproj(app_plist: &str) -> String {
+    pbxproj(
+        &[
+            ("CURRENT_PROJECT_VERSION", "41"),
+            ("MARKETING_VERSION", "1.2.3"),
+        ],
+        Base::Group("Config/Base.xcconfig"),
+        &[
+            t("Demo", "application", &[("INFOPLIST_FILE", app_plist)]),
+            t(
+                "Widget",
+                "app-extension",
+                &[("GENERATE_INFOPLIST_FILE", "YES")],
+            ),
+            t(
+                "DemoTests",
+                "bundle.unit-test",
+                &[("INFOPLIST_FILE", "DemoTests/Info.plist")],
+            ),
+        ],
+    )
 }
-"#;
+
+const BASE_XCCONFIG: &str = "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 41 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 41\n";
 
 fn info_plist_xml(version: &str) -> String {
     format!(
@@ -1096,16 +1094,16 @@ fn xcode_project(root: &Path) -> PathBuf {
         "xcode-{}",
         std::process::id() as u64 * 1000 + rand_suffix()
     ));
-    write(&dir.join("Demo.xcodeproj/project.pbxproj"), PBXPROJ);
+    write(
+        &dir.join("Demo.xcodeproj/project.pbxproj"),
+        &demo_pbxproj("Demo/Info.plist"),
+    );
     write(&dir.join("Demo/Info.plist"), &info_plist_xml("41"));
     write(
         &dir.join("DemoTests/Info.plist"),
         &info_plist_xml("$(CURRENT_PROJECT_VERSION)"),
     );
-    write(
-        &dir.join("Config/Base.xcconfig"),
-        "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 41 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 41\n",
-    );
+    write(&dir.join("Config/Base.xcconfig"), BASE_XCCONFIG);
     write(&dir.join("Pods/Lib/Info.plist"), &info_plist_xml("7.0"));
     dir
 }
@@ -1133,21 +1131,24 @@ fn apply(project: &Path, number: &str, extra: &[&str]) -> Output {
 fn apply_xcode_project_golden() {
     let root = tempfile::tempdir().unwrap();
     let project = xcode_project(root.path());
+    let pbxproj_before =
+        std::fs::read_to_string(project.join("Demo.xcodeproj/project.pbxproj")).unwrap();
     let out = apply(&project, "42", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "changed Config/Base.xcconfig: CURRENT_PROJECT_VERSION 41 -> 42 (2 places)\n\
-         changed Demo/Info.plist: CFBundleVersion 41 -> 42\n\
-         changed Demo.xcodeproj/project.pbxproj: CURRENT_PROJECT_VERSION 41, 40 -> 42 (3 places)\n\
-         note: DemoTests/Info.plist: CFBundleVersion $(CURRENT_PROJECT_VERSION) left alone: the value is a build-setting reference\n"
+        "changed Demo/Info.plist: CFBundleVersion 41 -> 42\n\
+         changed Demo.xcodeproj/project.pbxproj: CURRENT_PROJECT_VERSION 41 -> 42 (2 places)\n\
+         note: Demo.xcodeproj: test targets left alone: DemoTests (--all-targets or --target NAME to include them)\n"
     );
     let read = |p: &str| std::fs::read_to_string(project.join(p)).unwrap();
     assert_eq!(
         read("Demo.xcodeproj/project.pbxproj"),
-        PBXPROJ
-            .replace("= 41;", "= 42;")
-            .replace("= \"40\";", "= \"42\";")
+        pbxproj_before.replace(
+            "CURRENT_PROJECT_VERSION = 41;",
+            "CURRENT_PROJECT_VERSION = 42;"
+        ),
+        "the project level, which the widget resolves to"
     );
     assert_eq!(read("Demo/Info.plist"), info_plist_xml("42"));
     assert_eq!(
@@ -1156,7 +1157,8 @@ fn apply_xcode_project_golden() {
     );
     assert_eq!(
         read("Config/Base.xcconfig"),
-        "// shared\nMARKETING_VERSION = 1.2.3\nCURRENT_PROJECT_VERSION = 42 // bumped by CI\nCURRENT_PROJECT_VERSION[config=Debug] = 42\n"
+        BASE_XCCONFIG,
+        "shadowed by the project level: not what any target reads"
     );
     assert_eq!(
         read("Pods/Lib/Info.plist"),
@@ -1170,7 +1172,10 @@ fn apply_xcode_project_golden() {
             .any(|p| p.to_string_lossy().contains(".ipagate-"))
     );
     let again = apply(&project, "42", &[]);
-    assert_eq!(stdout(&again).lines().last(), Some("nothing to change"));
+    assert_eq!(
+        stdout(&again).lines().last(),
+        Some("nothing to change: every chosen target already has build number 42 (Demo, Widget)")
+    );
 }
 
 #[test]
@@ -1195,12 +1200,14 @@ fn apply_flutter_project_golden_and_dry_run() {
     let out = apply(dir, "18", &["--dry-run"]);
     assert_eq!(
         stdout(&out),
-        "would change pubspec.yaml: version 17 -> 18\nnote: ios/Runner/Info.plist: CFBundleVersion $(FLUTTER_BUILD_NUMBER) left alone: the value is a build-setting reference\n"
+        "would change ios/Flutter/Generated.xcconfig: FLUTTER_BUILD_NUMBER 17 -> 18\n\
+         would change pubspec.yaml: version 1.4.0+17 -> 1.4.0+18\n\
+         note: ios/Runner/Info.plist: CFBundleVersion $(FLUTTER_BUILD_NUMBER) left alone: the value is a build-setting reference\n"
     );
     assert_eq!(snapshot(dir), before, "dry run writes nothing");
     let out = apply(dir, "18", &["--format", "json"]);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(v["changes"][0]["path"], "pubspec.yaml");
+    assert_eq!(v["changes"][1]["path"], "pubspec.yaml");
     assert_eq!(v["written"], true);
     let after = std::fs::read_to_string(dir.join("pubspec.yaml")).unwrap();
     assert_eq!(
@@ -1216,10 +1223,10 @@ fn apply_flutter_project_golden_and_dry_run() {
         &dir.join("pubspec.yaml"),
         "name: demo\nversion: \"2.0.0\"\n",
     );
-    apply(dir, "5", &[]);
+    apply(dir, "19", &[]);
     assert_eq!(
         std::fs::read_to_string(dir.join("pubspec.yaml")).unwrap(),
-        "name: demo\nversion: \"2.0.0+5\"\n"
+        "name: demo\nversion: \"2.0.0+19\"\n"
     );
 }
 
@@ -1259,12 +1266,12 @@ fn apply_binary_info_plist_stays_binary() {
 fn apply_writes_nothing_when_one_file_is_broken() {
     let root = tempfile::tempdir().unwrap();
     let project = xcode_project(root.path());
-    write(&project.join("Broken/Info.plist"), "<html>not a plist");
+    write(&project.join("Demo/Info.plist"), "<html>not a plist");
     let before = snapshot(&project);
     let out = apply(&project, "42", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("Broken/Info.plist: not a property list (starts with"),
+        stderr(&out).contains("target Demo (Debug) in Demo.xcodeproj: Demo/Info.plist: not a property list (starts with"),
         "{}",
         stderr(&out)
     );
@@ -1273,7 +1280,7 @@ fn apply_writes_nothing_when_one_file_is_broken() {
     let out = apply(empty.path(), "42", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("no Info.plist, pubspec.yaml"),
+        stderr(&out).contains("no Xcode project, Info.plist, pubspec.yaml"),
         "{}",
         stderr(&out)
     );
@@ -1336,14 +1343,14 @@ async fn next_apply_writes_the_number_in_one_step() {
     );
     // The same structured shape as `apply --format json`, notes included.
     assert_eq!(
-        v["changes"][1],
+        v["changes"][0],
         json!({"path": "Demo/Info.plist", "kind": "info_plist_xml", "key": "CFBundleVersion",
                "old": ["43"], "new": "44", "occurrences": 1})
     );
     assert_eq!(
         v["notes"],
-        json!([{"path": "DemoTests/Info.plist",
-                "message": "CFBundleVersion $(CURRENT_PROJECT_VERSION) left alone: the value is a build-setting reference"}])
+        json!([{"path": "Demo.xcodeproj",
+                "message": "test targets left alone: DemoTests (--all-targets or --target NAME to include them)"}])
     );
     let applied = apply(&project, "44", &["--dry-run", "--format", "json"]);
     let a: Value = serde_json::from_str(&stdout(&applied)).unwrap();
@@ -1356,8 +1363,7 @@ async fn next_apply_writes_the_number_in_one_step() {
 fn apply_refuses_a_deeply_nested_info_plist() {
     let root = tempfile::tempdir().unwrap();
     let project = xcode_project(root.path());
-    let deep = project.join("Deep/Info.plist");
-    std::fs::create_dir_all(deep.parent().unwrap()).unwrap();
+    let deep = project.join("Demo/Info.plist");
     std::fs::write(&deep, ipagate_fixtures::plist::nested_arrays(200_000, 1)).unwrap();
     let before = snapshot(&project);
     let out = apply(&project, "42", &[]);
@@ -1365,7 +1371,8 @@ fn apply_refuses_a_deeply_nested_info_plist() {
     assert_eq!(stdout(&out), "");
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(
-        stderr(&out).ends_with("Deep/Info.plist: nested deeper than 256 levels\n"),
+        stderr(&out).ends_with("target Demo (Release) in Demo.xcodeproj: Demo/Info.plist: nested deeper than 256 levels \
+             (--target NAME chooses the targets to change)\n"),
         "{}",
         stderr(&out)
     );
@@ -1377,12 +1384,23 @@ fn apply_refuses_a_deeply_nested_info_plist() {
 fn apply_leaves_vendored_bundles_and_other_plists_alone() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    let pbxproj = PBXPROJ.replace(
-        "\t\t\t\tMARKETING_VERSION = 1.2.3;\n",
-        "\t\t\t\tMARKETING_VERSION = 1.2.3;\n\t\t\t\tINFOPLIST_FILE = \"App/App-Info.plist\";\n",
+    let project = pbxproj(
+        &[],
+        Base::None,
+        &[
+            t(
+                "App",
+                "application",
+                &[("INFOPLIST_FILE", "App/App-Info.plist")],
+            ),
+            t(
+                "Widget",
+                "app-extension",
+                &[("INFOPLIST_FILE", "$(SRCROOT)/Widget/Info.plist")],
+            ),
+        ],
     );
-    assert_ne!(pbxproj, PBXPROJ);
-    write(&dir.join("App.xcodeproj/project.pbxproj"), &pbxproj);
+    write(&dir.join("App.xcodeproj/project.pbxproj"), &project);
     write(&dir.join("App/App-Info.plist"), &info_plist_xml("41"));
     write(
         &dir.join("App/GoogleService-Info.plist"),
@@ -1409,7 +1427,6 @@ fn apply_leaves_vendored_bundles_and_other_plists_alone() {
     assert_eq!(
         stdout(&out),
         "changed App/App-Info.plist: CFBundleVersion 41 -> 42\n\
-         changed App.xcodeproj/project.pbxproj: CURRENT_PROJECT_VERSION 41, 40 -> 42 (3 places)\n\
          changed Widget/Info.plist: CFBundleVersion 41 -> 42\n"
     );
     let after = snapshot(dir);
@@ -1418,14 +1435,7 @@ fn apply_leaves_vendored_bundles_and_other_plists_alone() {
         .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
         .map(|(path, _)| path.display().to_string())
         .collect();
-    assert_eq!(
-        changed,
-        [
-            "App/App-Info.plist",
-            "App.xcodeproj/project.pbxproj",
-            "Widget/Info.plist"
-        ]
-    );
+    assert_eq!(changed, ["App/App-Info.plist", "Widget/Info.plist"]);
 }
 
 /// Regression: `apply 1.2.3.4.5.6` was written everywhere, and pubspec got `+1.2`, numbers App Store Connect and
@@ -1442,13 +1452,13 @@ fn apply_refuses_numbers_app_store_connect_or_flutter_would_reject() {
         assert_eq!(
             stderr(&out),
             format!(
-                "ipagate: error: Config/Base.xcconfig: will not write build number {number}: App Store Connect accepts \
+                "ipagate: error: will not write build number {number}: App Store Connect accepts \
                  at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)\n"
             )
         );
     }
     assert_eq!(snapshot(&project), before, "nothing written");
-    let out = apply(&project, "1.2.3", &["--dry-run"]);
+    let out = apply(&project, "1.2.3", &["--dry-run", "--allow-lower"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     let flutter = root.path().join("flutter");
@@ -1465,8 +1475,8 @@ fn apply_refuses_numbers_app_store_connect_or_flutter_would_reject() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "ipagate: error: pubspec.yaml: will not write build number 1.2: Flutter needs a whole number after `+` in \
-         `version: x.y.z+N`\n"
+        "ipagate: error: will not write build number 1.2: pubspec.yaml's `version: x.y.z+N` needs a whole number N \
+         (it is also Android's versionCode)\n"
     );
     assert_eq!(snapshot(&flutter), before, "nothing written");
 }

@@ -1,8 +1,10 @@
 //! End-to-end tests: run the real `ipagate` binary on inputs built in code.
 
 mod build_number;
+mod build_number_projects;
 mod cli;
 mod corpus;
+mod papercuts;
 mod rules;
 mod sandbox;
 mod secrets;

@@ -293,7 +293,11 @@ fn sandbox_errors_are_worded_once_and_for_users() {
 fn sandbox_help_says_a_key_option_is_required() {
     let out = support::ipagate(&["sandbox", "--help"]);
     assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    // Whitespace-normalised: the long help (the fault-plan format) wraps lines at the terminal width.
+    let help = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         help.contains("One of --public-key and --generate-key is required"),
         "{help}"

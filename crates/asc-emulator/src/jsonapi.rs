@@ -26,7 +26,9 @@ pub(crate) struct ApiError {
     pub code: String,
     pub title: String,
     pub detail: String,
-    pub source: Option<Value>,
+    /// Boxed: a `Value` object is an `IndexMap` (serde_json's `preserve_order`), which would make every
+    /// `Result<_, ApiError>` large.
+    pub source: Option<Box<Value>>,
     pub retry_after: Option<u32>,
 }
 
@@ -44,7 +46,7 @@ impl ApiError {
 
     pub fn parameter(name: &str, detail: impl Into<String>) -> ApiError {
         ApiError {
-            source: Some(json!({"parameter": name})),
+            source: Some(Box::new(json!({"parameter": name}))),
             ..ApiError::new(
                 400,
                 "PARAMETER_ERROR.INVALID",
@@ -93,7 +95,9 @@ impl ApiError {
             _ => "The provided entity includes an attribute with an invalid value",
         };
         ApiError {
-            source: Some(json!({"pointer": format!("/data/attributes/{attribute}")})),
+            source: Some(Box::new(
+                json!({"pointer": format!("/data/attributes/{attribute}")}),
+            )),
             ..ApiError::new(409, code, title, detail)
         }
     }
@@ -106,7 +110,9 @@ impl ApiError {
             "The provided entity includes a relationship with an invalid value"
         };
         ApiError {
-            source: Some(json!({"pointer": format!("/data/relationships/{name}")})),
+            source: Some(Box::new(
+                json!({"pointer": format!("/data/relationships/{name}")}),
+            )),
             ..ApiError::new(409, code, title, detail)
         }
     }
@@ -119,7 +125,7 @@ impl ApiError {
             "detail": self.detail,
         });
         if let (Some(source), Some(obj)) = (&self.source, error.as_object_mut()) {
-            obj.insert("source".into(), source.clone());
+            obj.insert("source".into(), (**source).clone());
         }
         json!({"errors": [error]})
     }
@@ -471,7 +477,7 @@ pub(crate) fn list_document(
         if !filters.iter().any(|(n, _)| n == required) {
             let key = format!("filter[{required}]");
             return Err(ApiError {
-                source: Some(json!({"parameter": key})),
+                source: Some(Box::new(json!({"parameter": key}))),
                 ..ApiError::new(
                     400,
                     "PARAMETER_ERROR.REQUIRED",

@@ -326,7 +326,7 @@ fn entity(ctx: &Ctx<'_>, kind: &str, id: Option<&str>) -> Result<Entity, ApiErro
         .ok_or_else(no_body)?;
     if data.get("type").and_then(Value::as_str) != Some(kind) {
         return Err(ApiError {
-            source: Some(json!({"pointer": "/data/type"})),
+            source: Some(Box::new(json!({"pointer": "/data/type"}))),
             ..ApiError::new(
                 409,
                 "ENTITY_ERROR.INCLUDED.INVALID",
@@ -339,7 +339,7 @@ fn entity(ctx: &Ctx<'_>, kind: &str, id: Option<&str>) -> Result<Entity, ApiErro
         && data.get("id").and_then(Value::as_str) != Some(id)
     {
         return Err(ApiError {
-            source: Some(json!({"pointer": "/data/id"})),
+            source: Some(Box::new(json!({"pointer": "/data/id"}))),
             ..ApiError::new(
                 409,
                 "ENTITY_ERROR.ID.INVALID",
@@ -353,7 +353,7 @@ fn entity(ctx: &Ctx<'_>, kind: &str, id: Option<&str>) -> Result<Entity, ApiErro
             None | Some(Value::Null) => Ok(Map::new()),
             Some(Value::Object(o)) => Ok(o.clone()),
             Some(_) => Err(ApiError {
-                source: Some(json!({"pointer": format!("/data/{key}")})),
+                source: Some(Box::new(json!({"pointer": format!("/data/{key}")}))),
                 ..ApiError::new(
                     409,
                     "ENTITY_ERROR",

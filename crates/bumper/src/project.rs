@@ -1,25 +1,55 @@
-//! Writing a build number into a project: Info.plist `CFBundleVersion` (XML or binary, format kept), Flutter
-//! `pubspec.yaml` `version: x.y.z+N`, Xcode `project.pbxproj` `CURRENT_PROJECT_VERSION` (every build configuration)
-//! and `*.xcconfig`.
+//! Writing a build number into a project the way Xcode will read it back.
+//!
+//! With Xcode projects (`*.xcodeproj/project.pbxproj`), every target that ships (app, extensions, watch app, App
+//! Clip; test targets with `--all-targets`, or the targets named) is resolved for each of its build configurations
+//! ([`crate::resolve`]): its `INFOPLIST_FILE`, that plist's `CFBundleVersion` and, when that is `$(VAR)`, the build
+//! setting through project and target levels, base xcconfigs and their `#include`s, down to the assignment that
+//! *defines* the value. That place is changed — the literal in the plist, the xcconfig line, the pbxproj entry —
+//! and nothing else. The planned contents are then resolved again; unless every chosen target and configuration
+//! yields the new number, nothing is written and the error names each target, configuration and why.
+//! Flutter's `pubspec.yaml` `version: x.y.z+N` is written too (N is also Android's `versionCode`), and a committed
+//! `ios/Flutter/Generated.xcconfig` gets the same `FLUTTER_BUILD_NUMBER`. A tree without any Xcode project keeps
+//! the simple rule: every `Info.plist` and `.xcconfig` outside dependencies and built products.
 //!
 //! Every file is read and its new content computed first; only when all of them succeed are they written, in two
 //! phases: first every new content *and* a backup of every original goes into a temporary file in the target's own
 //! directory (so the renames stay atomic); then the new files are renamed over the originals. An error while staging
 //! removes every temporary file and changes nothing; a rename failing midway renames the backups back over the files
-//! already replaced. Either way an error leaves the project as it was and no file is ever half-written. Values that are build-setting references (`$(CURRENT_PROJECT_VERSION)`) are
-//! left alone with a [`Note`]: they follow the setting that is written.
+//! already replaced. Either way an error leaves the project as it was and no file is ever half-written.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::number::BuildNumber;
 
+/// Google Play's largest `versionCode`; Flutter writes the pubspec's build number there.
+pub const ANDROID_MAX_VERSION_CODE: u64 = 2_100_000_000;
+
+/// Which targets get the number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TargetSelection {
+    /// The targets whose products ship to App Store Connect (the default).
+    #[default]
+    Shipping,
+    /// Those, the test targets and every other target with a CFBundleVersion.
+    All,
+    /// Exactly these targets, by name.
+    Named(Vec<String>),
+}
+
 /// Options of [`apply`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyOptions {
     /// Compute and report, write nothing.
     pub dry_run: bool,
+    /// Allow a number lower than the project's current one.
+    pub allow_lower: bool,
+    /// Allow a pubspec build number above Android's [`ANDROID_MAX_VERSION_CODE`].
+    pub allow_over_android_max: bool,
+    /// Which targets.
+    pub targets: TargetSelection,
 }
 
 /// What kind of file changed.
@@ -45,11 +75,12 @@ pub struct Change {
     pub path: PathBuf,
     /// File kind.
     pub kind: ChangeKind,
-    /// The key or setting (`CFBundleVersion`, `version`, `CURRENT_PROJECT_VERSION`).
-    pub key: &'static str,
-    /// Old values (distinct, in file order).
+    /// The key or setting (`CFBundleVersion`, `version`, `CURRENT_PROJECT_VERSION`, `BUILD_NUMBER`; several joined by
+    /// `, `).
+    pub key: String,
+    /// Old values (distinct, in file order); for a pubspec, the whole `x.y.z+N`.
     pub old: Vec<String>,
-    /// New value.
+    /// New value; for a pubspec, the whole `x.y.z+N`.
     pub new: String,
     /// How many places changed.
     pub occurrences: usize,
@@ -83,19 +114,62 @@ pub struct Note {
 
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        if self.path.as_os_str().is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path.display(), self.message)
+        }
     }
+}
+
+/// A target whose build number was resolved (and, after the change, verified).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetRef {
+    /// The `.xcodeproj`, relative to the project directory.
+    pub project: PathBuf,
+    /// The target's name.
+    pub target: String,
 }
 
 /// What [`apply`] did (or would do with `dry_run`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ApplyReport {
+    /// The number written.
+    pub number: String,
     /// Changed files, sorted by path.
     pub changes: Vec<Change>,
     /// Files or places left alone.
     pub notes: Vec<Note>,
     /// Whether files were written.
     pub written: bool,
+    /// The targets whose build number now is (or already was) the new one, in project order.
+    pub targets: Vec<TargetRef>,
+}
+
+/// One target and configuration whose build number cannot be made the new one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetFailure {
+    /// The `.xcodeproj`, relative to the project directory.
+    pub project: PathBuf,
+    /// The target.
+    pub target: String,
+    /// The build configuration.
+    pub configuration: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl fmt::Display for TargetFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "target {} ({}) in {}: {}",
+            self.target,
+            self.configuration,
+            self.project.display(),
+            self.reason
+        )
+    }
 }
 
 /// Why nothing was written.
@@ -106,8 +180,66 @@ pub enum ApplyError {
     #[error("{} is not a directory", .0.display())]
     NotADirectory(PathBuf),
     /// Nothing to write into.
-    #[error("no Info.plist, pubspec.yaml, project.pbxproj or .xcconfig with a build number found under {}", .0.display())]
+    #[error("no Xcode project, Info.plist, pubspec.yaml or .xcconfig with a build number found under {}", .0.display())]
     NothingFound(PathBuf),
+    /// The number itself is one App Store Connect, Android or Flutter would reject.
+    #[error("will not write build number {number}: {reason}")]
+    InvalidNumber {
+        /// The number.
+        number: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The number is lower than the one the project has.
+    #[error(
+        "will not write build number {number}: it is lower than the current {current} ({defined_in}); App Store \
+         Connect needs a higher one (pass --allow-lower to go back anyway)"
+    )]
+    Lower {
+        /// The number.
+        number: String,
+        /// The highest current one.
+        current: String,
+        /// Where that is.
+        defined_in: String,
+    },
+    /// The Xcode projects have no target to write into.
+    #[error(
+        "no target that ships (app, app extension, watch app, App Clip) in {}; choose others with --target NAME or \
+         --all-targets",
+        list(.0)
+    )]
+    NoShippingTarget(Vec<PathBuf>),
+    /// `--target NAME` names no target.
+    #[error("no target named {name:?}; targets: {}", .available.join(", "))]
+    UnknownTarget {
+        /// The name asked for.
+        name: String,
+        /// Every target's name.
+        available: Vec<String>,
+    },
+    /// Some chosen target's build number cannot be resolved to a place ipagate can change.
+    #[error(
+        "nothing written: the build number of {} cannot be set: {} (--target NAME chooses the targets to change)",
+        plural_of(.failures.len(), "target configuration"),
+        join(.failures)
+    )]
+    Unresolved {
+        /// Each target and configuration, and why.
+        failures: Vec<TargetFailure>,
+    },
+    /// After the planned change, some chosen target would still not have the new number.
+    #[error(
+        "nothing written: after the change {} would still not have build number {number}: {}",
+        plural_of(.failures.len(), "target configuration"),
+        join(.failures)
+    )]
+    Unverified {
+        /// The number.
+        number: String,
+        /// Each target and configuration, and what it would have.
+        failures: Vec<TargetFailure>,
+    },
     /// A file could not be read.
     #[error("cannot read {}", path.display())]
     Read {
@@ -133,16 +265,6 @@ pub enum ApplyError {
         /// Cause.
         #[source]
         source: plist::Error,
-    },
-    /// The number is not one this file may hold (App Store Connect or Flutter would reject it).
-    #[error("{}: will not write build number {number}: {reason}", path.display())]
-    Unwritable {
-        /// The file.
-        path: PathBuf,
-        /// The number.
-        number: String,
-        /// Which rule it breaks.
-        reason: &'static str,
     },
     /// A file's content is not what its kind requires.
     #[error("{}: {reason}", path.display())]
@@ -180,11 +302,23 @@ pub enum ApplyError {
 }
 
 fn plural(n: usize) -> String {
+    plural_of(n, "file")
+}
+
+fn plural_of(n: usize, what: &str) -> String {
     if n == 1 {
-        "1 file".to_owned()
+        format!("1 {what}")
     } else {
-        format!("{n} files")
+        format!("{n} {what}s")
     }
+}
+
+fn join(failures: &[TargetFailure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -207,100 +341,322 @@ const SKIP_DIRS: &[&str] = &[
     ".build",
     ".git",
     ".gradle",
+    ".swiftpm",
 ];
 /// Depth limit of the search.
 const MAX_DEPTH: usize = 10;
 /// Files larger than this are not project files we edit.
-const MAX_FILE: u64 = 32 << 20;
+const MAX_FILE: u64 = crate::files::MAX_FILE;
 
-struct Planned {
-    abs: PathBuf,
-    /// The bytes read (the backup if a later rename fails).
-    original: Vec<u8>,
-    content: Vec<u8>,
-    change: Change,
+/// A SwiftPM checkout folder as `xcodebuild -clonedSourcePackagesDirPath` (or Xcode's DerivedData) lays it out:
+/// `SourcePackages/{checkouts,repositories,workspace-state.json}`.
+fn is_swiftpm_checkouts(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "SourcePackages")
+        && ["checkouts", "repositories", "workspace-state.json"]
+            .iter()
+            .any(|entry| dir.join(entry).exists())
 }
 
-/// Writes `number` into every place under `project` that holds the build number.
+/// Whether `rel` lies in a folder a package manager or build writes.
+pub(crate) fn in_dependency(root: &Path, rel: &Path) -> Option<String> {
+    let mut dir = root.to_owned();
+    for component in rel.parent().into_iter().flat_map(Path::components) {
+        dir.push(component);
+        let name = component.as_os_str();
+        if SKIP_DIRS.iter().any(|s| name == *s) || is_swiftpm_checkouts(&dir) {
+            return Some(name.to_string_lossy().into_owned());
+        }
+    }
+    None
+}
+
+pub(crate) struct Planned {
+    pub(crate) abs: PathBuf,
+    /// The bytes read (the backup if a later rename fails).
+    pub(crate) original: Vec<u8>,
+    pub(crate) content: Vec<u8>,
+    pub(crate) change: Change,
+}
+
+/// Writes `number` into every place under `project` that defines the build number of a chosen target.
 pub fn apply(
     project: &Path,
     number: &BuildNumber,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
-    let (plan, notes) = plan_changes(project, number)?;
+    let plan = plan_changes(project, number, options)?;
     if !options.dry_run {
-        write_all(&plan, || {})?;
+        write_all(&plan.items, || {})?;
     }
     Ok(ApplyReport {
-        changes: plan.into_iter().map(|p| p.change).collect(),
-        notes,
+        number: number.to_string(),
+        changes: plan.items.into_iter().map(|p| p.change).collect(),
+        notes: plan.notes,
         written: !options.dry_run,
+        targets: plan.targets,
     })
 }
 
-/// Reads every recognised file under `project` and computes its new content; writes nothing.
+pub(crate) struct Plan {
+    pub(crate) items: Vec<Planned>,
+    pub(crate) notes: Vec<Note>,
+    pub(crate) targets: Vec<TargetRef>,
+}
+
+/// Refuses, before any file is read, a number that a file would carry to a rejection.
+pub(crate) fn check_number(
+    number: &BuildNumber,
+    flutter: bool,
+    options: &ApplyOptions,
+) -> Result<(), ApplyError> {
+    let text = number.to_string();
+    let reject = |reason: String| {
+        Err(ApplyError::InvalidNumber {
+            number: text.clone(),
+            reason,
+        })
+    };
+    if !ipagate_formats::info_plist::is_valid_bundle_version(&text) {
+        return reject(
+            "App Store Connect accepts at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)"
+                .to_owned(),
+        );
+    }
+    if text.split('.').any(|c| c.len() > 1 && c.starts_with('0')) {
+        return reject(format!(
+            "a leading zero: App Store Connect compares build numbers numerically, so it would collide with {}",
+            number
+                .components()
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(".")
+        ));
+    }
+    if flutter {
+        if number.components().len() != 1 {
+            return reject(
+                "pubspec.yaml's `version: x.y.z+N` needs a whole number N (it is also Android's versionCode)"
+                    .to_owned(),
+            );
+        }
+        if number.components()[0] > ANDROID_MAX_VERSION_CODE && !options.allow_over_android_max {
+            return reject(format!(
+                "pubspec.yaml's build number is also Android's versionCode, which Google Play caps at \
+                 {ANDROID_MAX_VERSION_CODE} (pass --allow-over-android-max if this app never ships to Android)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads every relevant file under `project` and computes its new content; writes nothing.
 fn plan_changes(
     project: &Path,
     number: &BuildNumber,
-) -> Result<(Vec<Planned>, Vec<Note>), ApplyError> {
+    options: &ApplyOptions,
+) -> Result<Plan, ApplyError> {
     if !project.is_dir() {
         return Err(ApplyError::NotADirectory(project.to_owned()));
     }
+    let root = std::fs::canonicalize(project).map_err(|source| ApplyError::Read {
+        path: project.to_owned(),
+        source,
+    })?;
+    let pubspec = root.join("pubspec.yaml");
+    let flutter = pubspec.is_file();
+    check_number(number, flutter, options)?;
     let mut files = Vec::new();
-    walk(project, 0, &mut files)?;
+    walk(&root, 0, &mut files)?;
     files.sort();
-    let named = named_info_plists(project, &files)?;
+    let projects: Vec<PathBuf> = files
+        .iter()
+        .filter(|abs| {
+            matches!(
+                classify(abs.strip_prefix(&root).unwrap_or(abs)),
+                Some(FileKind::Pbxproj)
+            )
+        })
+        .cloned()
+        .collect();
     let new = number.to_string();
-    let mut plan = Vec::new();
-    let mut notes = Vec::new();
+    let mut plan = if projects.is_empty() {
+        plan_files(&root, &files, &new)?
+    } else {
+        crate::xcode::plan(&root, &projects, number, options, flutter)?
+    };
+    let done: BTreeSet<PathBuf> = plan.items.iter().map(|p| p.abs.clone()).collect();
+    if flutter {
+        for generated in [
+            "ios/Flutter/Generated.xcconfig",
+            "macos/Flutter/ephemeral/Flutter-Generated.xcconfig",
+        ] {
+            let abs = root.join(generated);
+            if !done.contains(&abs) && abs.is_file() {
+                plan_setting_file(&root, &abs, "FLUTTER_BUILD_NUMBER", &new, &mut plan)?;
+            }
+        }
+    }
+    if !options.allow_lower {
+        check_not_lower(number, &plan.items)?;
+    }
+    plan.items.sort_by(|a, b| a.change.path.cmp(&b.change.path));
+    Ok(plan)
+}
+
+/// Refuses going back: App Store Connect wants each upload's number higher than the last.
+fn check_not_lower(number: &BuildNumber, items: &[Planned]) -> Result<(), ApplyError> {
+    let highest = items
+        .iter()
+        .flat_map(|item| {
+            item.change.old.iter().filter_map(move |old| {
+                let old = match item.change.kind {
+                    ChangeKind::Pubspec => old.split_once('+')?.1,
+                    _ => old.as_str(),
+                };
+                Some((BuildNumber::parse(old).ok()?, &item.change.path))
+            })
+        })
+        .max_by(|a, b| a.0.cmp(&b.0));
+    match highest {
+        Some((current, path)) if *number < current => Err(ApplyError::Lower {
+            number: number.to_string(),
+            current: current.to_string(),
+            defined_in: path.display().to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn plan_pubspec(
+    root: &Path,
+    abs: &Path,
+    new: &str,
+    plan: &mut Plan,
+) -> Result<(), ApplyError> {
+    let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
+    let original = read(abs)?;
+    let edited = edit_pubspec(&original, new, &rel)?;
+    for message in edited.notes {
+        plan.notes.push(Note {
+            path: rel.clone(),
+            message,
+        });
+    }
+    if let Some((content, kind, key, old, occurrences)) = edited.result
+        && content != original
+    {
+        let new_value = pubspec_version(&String::from_utf8_lossy(&content)).unwrap_or_default();
+        plan.items.push(Planned {
+            abs: abs.to_owned(),
+            original,
+            content,
+            change: Change {
+                path: rel,
+                kind,
+                key: key.to_owned(),
+                old,
+                new: new_value,
+                occurrences,
+            },
+        });
+    }
+    Ok(())
+}
+
+fn plan_setting_file(
+    root: &Path,
+    abs: &Path,
+    key: &'static str,
+    new: &str,
+    plan: &mut Plan,
+) -> Result<(), ApplyError> {
+    let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
+    let original = read(abs)?;
+    let edited = edit_settings(&original, new, &rel, ChangeKind::Xcconfig, key)?;
+    for message in edited.notes {
+        plan.notes.push(Note {
+            path: rel.clone(),
+            message,
+        });
+    }
+    if let Some((content, kind, key, old, occurrences)) = edited.result
+        && content != original
+    {
+        plan.items.push(Planned {
+            abs: abs.to_owned(),
+            original,
+            content,
+            change: Change {
+                path: rel,
+                kind,
+                key: key.to_owned(),
+                old,
+                new: new.to_owned(),
+                occurrences,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Without an Xcode project: every recognised file outside dependencies and products.
+fn plan_files(root: &Path, files: &[PathBuf], new: &str) -> Result<Plan, ApplyError> {
+    let mut plan = Plan {
+        items: Vec::new(),
+        notes: Vec::new(),
+        targets: Vec::new(),
+    };
     let mut recognised = 0usize;
     for abs in files {
-        let rel = abs.strip_prefix(project).unwrap_or(&abs).to_owned();
-        let Some(kind) = classify(&rel, named.contains(&abs)) else {
+        let rel = abs.strip_prefix(root).unwrap_or(abs).to_owned();
+        let Some(kind) = classify(&rel) else {
             continue;
         };
         recognised += 1;
-        check_writable(kind, &new, &rel)?;
-        let bytes = read(&abs)?;
-        let edited = match kind {
-            FileKind::Plist => edit_plist(&bytes, &new, &abs)?,
-            FileKind::Pubspec => edit_pubspec(&bytes, &new, &abs)?,
-            FileKind::Pbxproj => edit_settings(&bytes, &new, &abs, ChangeKind::Pbxproj)?,
-            FileKind::Xcconfig => edit_settings(&bytes, &new, &abs, ChangeKind::Xcconfig)?,
-        };
-        for message in edited.notes {
-            notes.push(Note {
-                path: rel.clone(),
-                message,
-            });
-        }
-        if let Some((content, change_kind, key, old, occurrences)) = edited.result {
-            if content == bytes {
-                continue;
+        match kind {
+            FileKind::Pubspec => plan_pubspec(root, abs, new, &mut plan)?,
+            FileKind::Xcconfig => {
+                plan_setting_file(root, abs, "CURRENT_PROJECT_VERSION", new, &mut plan)?
             }
-            plan.push(Planned {
-                abs,
-                original: bytes,
-                content,
-                change: Change {
-                    path: rel,
-                    kind: change_kind,
-                    key,
-                    old,
-                    new: new.clone(),
-                    occurrences,
-                },
-            });
+            FileKind::Plist => {
+                let original = read(abs)?;
+                let edited = edit_plist(&original, new, &rel)?;
+                for message in edited.notes {
+                    plan.notes.push(Note {
+                        path: rel.clone(),
+                        message,
+                    });
+                }
+                if let Some((content, kind, key, old, occurrences)) = edited.result
+                    && content != original
+                {
+                    plan.items.push(Planned {
+                        abs: abs.clone(),
+                        original,
+                        content,
+                        change: Change {
+                            path: rel,
+                            kind,
+                            key: key.to_owned(),
+                            old,
+                            new: new.to_owned(),
+                            occurrences,
+                        },
+                    });
+                }
+            }
+            FileKind::Pbxproj => {}
         }
     }
     if recognised == 0 {
-        return Err(ApplyError::NothingFound(project.to_owned()));
+        return Err(ApplyError::NothingFound(root.to_owned()));
     }
-    Ok((plan, notes))
+    Ok(plan)
 }
 
 #[derive(Clone, Copy)]
-enum FileKind {
+pub(crate) enum FileKind {
     Plist,
     Pubspec,
     Pbxproj,
@@ -332,12 +688,11 @@ fn inside_product(rel: &Path) -> bool {
     })
 }
 
-/// What a file is, if it holds the build number. `named` says a project.pbxproj names it in `INFOPLIST_FILE`: then
-/// it is the target's Info.plist whatever its name (`App-Info.plist`). Otherwise only files named exactly
-/// `Info.plist` count (not `GoogleService-Info.plist`), and none inside a framework, bundle or other product.
-fn classify(rel: &Path, named: bool) -> Option<FileKind> {
+/// What a file is, if it may hold the build number in a tree without an Xcode project: files named exactly
+/// `Info.plist` (not `GoogleService-Info.plist`), none inside a framework, bundle or other product.
+pub(crate) fn classify(rel: &Path) -> Option<FileKind> {
     let name = rel.file_name()?.to_str()?;
-    if named || (name == "Info.plist" && !inside_product(rel)) {
+    if name == "Info.plist" && !inside_product(rel) {
         Some(FileKind::Plist)
     } else if name == "pubspec.yaml" && rel.parent().is_some_and(|p| p.as_os_str().is_empty()) {
         Some(FileKind::Pubspec)
@@ -355,75 +710,7 @@ fn classify(rel: &Path, named: bool) -> Option<FileKind> {
     }
 }
 
-/// The Info.plist files the Xcode projects among `files` name in `INFOPLIST_FILE` (relative to the directory holding
-/// the `.xcodeproj`, optionally prefixed `$(SRCROOT)/`); values with other build-setting references are skipped.
-fn named_info_plists(
-    project: &Path,
-    files: &[PathBuf],
-) -> Result<std::collections::BTreeSet<PathBuf>, ApplyError> {
-    let mut named = std::collections::BTreeSet::new();
-    for abs in files {
-        let rel = abs.strip_prefix(project).unwrap_or(abs);
-        if !matches!(classify(rel, false), Some(FileKind::Pbxproj)) {
-            continue;
-        }
-        let Some(srcroot) = abs.parent().and_then(Path::parent) else {
-            continue;
-        };
-        let bytes = read(abs)?;
-        for value in setting_values(&String::from_utf8_lossy(&bytes), "INFOPLIST_FILE") {
-            let value = value
-                .strip_prefix("$(SRCROOT)/")
-                .or_else(|| value.strip_prefix("${SRCROOT}/"))
-                .unwrap_or(&value);
-            if value.is_empty() || is_reference(value) || Path::new(value).is_absolute() {
-                continue;
-            }
-            let path = srcroot.join(value.strip_prefix("./").unwrap_or(value));
-            // Only files inside the project: `..` cannot lead the writer elsewhere.
-            if files.contains(&path) {
-                named.insert(path);
-            }
-        }
-    }
-    Ok(named)
-}
-
-/// Values of `KEY = value;` lines (pbxproj syntax), unquoted.
-fn setting_values(text: &str, key: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix(key)?;
-            let value = rest.trim_start().strip_prefix('=')?;
-            let value = value.split(';').next()?.trim();
-            Some(value.trim_matches('"').to_owned())
-        })
-        .collect()
-}
-
-/// Refuses, before anything is read or written, a number the file would carry to a rejection: CFBundleVersion (and
-/// CURRENT_PROJECT_VERSION, which becomes it) must be at most three period-separated integers (ITMS-90058), and
-/// Flutter's `version: x.y.z+N` needs an integer N.
-fn check_writable(kind: FileKind, new: &str, rel: &Path) -> Result<(), ApplyError> {
-    let reason = match kind {
-        FileKind::Plist | FileKind::Pbxproj | FileKind::Xcconfig
-            if !ipagate_formats::info_plist::is_valid_bundle_version(new) =>
-        {
-            "App Store Connect accepts at most three period-separated integers as CFBundleVersion (e.g. 42 or 1.2.3)"
-        }
-        FileKind::Pubspec if new.is_empty() || !new.bytes().all(|b| b.is_ascii_digit()) => {
-            "Flutter needs a whole number after `+` in `version: x.y.z+N`"
-        }
-        _ => return Ok(()),
-    };
-    Err(ApplyError::Unwritable {
-        path: rel.to_owned(),
-        number: new.to_owned(),
-        reason,
-    })
-}
-
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
+pub(crate) fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyError> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
@@ -443,7 +730,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
         let path = entry.path();
         if kind.is_dir() {
             let name = entry.file_name();
-            if SKIP_DIRS.iter().any(|s| name == *s) {
+            if SKIP_DIRS.iter().any(|s| name == *s) || is_swiftpm_checkouts(&path) {
                 continue;
             }
             walk(&path, depth + 1, out)?;
@@ -454,7 +741,21 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ApplyErr
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
+/// The value of the top-level `version:` line (quotes and comment removed).
+pub(crate) fn pubspec_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix("version:")?;
+        let (value, _) = split_comment(rest);
+        Some(
+            value
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_owned(),
+        )
+    })
+}
+
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
     let meta = std::fs::metadata(path).map_err(|source| ApplyError::Read {
         path: path.to_owned(),
         source,
@@ -473,9 +774,9 @@ fn read(path: &Path) -> Result<Vec<u8>, ApplyError> {
 
 type Edit = (Vec<u8>, ChangeKind, &'static str, Vec<String>, usize);
 
-struct Edited {
-    result: Option<Edit>,
-    notes: Vec<String>,
+pub(crate) struct Edited {
+    pub(crate) result: Option<Edit>,
+    pub(crate) notes: Vec<String>,
 }
 
 fn is_reference(value: &str) -> bool {
@@ -484,7 +785,7 @@ fn is_reference(value: &str) -> bool {
 
 const VARIABLE_NOTE: &str = "left alone: the value is a build-setting reference";
 
-fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
+pub(crate) fn edit_plist(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyError> {
     // The bounded parser: a hostile plist nested 200 000 levels deep is an error, not a stack overflow.
     let (format, mut dict) =
         ipagate_formats::info_plist::parse_dictionary(bytes).map_err(|problem| {
@@ -627,10 +928,7 @@ fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyErr
                     reason: "`version:` has no value".to_owned(),
                 });
             }
-            let (name, build) = match inner.split_once('+') {
-                Some((name, build)) => (name, Some(build)),
-                None => (inner, None),
-            };
+            let name = inner.split_once('+').map_or(inner, |(name, _)| name);
             let new_inner = format!("{name}+{new}");
             let new_value = match quote {
                 Some(q) => format!("{q}{new_inner}{q}"),
@@ -644,7 +942,7 @@ fn edit_pubspec(bytes: &[u8], new: &str, path: &Path) -> Result<Edited, ApplyErr
             out.push_str(gap);
             out.push_str(comment);
             out.push_str(eol);
-            old = Some(build.unwrap_or("(none)").to_owned());
+            old = Some(inner.to_owned());
             continue;
         }
         out.push_str(line);
@@ -699,12 +997,13 @@ fn edit_settings(
     new: &str,
     path: &Path,
     kind: ChangeKind,
+    key: &'static str,
 ) -> Result<Edited, ApplyError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ApplyError::BadContent {
         path: path.to_owned(),
         reason: "not UTF-8".to_owned(),
     })?;
-    const KEY: &str = "CURRENT_PROJECT_VERSION";
+    let key_name = key;
     let mut out = String::with_capacity(text.len() + 16);
     let mut olds: Vec<String> = Vec::new();
     let mut count = 0;
@@ -713,7 +1012,7 @@ fn edit_settings(
         let (body, eol) = split_eol(line);
         let indent_len = body.len() - body.trim_start().len();
         let rest = &body[indent_len..];
-        let Some(after_key) = rest.strip_prefix(KEY) else {
+        let Some(after_key) = rest.strip_prefix(key_name) else {
             out.push_str(line);
             continue;
         };
@@ -747,7 +1046,7 @@ fn edit_settings(
         let value = value_raw.trim();
         let unquoted = value.trim_matches('"');
         if is_reference(unquoted) {
-            notes.push(format!("{KEY} {unquoted} {VARIABLE_NOTE}"));
+            notes.push(format!("{key_name} {unquoted} {VARIABLE_NOTE}"));
             out.push_str(line);
             continue;
         }
@@ -763,7 +1062,7 @@ fn edit_settings(
             new.to_owned()
         };
         out.push_str(&body[..indent_len]);
-        out.push_str(KEY);
+        out.push_str(key_name);
         out.push_str(&after_key[..cond_len]);
         out.push_str(&after_cond[..=eq]);
         out.push_str(lead);
@@ -783,7 +1082,7 @@ fn edit_settings(
         });
     }
     Ok(Edited {
-        result: Some((out.into_bytes(), kind, KEY, olds, count)),
+        result: Some((out.into_bytes(), kind, key_name, olds, count)),
         notes,
     })
 }
@@ -899,7 +1198,14 @@ mod tests {
     }
 
     fn settings(text: &str, new: &str, kind: ChangeKind) -> (String, usize, Vec<String>) {
-        let e = edit_settings(text.as_bytes(), new, Path::new("x"), kind).unwrap();
+        let e = edit_settings(
+            text.as_bytes(),
+            new,
+            Path::new("x"),
+            kind,
+            "CURRENT_PROJECT_VERSION",
+        )
+        .unwrap();
         match e.result {
             Some((bytes, _, _, _, n)) => (String::from_utf8(bytes).unwrap(), n, e.notes),
             None => (text.to_owned(), 0, e.notes),
@@ -978,7 +1284,13 @@ mod tests {
     #[test]
     fn a_staging_failure_changes_nothing_and_leaves_no_temp_files() {
         let (root, paths) = three_plists();
-        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let plan = plan_changes(
+            root.path(),
+            &BuildNumber::from_u64(2),
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .items;
         assert_eq!(plan.len(), 3);
         // The last file's directory disappears after planning: no temporary file can be made there.
         std::fs::remove_dir_all(paths[2].parent().unwrap()).unwrap();
@@ -996,7 +1308,13 @@ mod tests {
     #[test]
     fn a_rename_failure_midway_rolls_back_the_files_already_replaced() {
         let (root, paths) = three_plists();
-        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let plan = plan_changes(
+            root.path(),
+            &BuildNumber::from_u64(2),
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .items;
         let before = snapshot(root.path());
         // After staging, the second target becomes a non-empty directory: renaming a file over it fails.
         let target = paths[1].clone();
@@ -1018,7 +1336,13 @@ mod tests {
     #[test]
     fn success_replaces_every_file_and_leaves_no_temp_files() {
         let (root, paths) = three_plists();
-        let (plan, _) = plan_changes(root.path(), &BuildNumber::from_u64(2)).unwrap();
+        let plan = plan_changes(
+            root.path(),
+            &BuildNumber::from_u64(2),
+            &ApplyOptions::default(),
+        )
+        .unwrap()
+        .items;
         write_all(&plan, || {}).unwrap();
         for path in &paths {
             assert!(
@@ -1056,7 +1380,7 @@ mod tests {
 
     #[test]
     fn only_the_apps_own_plists_are_chosen() {
-        let p = |s: &str| classify(Path::new(s), false).is_some();
+        let p = |s: &str| classify(Path::new(s)).is_some();
         assert!(p("App/Info.plist"));
         assert!(!p("App/GoogleService-Info.plist"));
         assert!(!p(
@@ -1065,14 +1389,6 @@ mod tests {
         assert!(!p("Frameworks/Lib.framework/Info.plist"));
         assert!(!p("Res/Settings.bundle/Info.plist"));
         assert!(!p("out/App.app/PlugIns/W.appex/Info.plist"));
-        assert!(classify(Path::new("App/App-Info.plist"), true).is_some());
-        assert_eq!(
-            setting_values(
-                "\t\tINFOPLIST_FILE = \"App/App-Info.plist\";\n\t\tINFOPLIST_FILE = Ext/Info.plist;\nX = 1;\n",
-                "INFOPLIST_FILE"
-            ),
-            ["App/App-Info.plist", "Ext/Info.plist"]
-        );
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub fn find(key: &str) -> Option<&'static Rule> {
         r.name == key
             || r.code.eq_ignore_ascii_case(key)
             || r.code.strip_prefix("ITMS-").is_some_and(|n| n == key)
+            || r.code.strip_prefix("IPAGATE-").is_some_and(|n| n == key)
             || (r.code.starts_with("ITMS-") && format!("ITMS-{key}").eq_ignore_ascii_case(r.code))
     })
 }
@@ -186,14 +187,18 @@ mod tests {
 
     #[test]
     fn codes_names_and_bare_numbers_find_the_same_rule() {
+        assert_eq!(
+            find("2002").map(|r| r.code),
+            find("IPAGATE-2002").map(|r| r.code)
+        );
+        assert!(find("IPAGATE-2002").is_some());
         for key in ["ITMS-90060", "itms-90060", "90060", "short-version-invalid"] {
             assert_eq!(find(key).map(|r| r.code), Some("ITMS-90060"), "{key}");
         }
         assert!(find("ITMS-1").is_none());
-        assert!(
-            find("1001").is_none(),
-            "bare numbers only name Apple's codes"
-        );
+        // Bare numbers name the project's own codes too (issue 8: `explain 2002`); Apple's are five
+        // digits starting with 9, ours four, so they never collide.
+        assert_eq!(find("1001").map(|r| r.code), Some("IPAGATE-1001"));
         assert_eq!(
             find("IPAGATE-1001").map(|r| r.name),
             Some("extension-bundle-id-prefix")
