@@ -356,9 +356,15 @@ fn run_query(
         api_key_path: args.auth.api_key_path.clone(),
         individual: args.auth.individual_key,
     };
+    // The options are judged first (an invalid --version is the error to report, before a missing
+    // key), but the error is raised only after the credentials are resolved: by then every key the
+    // run knows is registered with the redactor, so an option that echoes pasted key material
+    // cannot leak it.
+    let policy = policy(args);
     let resolved =
-        credentials::resolve_with(&flags, &ProcessEnvironment, crate::output::redactor())?;
-    let policy = policy(args)?;
+        credentials::resolve_with(&flags, &ProcessEnvironment, crate::output::redactor());
+    let policy = policy?;
+    let resolved = resolved?;
     // Check the project before asking the network, so bad input fails fast and nothing is written.
     if let Some((project, options)) = &apply {
         ipagate_bumper::apply(

@@ -468,7 +468,15 @@ async fn secrets_key_material_in_every_credential_source() {
                             assert!(stdout(&out).contains("43"), "{what}: {}", stdout(&out));
                         }
                         Some(2) => {
-                            assert_eq!(stdout(&out), "", "{what}");
+                            // Text: nothing on stdout. JSON: the error document (issue 8), already
+                            // checked for key material above.
+                            if format == "json" {
+                                let doc: serde_json::Value = serde_json::from_str(&stdout(&out))
+                                    .expect("JSON error document");
+                                assert_eq!(doc["schema_version"], 1, "{what}");
+                            } else {
+                                assert_eq!(stdout(&out), "", "{what}");
+                            }
                             assert_eq!(stderr(&out).lines().count(), 1, "{what}: {}", stderr(&out));
                         }
                         other => panic!("{what}: exit {other:?}: {}", stderr(&out)),
