@@ -28,6 +28,7 @@ mod facts;
 pub mod info_plist;
 mod limits;
 mod package;
+pub mod png;
 pub mod sanitize;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
