@@ -25,6 +25,7 @@
 
 mod error;
 mod facts;
+pub mod icons;
 pub mod info_plist;
 mod limits;
 mod package;
