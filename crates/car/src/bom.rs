@@ -58,17 +58,18 @@ pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
 impl<'a> Bom<'a> {
     /// Parses the header, block table and variables of `data`. Trees are read on demand.
     pub fn parse(data: &'a [u8], limits: &Limits) -> Result<Bom<'a>, BomError> {
+        let n = data.len().min(8);
+        if data[..n] != MAGIC[..n] || n == 0 {
+            let mut start = [0u8; 8];
+            start[..n].copy_from_slice(&data[..n]);
+            return Err(BomError::NotABom { start });
+        }
         if data.len() < HEADER_LEN {
             return Err(BomError::Truncated {
                 what: "header",
                 need: HEADER_LEN as u64,
                 have: data.len() as u64,
             });
-        }
-        if &data[..8] != MAGIC {
-            let mut start = [0u8; 8];
-            start.copy_from_slice(&data[..8]);
-            return Err(BomError::NotABom { start });
         }
         let field = |at| be32(data, at).ok_or(BomError::Corrupt("header"));
         let (index_offset, index_length) = (field(16)?, field(20)?);

@@ -4,7 +4,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BomError {
     /// The file does not start with `BOMStore`.
-    #[error("not a BOM store (starts with {start:02x?}, expected \"BOMStore\")")]
+    #[error("not a BOM store (starts with {:?}, expected \"BOMStore\")", String::from_utf8_lossy(.start.as_slice()))]
     NotABom {
         /// The first eight bytes.
         start: [u8; 8],

@@ -574,7 +574,11 @@ fn celm(img: &Image, width: u32, height: u32, stride: usize) -> Vec<u8> {
                 line.extend_from_slice(&[0, 0, 0, 0]);
             } else {
                 // 32-pixel checks: some structure, and small once compressed.
-                let c = if (x / 32 + y / 32).is_multiple_of(2) { 64 } else { 160 };
+                let c = if (x / 32 + y / 32).is_multiple_of(2) {
+                    64
+                } else {
+                    160
+                };
                 line.extend_from_slice(&[c, c / 2, 255 - c, 255]);
             }
         }
