@@ -3,6 +3,7 @@
 mod build_number;
 mod cli;
 mod corpus;
+mod lint;
 mod rules;
 mod sandbox;
 mod support;

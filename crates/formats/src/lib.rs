@@ -31,6 +31,7 @@ mod limits;
 mod package;
 pub mod png;
 pub mod sanitize;
+pub mod source;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
