@@ -22,6 +22,31 @@ fn bench(c: &mut Criterion) {
         b.iter(|| AssetCatalog::parse(&bytes).map(|c| c.renditions.len()))
     });
     g.finish();
+    // The largest real catalog of the corpus, when IPAGATE_CORPUS points at it (opt-in).
+    if let Some(dir) = std::env::var_os("IPAGATE_CORPUS") {
+        let dir = std::path::Path::new(&dir).join("assets-car");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .collect();
+        files.sort_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+        if let Some(largest) = files.last()
+            && let Ok(bytes) = std::fs::read(largest)
+            && let Ok(car) = AssetCatalog::parse(&bytes)
+        {
+            let mut g = c.benchmark_group("car-corpus");
+            g.throughput(Throughput::Elements(car.renditions.len() as u64));
+            g.bench_function("parse the largest corpus catalog", |b| {
+                b.iter(|| AssetCatalog::parse(&bytes).map(|c| c.renditions.len()))
+            });
+            g.finish();
+        }
+    } else {
+        eprintln!("skipped the corpus bench: set IPAGATE_CORPUS=../shared/corpus");
+    }
     let icon = CatalogWriter::new()
         .icon_set(
             "AppIcon",
