@@ -196,3 +196,24 @@ fn a_staged_png_checks_its_whole_set_and_a_missing_path_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
 }
+
+/// An Xcode 14+ single-size set: one universal 1024 image for iOS (plus dark and tinted
+/// variants), no ios-marketing entry; it passes, and loses its App Store image when the Any
+/// variant goes.
+#[test]
+fn single_size_sets_are_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("AppIcon.appiconset");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::write(set.join("icon.png"), png(PngKind::Rgb, 1024, 1024, true)).unwrap();
+    std::fs::write(set.join("dark.png"), png(PngKind::Rgba, 1024, 1024, false)).unwrap();
+    let any = json!({"filename": "icon.png", "idiom": "universal", "platform": "ios", "size": "1024x1024"});
+    let dark = json!({"appearances": [{"appearance": "luminosity", "value": "dark"}], "filename": "dark.png", "idiom": "universal", "platform": "ios", "size": "1024x1024"});
+    write_json(&set.join("Contents.json"), &json!({"images": [any, dark]}));
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+    write_json(&set.join("Contents.json"), &json!({"images": [dark]}));
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert_eq!(rules(&doc)[0].0, "icon-app-store-missing");
+}
