@@ -25,6 +25,8 @@ enum Command {
     Inspect(cmd::inspect::InspectArgs),
     /// Check an .ipa offline against App Store Connect's validation rules (the gate).
     Preflight(cmd::preflight::PreflightArgs),
+    /// Check a source tree before building: icon sets, Info.plist, entitlements, privacy manifests (pre-commit).
+    Lint(cmd::lint::LintArgs),
     /// List every rule with its code, name, severity and what it checks.
     Rules(cmd::rules_cmd::RulesArgs),
     /// Explain one rule: what it checks, why Apple rejects it, how to fix it.
@@ -48,6 +50,7 @@ impl Command {
             Command::BuildNumber(B::Next(n)) => n.query.format == F::Json,
             Command::BuildNumber(B::Apply(a)) => a.format == F::Json,
             Command::BuildNumber(B::Show(a)) => a.format == F::Json,
+            Command::Lint(a) => a.format == cmd::inspect::Format::Json,
             Command::Explain(_) | Command::Sandbox(_) => false,
         }
     }
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Preflight(args) => cmd::preflight::run(args),
+        Command::Lint(args) => cmd::lint::run(args),
         Command::Rules(args) => cmd::rules_cmd::run_rules(args),
         Command::Explain(args) => cmd::rules_cmd::run_explain(args),
         Command::Sandbox(args) => cmd::sandbox::run(args),

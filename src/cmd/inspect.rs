@@ -83,6 +83,7 @@ fn bundle_json(facts: &Facts, b: &Bundle) -> Value {
         "launch_storyboard_exists": b.launch_storyboard_exists,
         "has_frameworks_folder": b.has_frameworks_dir,
         "loose_dylibs": b.loose_dylibs,
+        "icons": b.icons,
     })
 }
 
@@ -284,6 +285,9 @@ fn write_human(
                 }
             }
         }
+        if let Some(icons) = &b.icons {
+            write_icons(out, &indent, icons)?;
+        }
     }
     for b in &facts.binaries {
         writeln!(out, "  {} {}", style.bold("mach-o"), clean(&b.path))?;
@@ -296,6 +300,90 @@ fn write_human(
     }
     for n in &facts.not_macho {
         writeln!(out, "  executable {} {}", clean(&n.path), clean(&n.problem))?;
+    }
+    Ok(())
+}
+
+fn write_icons(
+    out: &mut impl Write,
+    indent: &str,
+    icons: &ipagate_formats::icons::Icons,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{indent}  icon name {}",
+        icons.name.as_deref().map_or("-".into(), clean)
+    )?;
+    for d in &icons.declared {
+        if d.files.is_empty() {
+            writeln!(
+                out,
+                "{indent}  icon file {} ({}): resolves to nothing",
+                clean(&d.name),
+                clean(&d.key)
+            )?;
+        }
+    }
+    for l in &icons.loose {
+        writeln!(
+            out,
+            "{indent}  loose {} {}x{}{}{}{}",
+            clean(&l.file),
+            l.width,
+            l.height,
+            if l.crushed { " crushed" } else { "" },
+            if l.alpha { " alpha" } else { "" },
+            l.problem
+                .as_deref()
+                .map_or(String::new(), |p| format!(" ({})", clean(p)))
+        )?;
+    }
+    if let Some(c) = &icons.catalog {
+        if let Some(p) = &c.problem {
+            writeln!(out, "{indent}  {} unreadable: {}", c.file, clean(p))?;
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "{indent}  {} CoreUI {}, {} facets, icon facets: {}{}",
+            c.file,
+            c.coreui_version,
+            c.facets.len(),
+            if c.icon_facets.is_empty() {
+                "none".to_string()
+            } else {
+                c.icon_facets
+                    .iter()
+                    .map(|f| clean(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            if c.thinned { " (thinned)" } else { "" }
+        )?;
+        for r in &c.renditions {
+            writeln!(
+                out,
+                "{indent}    {} {} @{}x {}x{} {} {}{}{}",
+                clean(&r.facet),
+                r.idiom,
+                r.scale,
+                r.width,
+                r.height,
+                r.pixel_format,
+                r.layout,
+                match r.appearance {
+                    0 => String::new(),
+                    1 => " dark".into(),
+                    10 => " tinted".into(),
+                    a => format!(" appearance {a}"),
+                },
+                match r.opaque {
+                    Some(true) => " opaque",
+                    Some(false) => " transparent",
+                    None => "",
+                }
+            )?;
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod build_number;
 pub mod inspect;
+pub mod lint;
 pub mod preflight;
 pub mod rules_cmd;
 pub mod sandbox;

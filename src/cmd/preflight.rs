@@ -234,13 +234,11 @@ pub fn report_json(
     })
 }
 
-fn write_human(
+/// Writes diagnostics like a compiler: `error[CODE]: message`, `--> location`, `= help: …`.
+pub fn write_diagnostics(
     out: &mut impl Write,
-    facts: &Facts,
-    ctx: &Context,
     diagnostics: &[Diagnostic],
-    summary: &Summary,
-    style: Style,
+    style: &Style,
 ) -> anyhow::Result<()> {
     for d in diagnostics {
         let label = format!("{}[{}]", d.severity, d.code);
@@ -273,6 +271,18 @@ fn write_human(
         )?;
         writeln!(out)?;
     }
+    Ok(())
+}
+
+fn write_human(
+    out: &mut impl Write,
+    facts: &Facts,
+    ctx: &Context,
+    diagnostics: &[Diagnostic],
+    summary: &Summary,
+    style: Style,
+) -> anyhow::Result<()> {
+    write_diagnostics(out, diagnostics, &style)?;
     let app = facts.app();
     let info = app.info();
     let what = format!(

@@ -4,6 +4,7 @@ mod build_number;
 mod build_number_projects;
 mod cli;
 mod corpus;
+mod lint;
 mod papercuts;
 mod rules;
 mod sandbox;

@@ -265,6 +265,8 @@ pub struct Bundle {
     pub has_frameworks_dir: bool,
     /// Loose dylibs directly in `Frameworks/` (file names).
     pub loose_dylibs: Vec<String>,
+    /// Icon facts, for apps, watch apps and App Clips.
+    pub icons: Option<crate::icons::Icons>,
 }
 
 impl Bundle {
@@ -515,6 +517,17 @@ pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::Ope
             parent.as_ref().map(|(p, k)| (p.as_str(), *k)),
         );
     }
+    // Icons of the bundles that show one on a home screen, in parallel (each reads its own PNGs
+    // and catalog).
+    bundles.par_iter_mut().for_each(|b| {
+        if matches!(
+            b.kind,
+            BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
+        ) && let InfoPlistState::Parsed(info) = &b.info
+        {
+            b.icons = Some(crate::icons::read(package, &b.path, &info.raw));
+        }
+    });
     let found = if tiers.binaries {
         crate::binaries::read_binaries(package, &bundles)
     } else {
@@ -649,6 +662,7 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
         nested_bundles: Vec::new(),
         has_frameworks_dir: package.exists(&frameworks),
         loose_dylibs,
+        icons: None,
     })
 }
 

@@ -31,12 +31,15 @@ pub mod codesign;
 mod error;
 mod facts;
 mod folder;
+pub mod icons;
 pub mod info_plist;
 pub mod io;
 mod limits;
 pub mod macho;
 mod package;
+pub mod png;
 pub mod sanitize;
+pub mod source;
 mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};

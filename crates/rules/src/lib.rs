@@ -20,6 +20,7 @@
 mod config;
 mod context;
 mod diagnostic;
+pub mod lint;
 mod registry;
 
 pub use config::{Config, ConfigError, Level};

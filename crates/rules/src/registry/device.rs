@@ -219,10 +219,21 @@ fn check_icon_name(facts: &Facts, _: &Context, sink: &mut Sink) {
         // Required from the iOS 11 SDK on; an unknown SDK is judged as a current one.
         let modern = sdk_major(info).is_none_or(|m| m >= 11);
         if modern && info.icon_name.is_none() {
+            // The catalog may already hold the set: then only the build setting is missing.
+            let sets = b
+                .icons
+                .as_ref()
+                .and_then(|i| i.catalog.as_ref())
+                .map(|c| c.icon_facets.join(", "))
+                .filter(|s| !s.is_empty());
+            let help = match sets {
+                Some(sets) => format!("Assets.car already holds the icon set(s) {sets}: set 'Primary App Icon Set Name' (ASSETCATALOG_COMPILER_APPICON_NAME) to one of them; actool then writes CFBundleIconName"),
+                None => "add an AppIcon set to an asset catalog and set 'Primary App Icon Set Name' (ASSETCATALOG_COMPILER_APPICON_NAME); actool then writes CFBundleIconName".to_string(),
+            };
             sink.emit(
                 plist_key(b, "CFBundleIcons.CFBundlePrimaryIcon.CFBundleIconName"),
                 format!("'{}' has no CFBundleIconName; apps built with the iOS 11 SDK or later must provide their icon in an asset catalog", b.path),
-                "add an AppIcon set to an asset catalog and set 'Primary App Icon Set Name' (ASSETCATALOG_COMPILER_APPICON_NAME); actool then writes CFBundleIconName",
+                help,
             );
         }
     }

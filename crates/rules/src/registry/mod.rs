@@ -142,6 +142,7 @@ mod archive;
 mod bundle;
 mod device;
 mod helpers;
+mod icons;
 mod identity;
 mod swift;
 mod watch;
@@ -151,6 +152,7 @@ static FAMILIES: &[&[Rule]] = &[
     archive::RULES,
     bundle::RULES,
     device::RULES,
+    icons::RULES,
     identity::RULES,
     swift::RULES,
     watch::RULES,

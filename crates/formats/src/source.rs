@@ -1,0 +1,303 @@
+//! Facts about a source tree, for `ipagate lint` (pre-commit): icon sets (`*.appiconset`), and the
+//! property lists that ship (`Info.plist`, `*.entitlements`, `PrivacyInfo.xcprivacy`).
+//!
+//! A source tree is not a package: nothing is built yet, so values may be build-setting
+//! references (`$(PRODUCT_BUNDLE_IDENTIFIER)`, `${MARKETING_VERSION}`), a distinct kind of value
+//! that is never judged as literal text, and keys Xcode writes at build time are absent.
+//! Walks are bounded (depth, files) and skip build output and dependency folders.
+
+use std::path::{Path, PathBuf};
+
+use plist::Value;
+
+use crate::png;
+
+/// Most files looked at in one walk.
+const MAX_FILES: usize = 200_000;
+/// Deepest folder walked.
+const MAX_DEPTH: usize = 32;
+/// Largest Contents.json / plist / icon PNG read.
+const MAX_FILE: u64 = 32 << 20;
+/// Folders never walked.
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    "build",
+    "DerivedData",
+    "Pods",
+    "Carthage",
+    "node_modules",
+    ".build",
+    "target",
+];
+
+/// What kind of property list a source file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourcePlistKind {
+    /// `Info.plist` (or `*-Info.plist`).
+    InfoPlist,
+    /// `*.entitlements`.
+    Entitlements,
+    /// `PrivacyInfo.xcprivacy`.
+    PrivacyManifest,
+}
+
+/// A value in a source plist: literal text, or a build-setting reference resolved at build time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum SourceValue {
+    /// Literal text.
+    Literal(String),
+    /// Contains `$(NAME)` or `${NAME}`: judged after the build, not here.
+    BuildSetting(String),
+}
+
+impl SourceValue {
+    /// Classifies a string.
+    pub fn of(s: &str) -> SourceValue {
+        if s.contains("$(") || s.contains("${") {
+            SourceValue::BuildSetting(s.to_string())
+        } else {
+            SourceValue::Literal(s.to_string())
+        }
+    }
+}
+
+/// A property list in the tree.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourcePlist {
+    /// Path as found.
+    pub path: String,
+    /// What it is.
+    pub kind: SourcePlistKind,
+    /// Why it is not a readable dictionary, if so.
+    pub problem: Option<String>,
+    /// `aps-environment` (entitlements).
+    pub aps_environment: Option<SourceValue>,
+    /// `CFBundleIdentifier` (Info.plist).
+    pub bundle_id: Option<SourceValue>,
+}
+
+/// One image of an icon set's `Contents.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SetImage {
+    /// JSON pointer of the entry (`/images/3`).
+    pub pointer: String,
+    /// `filename`, if any (an empty slot has none).
+    pub filename: Option<String>,
+    /// `idiom` (`iphone`, `ipad`, `ios-marketing`, `universal`, `watch-marketing`, …).
+    pub idiom: String,
+    /// `platform` (`ios`, `watchos`, …) of Xcode 14+ single-size entries.
+    pub platform: Option<String>,
+    /// `size` in points (`83.5`).
+    pub size: Option<f64>,
+    /// `scale` (`2x` → 2); 1 when absent.
+    pub scale: f64,
+    /// Has `appearances` (dark/tinted variants).
+    pub appearance_variant: bool,
+    /// The file's pixel size, when it exists and reads.
+    pub pixels: Option<(u32, u32)>,
+    /// The file has an alpha channel (colour type 4/6 or `tRNS`; for CgBI, its flag).
+    pub alpha: bool,
+    /// Some pixel is actually transparent (decoded).
+    pub transparent: bool,
+    /// Why the file is missing or unreadable.
+    pub problem: Option<String>,
+}
+
+impl SetImage {
+    /// Pixels the entry promises (`size × scale`).
+    pub fn promised(&self) -> Option<u32> {
+        self.size.map(|s| (s * self.scale).round() as u32)
+    }
+}
+
+/// An `*.appiconset` folder.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IconSet {
+    /// The set folder.
+    pub dir: String,
+    /// `Contents.json` path.
+    pub contents: String,
+    /// Why `Contents.json` is unreadable, if so.
+    pub problem: Option<String>,
+    /// Its images.
+    pub images: Vec<SetImage>,
+}
+
+/// Everything `lint` looked at.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SourceFacts {
+    /// Icon sets.
+    pub icon_sets: Vec<IconSet>,
+    /// Property lists.
+    pub plists: Vec<SourcePlist>,
+    /// Paths given that do not exist.
+    pub missing: Vec<String>,
+}
+
+/// Reads the facts of the given files and folders (folders are walked; a file inside an
+/// `.appiconset` means its whole set).
+pub fn scan(paths: &[PathBuf]) -> SourceFacts {
+    let mut files = Vec::new();
+    let mut facts = SourceFacts::default();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, 0, &mut files);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            facts.missing.push(p.display().to_string());
+        }
+    }
+    let mut sets: Vec<PathBuf> = Vec::new();
+    for f in &files {
+        if let Some(set) = f
+            .ancestors()
+            .find(|a| a.extension().is_some_and(|e| e == "appiconset"))
+        {
+            if !sets.iter().any(|s| s == set) {
+                sets.push(set.to_path_buf());
+            }
+            continue;
+        }
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let kind = if name == "Info.plist" || name.ends_with("-Info.plist") {
+            Some(SourcePlistKind::InfoPlist)
+        } else if name.ends_with(".entitlements") {
+            Some(SourcePlistKind::Entitlements)
+        } else if name == "PrivacyInfo.xcprivacy" {
+            Some(SourcePlistKind::PrivacyManifest)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            facts.plists.push(read_plist(f, kind));
+        }
+    }
+    sets.sort();
+    facts.icon_sets = sets.iter().map(|s| read_set(s)).collect();
+    facts.plists.sort_by(|a, b| a.path.cmp(&b.path));
+    facts
+}
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth > MAX_DEPTH || out.len() >= MAX_FILES {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let Ok(t) = e.file_type() else { continue };
+        let path = e.path();
+        if t.is_dir() {
+            let name = e.file_name();
+            if !SKIP_DIRS.iter().any(|s| name == *s) {
+                walk(&path, depth + 1, out);
+            }
+        } else if t.is_file() && out.len() < MAX_FILES {
+            out.push(path);
+        }
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_FILE {
+        return Err(format!("larger than {MAX_FILE} bytes"));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
+}
+
+fn read_plist(path: &Path, kind: SourcePlistKind) -> SourcePlist {
+    let mut p = SourcePlist {
+        path: path.display().to_string(),
+        kind,
+        problem: None,
+        aps_environment: None,
+        bundle_id: None,
+    };
+    match read_bounded(path).and_then(|b| {
+        crate::info_plist::parse_dictionary(&b)
+            .map(|(_, d)| d)
+            .map_err(|e| e.0)
+    }) {
+        Err(e) => p.problem = Some(e),
+        Ok(d) => {
+            let text = |k: &str| d.get(k).and_then(Value::as_string).map(SourceValue::of);
+            p.aps_environment = text("aps-environment");
+            p.bundle_id = text("CFBundleIdentifier");
+        }
+    }
+    p
+}
+
+fn read_set(dir: &Path) -> IconSet {
+    let contents = dir.join("Contents.json");
+    let mut set = IconSet {
+        dir: dir.display().to_string(),
+        contents: contents.display().to_string(),
+        problem: None,
+        images: Vec::new(),
+    };
+    let json: serde_json::Value = match read_bounded(&contents)
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("not JSON: {e}")))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            set.problem = Some(e);
+            return set;
+        }
+    };
+    let Some(images) = json.get("images").and_then(|v| v.as_array()) else {
+        set.problem = Some("no \"images\" array".into());
+        return set;
+    };
+    for (i, img) in images.iter().enumerate() {
+        let s = |k: &str| img.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let size = s("size").and_then(|v| v.split('x').next().and_then(|w| w.parse().ok()));
+        let scale = s("scale")
+            .and_then(|v| v.trim_end_matches('x').parse().ok())
+            .unwrap_or(1.0);
+        let mut image = SetImage {
+            pointer: format!("/images/{i}"),
+            filename: s("filename"),
+            idiom: s("idiom").unwrap_or_default(),
+            platform: s("platform"),
+            size,
+            scale,
+            appearance_variant: img
+                .get("appearances")
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| !a.is_empty()),
+            pixels: None,
+            alpha: false,
+            transparent: false,
+            problem: None,
+        };
+        if let Some(name) = &image.filename {
+            // Files are looked up inside the set only.
+            if name.contains('/') || name.contains('\\') || name == ".." || name.is_empty() {
+                image.problem = Some(format!("{name:?} names a file outside the icon set"));
+            } else {
+                match read_bounded(&dir.join(name)) {
+                    Err(e) => image.problem = Some(format!("{name}: {e}")),
+                    Ok(bytes) => match png::read_header(&bytes) {
+                        Err(e) => image.problem = Some(format!("{name}: {e}")),
+                        Ok(h) => {
+                            image.pixels = Some((h.width, h.height));
+                            image.alpha = h.has_alpha();
+                            image.transparent = h.has_alpha()
+                                && png::any_transparent_pixel(&bytes, 256 << 20).unwrap_or(true);
+                        }
+                    },
+                }
+            }
+        }
+        set.images.push(image);
+    }
+    set
+}

@@ -1,0 +1,83 @@
+//! `ipagate lint [PATH...]`: the checks that make sense on a source tree before a build (icon
+//! sets, Info.plist, entitlements, privacy manifests), for editors, CI and pre-commit. Same
+//! diagnostics, output formats and exit codes as `preflight`; locations are source paths with a
+//! JSON pointer or plist key.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use ipagate_rules::Summary;
+use serde_json::json;
+
+use crate::cmd::inspect::{Format, tool_json};
+use crate::cmd::preflight::{load_config, write_diagnostics};
+use crate::exit;
+use crate::style::{ColorChoice, Style};
+
+/// Arguments of `ipagate lint`.
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Files or folders (folders are walked; a file inside an .appiconset checks its whole set).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Configuration file (default: ./ipagate.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Runs `lint`.
+pub fn run(args: LintArgs) -> anyhow::Result<u8> {
+    let mut config = load_config(args.config.as_deref())?;
+    config.deny_warnings |= args.deny_warnings;
+    let facts = ipagate_formats::source::scan(&args.paths);
+    if let Some(missing) = facts.missing.first() {
+        anyhow::bail!("cannot lint {missing}: no such file or folder");
+    }
+    let diagnostics = ipagate_rules::lint::lint(&facts, &config);
+    let summary = Summary::of(&diagnostics, config.deny_warnings);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let doc = json!({
+                "schema_version": 1,
+                "tool": tool_json(),
+                "checked": { "icon_sets": facts.icon_sets.len(), "plists": facts.plists.len() },
+                "diagnostics": diagnostics,
+                "summary": summary,
+            });
+            crate::cmd::write_json(&mut out, &doc)?;
+        }
+        Format::Human => {
+            let style = Style::for_stdout(args.color);
+            write_diagnostics(&mut out, &diagnostics, &style)?;
+            let verdict = if summary.passed {
+                style.ok("passed")
+            } else {
+                style.error("failed")
+            };
+            writeln!(
+                out,
+                "lint {verdict}: {} icon set(s), {} property list(s); {} error(s), {} warning(s)",
+                facts.icon_sets.len(),
+                facts.plists.len(),
+                summary.errors,
+                summary.warnings,
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if summary.passed {
+        exit::SUCCESS
+    } else {
+        exit::GATE_FAILED
+    })
+}

@@ -1,0 +1,219 @@
+//! `ipagate lint` on source trees generated in code: a clean Xcode-style tree passes; each lint
+//! rule trips on one broken tree and says where (source path + JSON pointer or plist key).
+
+use std::path::Path;
+
+use ipagate_fixtures::png::{PngKind, png};
+use serde_json::{Value, json};
+
+use crate::support::ipagate;
+
+/// A tree as Xcode lays it out: an all-sizes icon set, an Info.plist with build-setting
+/// references, entitlements and a privacy manifest.
+fn clean_tree(root: &Path) {
+    let set = root.join("App/Assets.xcassets/AppIcon.appiconset");
+    std::fs::create_dir_all(&set).unwrap();
+    let mut images = Vec::new();
+    for (idiom, size, scale) in [
+        ("iphone", "60x60", "2x"),
+        ("iphone", "60x60", "3x"),
+        ("ipad", "76x76", "2x"),
+        ("ipad", "83.5x83.5", "2x"),
+        ("ios-marketing", "1024x1024", "1x"),
+    ] {
+        let pt: f64 = size.split('x').next().unwrap().parse().unwrap();
+        let px = (pt * scale.trim_end_matches('x').parse::<f64>().unwrap()).round() as u32;
+        let file = format!("{idiom}-{px}.png");
+        let kind = if idiom == "ios-marketing" {
+            PngKind::Rgb
+        } else {
+            PngKind::Rgba
+        };
+        std::fs::write(set.join(&file), png(kind, px, px, true)).unwrap();
+        images.push(json!({"filename": file, "idiom": idiom, "scale": scale, "size": size}));
+    }
+    write_json(
+        &set.join("Contents.json"),
+        &json!({"images": images, "info": {"author": "xcode", "version": 1}}),
+    );
+    std::fs::write(
+        root.join("App/Info.plist"),
+        plist_xml(&[
+            ("CFBundleIdentifier", "$(PRODUCT_BUNDLE_IDENTIFIER)"),
+            ("CFBundleShortVersionString", "$(MARKETING_VERSION)"),
+        ]),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("App/App.entitlements"),
+        plist_xml(&[("aps-environment", "development")]),
+    )
+    .unwrap();
+    std::fs::write(root.join("App/PrivacyInfo.xcprivacy"), plist_xml(&[])).unwrap();
+}
+
+fn write_json(path: &Path, v: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+fn plist_xml(pairs: &[(&str, &str)]) -> String {
+    let body: String = pairs
+        .iter()
+        .map(|(k, v)| format!("  <key>{k}</key>\n  <string>{v}</string>\n"))
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n{body}</dict>\n</plist>\n"
+    )
+}
+
+fn lint(args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["lint", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = ipagate(&all);
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+fn rules(doc: &Value) -> Vec<(String, String, String)> {
+    doc["diagnostics"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    (
+                        d["rule"].as_str().unwrap_or("").to_string(),
+                        d["severity"].as_str().unwrap_or("").to_string(),
+                        d["location"]["key"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_clean_tree_passes_and_build_settings_are_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["diagnostics"], json!([]));
+    assert_eq!(doc["checked"], json!({"icon_sets": 1, "plists": 3}));
+}
+
+#[test]
+fn each_lint_rule_trips_on_one_broken_tree() {
+    type Break = fn(&Path);
+    let set = |root: &Path| root.join("App/Assets.xcassets/AppIcon.appiconset");
+    let cases: &[(&str, &str, Break)] = &[
+        ("icon-app-store-missing", "error", |r| {
+            std::fs::remove_file(
+                r.join("App/Assets.xcassets/AppIcon.appiconset/ios-marketing-1024.png"),
+            )
+            .unwrap();
+            let p = r.join("App/Assets.xcassets/AppIcon.appiconset/Contents.json");
+            let mut v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            v["images"][4].as_object_mut().unwrap().remove("filename");
+            write_json(&p, &v);
+        }),
+        ("icon-app-store-alpha", "error", |r| {
+            std::fs::write(
+                r.join("App/Assets.xcassets/AppIcon.appiconset/ios-marketing-1024.png"),
+                png(PngKind::Rgba, 1024, 1024, false),
+            )
+            .unwrap();
+        }),
+        ("icon-size-mismatch", "warning", |r| {
+            std::fs::write(
+                r.join("App/Assets.xcassets/AppIcon.appiconset/ipad-167.png"),
+                png(PngKind::Rgba, 166, 166, true),
+            )
+            .unwrap();
+        }),
+        ("icon-set-file-missing", "error", |r| {
+            std::fs::remove_file(r.join("App/Assets.xcassets/AppIcon.appiconset/iphone-120.png"))
+                .unwrap();
+        }),
+        ("icon-set-unreadable", "error", |r| {
+            std::fs::write(
+                r.join("App/Assets.xcassets/AppIcon.appiconset/Contents.json"),
+                "{ not json",
+            )
+            .unwrap();
+        }),
+        ("source-plist-invalid", "error", |r| {
+            std::fs::write(r.join("App/PrivacyInfo.xcprivacy"), "<html>").unwrap();
+        }),
+        ("aps-environment-invalid", "error", |r| {
+            std::fs::write(
+                r.join("App/App.entitlements"),
+                plist_xml(&[("aps-environment", "staging")]),
+            )
+            .unwrap();
+        }),
+    ];
+    for (rule, severity, breaks) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        clean_tree(dir.path());
+        breaks(dir.path());
+        let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+        let got = rules(&doc);
+        assert!(
+            got.iter().any(|(r, s, _)| r == rule && s == severity),
+            "{rule}: {got:?}"
+        );
+        assert_eq!(got.len(), 1, "{rule} alone: {got:?}");
+        assert_eq!(
+            code,
+            Some(if *severity == "error" { 1 } else { 0 }),
+            "{rule}"
+        );
+    }
+    // The location of an image finding is Contents.json plus a JSON pointer.
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    std::fs::remove_file(set(dir.path()).join("iphone-120.png")).unwrap();
+    let (_, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(rules(&doc)[0].2, "/images/0");
+}
+
+#[test]
+fn a_staged_png_checks_its_whole_set_and_a_missing_path_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    let set = dir.path().join("App/Assets.xcassets/AppIcon.appiconset");
+    std::fs::write(
+        set.join("ios-marketing-1024.png"),
+        png(PngKind::Rgba, 1024, 1024, false),
+    )
+    .unwrap();
+    let (code, doc) = lint(&[set.join("iphone-120.png").to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert_eq!(rules(&doc)[0].0, "icon-app-store-alpha");
+    let out = ipagate(&["lint", dir.path().join("nope").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+}
+
+/// An Xcode 14+ single-size set: one universal 1024 image for iOS (plus dark and tinted
+/// variants), no ios-marketing entry; it passes, and loses its App Store image when the Any
+/// variant goes.
+#[test]
+fn single_size_sets_are_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("AppIcon.appiconset");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::write(set.join("icon.png"), png(PngKind::Rgb, 1024, 1024, true)).unwrap();
+    std::fs::write(set.join("dark.png"), png(PngKind::Rgba, 1024, 1024, false)).unwrap();
+    let any = json!({"filename": "icon.png", "idiom": "universal", "platform": "ios", "size": "1024x1024"});
+    let dark = json!({"appearances": [{"appearance": "luminosity", "value": "dark"}], "filename": "dark.png", "idiom": "universal", "platform": "ios", "size": "1024x1024"});
+    write_json(&set.join("Contents.json"), &json!({"images": [any, dark]}));
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+    write_json(&set.join("Contents.json"), &json!({"images": [dark]}));
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert_eq!(rules(&doc)[0].0, "icon-app-store-missing");
+}
