@@ -90,7 +90,7 @@ pub fn inputs(corpus: Option<&Path>) -> Vec<run::Input> {
     out
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) {
+pub(crate) fn walk(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) {
     if depth > 16 {
         return;
     }

@@ -57,16 +57,14 @@ impl Target {
 }
 
 /// Every registered reader, one line each.
+#[rustfmt::skip] // one line per reader: registering a new one is adding a line
 pub fn all() -> Vec<Target> {
     vec![
         Target::new("ipa", &["ipa"], ipa_fixtures, zip_hotspots, run_ipa),
-        Target::new(
-            "plist",
-            &["plist", "xcprivacy"],
-            plist_fixtures,
-            plist_hotspots,
-            run_plist,
-        ),
+        Target::new("plist", &["plist", "xcprivacy"], plist_fixtures, plist_hotspots, run_plist),
+        Target::new("macho", &["dylib", "macho"], macho_fixtures, macho_hotspots, run_macho),
+        Target::new("car", &["car"], car_fixtures, bom_hotspots, run_car),
+        Target::new("png", &["png"], png_fixtures, png_hotspots, run_png),
     ]
 }
 
@@ -192,5 +190,157 @@ fn run_plist(bytes: &[u8]) -> Outcome {
             unreadable_parts: usize::from(dict.is_empty()),
         },
         Err(e) => Outcome::Error(e.0),
+    }
+}
+
+/// Mach-O files of the corpus have no extension (`FMDB.framework_FMDB`): they are taken from its
+/// `macho/` folder by magic, besides the fixtures' executables.
+fn macho_fixtures() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    if let Some(root) = std::env::var_os("IPAGATE_CORPUS") {
+        let mut files = Vec::new();
+        crate::walk(&Path::new(&root).join("macho"), 0, &mut files);
+        files.sort();
+        for file in files {
+            if let Ok(bytes) = std::fs::read(&file)
+                && ipagate_formats::macho::sniff(&bytes)
+            {
+                out.push((file.display().to_string(), bytes));
+            }
+        }
+    }
+    // The fixture apps' executables (thin Mach-O as the fixture builder writes them).
+    for s in ipagate_fixtures::scenarios().into_iter().take(3) {
+        if let Ok(p) = Package::from_bytes(Path::new("f.ipa"), s.bytes(), &Limits::default()) {
+            for e in p.entries() {
+                if let Ok(bytes) = p.read(e, 1 << 20)
+                    && ipagate_formats::macho::sniff(&bytes)
+                {
+                    out.push((format!("{}:{}", s.name, e.path), bytes));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The header, load commands and fat table: the first 4 KiB, and the start of each fat slice.
+fn macho_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(4);
+    out.push(0..bytes.len().min(4096));
+    if let Ok(file) = ipagate_formats::macho::parse(bytes) {
+        for s in &file.slices {
+            let start = usize::try_from(s.offset).unwrap_or(usize::MAX);
+            if start > 0 && start < bytes.len() {
+                out.push(start..bytes.len().min(start + 4096));
+            }
+            if let Some(cs) = s.code_signature {
+                let at = start.saturating_add(cs.dataoff as usize);
+                if at < bytes.len() {
+                    out.push(at..bytes.len().min(at + 1024));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn run_macho(bytes: &[u8]) -> Outcome {
+    let file = match ipagate_formats::macho::parse(bytes) {
+        Ok(f) => f,
+        Err(e) => return Outcome::Error(one_line(&e)),
+    };
+    let mut unreadable_parts = file.problems.len();
+    for slice in &file.slices {
+        unreadable_parts += usize::from(slice.problem.is_some());
+        if let (Some(cs), Some(data)) = (slice.code_signature, slice.bytes(bytes))
+            && ipagate_formats::codesign::parse_in_slice(data, cs.dataoff, cs.datasize).is_err()
+        {
+            unreadable_parts += 1;
+        }
+    }
+    Outcome::Facts {
+        diagnostics: 0,
+        unreadable_parts,
+    }
+}
+
+fn car_fixtures() -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("ios-catalog".into(), ipagate_fixtures::icons::ios_catalog()),
+        (
+            "watch-catalog".into(),
+            ipagate_fixtures::icons::watch_catalog(),
+        ),
+        (
+            "single-size".into(),
+            ipagate_fixtures::icons::single_size_catalog(),
+        ),
+    ]
+}
+
+/// The BOM header (block table and variables offsets) and the block table itself.
+fn bom_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(2);
+    out.push(0..bytes.len().min(32));
+    if let Some(h) = bytes.get(16..24) {
+        let at = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        if at < bytes.len() {
+            out.push(at..bytes.len().min(at.saturating_add(len)));
+        }
+    }
+    out
+}
+
+fn run_car(bytes: &[u8]) -> Outcome {
+    let car = match ipagate_car::AssetCatalog::parse(bytes) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Error(one_line(&e)),
+    };
+    // Every rendition's opacity: the path that decodes pixels when the flag does not decide.
+    let mut unreadable_parts = 0;
+    for r in &car.renditions {
+        if matches!(car.opacity(r), ipagate_car::Opacity::Unknown(_)) {
+            unreadable_parts += 1;
+        }
+    }
+    Outcome::Facts {
+        diagnostics: 0,
+        unreadable_parts,
+    }
+}
+
+fn png_fixtures() -> Vec<(String, Vec<u8>)> {
+    use ipagate_fixtures::png::{PngKind, png};
+    let mut out = Vec::new();
+    for (name, kind) in [
+        ("rgba", PngKind::Rgba),
+        ("rgb", PngKind::Rgb),
+        ("palette", PngKind::Palette),
+        ("crushed", PngKind::Crushed),
+    ] {
+        for opaque in [true, false] {
+            out.push((format!("{name}-{opaque}"), png(kind, 60, 60, opaque)));
+        }
+    }
+    out
+}
+
+/// The signature and IHDR (dimensions, depth, colour type), and the next chunk's header.
+fn png_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
+    std::iter::once(0..bytes.len().min(64)).collect()
+}
+
+fn run_png(bytes: &[u8]) -> Outcome {
+    match ipagate_formats::png::read_header(bytes) {
+        Ok(h) => Outcome::Facts {
+            diagnostics: 0,
+            unreadable_parts: usize::from(
+                ipagate_formats::png::any_transparent_pixel(bytes, 64 << 20).is_err()
+                    || h.bad_crc.is_some(),
+            ),
+        },
+        Err(e) => Outcome::Error(one_line(&e)),
     }
 }
