@@ -84,6 +84,7 @@ fn bundle_json(facts: &Facts, b: &Bundle) -> Value {
         "has_frameworks_folder": b.has_frameworks_dir,
         "loose_dylibs": b.loose_dylibs,
         "icons": b.icons,
+        "privacy_manifest": b.privacy_manifest,
     })
 }
 

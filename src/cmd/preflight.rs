@@ -37,6 +37,10 @@ pub struct PreflightArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// A folder with newer rule data (`privacy.toml`, `deadlines.toml`) replacing the built-in
+    /// copies (`ipagate rules` shows the dates of the data in use).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
     /// Skip the SHA-256 of the input (`input.sha256` is null): the only part of the gate whose
     /// time grows with the file's size.
     #[arg(long)]
@@ -70,6 +74,30 @@ impl From<DistributionArg> for Distribution {
 fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("{s:?} is not a date of the form YYYY-MM-DD"))
+}
+
+/// Which rule data a report was judged with.
+pub fn data_json(data: &ipagate_rules::data::Data) -> Value {
+    json!({
+        "privacy": {
+            "version": data.privacy.version,
+            "last_verified": data.privacy.last_verified.to_string(),
+            "origin": data.privacy_origin,
+        },
+        "deadlines": {
+            "version": data.deadlines.version,
+            "last_verified": data.deadlines.last_verified.to_string(),
+            "origin": data.deadlines_origin,
+        },
+    })
+}
+
+/// The rule data: built in, or with the files of `--data DIR` in their place.
+pub fn load_data(dir: Option<&Path>) -> anyhow::Result<ipagate_rules::data::Data> {
+    Ok(match dir {
+        Some(dir) => ipagate_rules::data::Data::with_dir(dir)?,
+        None => ipagate_rules::data::Data::embedded()?,
+    })
 }
 
 /// Loads `--config`, or `./ipagate.toml` when it exists.
@@ -120,6 +148,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
         as_of: args
             .as_of
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        data: std::sync::Arc::new(load_data(args.data.as_deref())?),
     };
     // The digest of the input (for the report) is computed beside the checks, not before them,
     // from the same handle the checks read.
@@ -212,6 +241,7 @@ pub fn report_json(
         },
         "as_of": ctx.as_of.format("%Y-%m-%d").to_string(),
         "distribution": ctx.distribution,
+        "data": data_json(&ctx.data),
         "app": {
             "bundle_id": info.and_then(|i| i.bundle_id_str()),
             "version": info.and_then(|i| str_of(&i.short_version)),

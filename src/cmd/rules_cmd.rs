@@ -1,6 +1,7 @@
 //! `ipagate rules` (every rule, one line each) and `ipagate explain CODE`.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::anyhow;
 use serde_json::json;
@@ -24,6 +25,9 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
     pub format: RulesFormat,
+    /// A folder with newer rule data (`privacy.toml`, `deadlines.toml`), as for `preflight`.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// Arguments of `ipagate explain`.
@@ -43,9 +47,10 @@ pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
                 .iter()
                 .map(|r| json!({"code": r.code, "rule": r.name, "severity": r.severity, "scope": r.scope.as_str(), "summary": r.summary}))
                 .collect();
+            let data = crate::cmd::preflight::load_data(args.data.as_deref())?;
             crate::cmd::write_json(
                 &mut out,
-                &serde_json::json!({"schema_version": 1, "rules": list}),
+                &serde_json::json!({"schema_version": 1, "rules": list, "data": crate::cmd::preflight::data_json(&data)}),
             )?;
         }
         RulesFormat::Markdown => write!(out, "{}", markdown_table())?,
@@ -61,6 +66,8 @@ pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
                     r.summary
                 )?;
             }
+            let data = crate::cmd::preflight::load_data(args.data.as_deref())?;
+            writeln!(out, "\ndata: {}", data.describe())?;
         }
     }
     out.flush()?;

@@ -394,3 +394,92 @@ fn nested_bundles_are_found_past_a_sibling_that_sorts_between() {
         });
     assert!(hit, "{doc}");
 }
+
+/// Dated rules: the same package passes a requirement before its date (a warning naming the
+/// date) and fails it from that date on; a severity set in the configuration wins over the date;
+/// `--data DIR` replaces the dates.
+#[test]
+fn dated_rules_on_both_sides_of_their_dates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |scenario: &str, as_of: &str, extra: &[&str]| -> Value {
+        let s = ipagate_fixtures::scenario(scenario).expect("scenario");
+        let path = dir.path().join(format!("{scenario}.ipa"));
+        std::fs::write(&path, s.bytes()).expect("write");
+        let mut args = vec![
+            "preflight",
+            path.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--as-of",
+            as_of,
+        ];
+        args.extend_from_slice(extra);
+        let out = crate::support::ipagate_within(&args, std::time::Duration::from_secs(30));
+        serde_json::from_slice(&out.stdout).expect("json report")
+    };
+    let severity_of = |doc: &Value, code: &str| -> Vec<String> {
+        doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == code)
+            .map(|d| d["severity"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // ITMS-90725: the iOS 26 SDK is required from 2026-04-28; an iOS 18 build is warned the day before.
+    let before = run("sdk-too-old", "2026-04-27", &[]);
+    assert_eq!(severity_of(&before, "ITMS-90725"), ["warning"], "{before}");
+    assert!(
+        before["diagnostics"]
+            .to_string()
+            .contains("from 2026-04-28"),
+        "{before}"
+    );
+    let after = run("sdk-too-old", "2026-04-28", &[]);
+    assert_eq!(severity_of(&after, "ITMS-90725"), ["error"], "{after}");
+    // ITMS-91056: enforced for all manifests from 2024-11-12.
+    let before = run("privacy-manifest-unknown-key", "2024-11-11", &[]);
+    assert_eq!(severity_of(&before, "ITMS-91056"), ["warning"], "{before}");
+    assert_eq!(
+        severity_of(
+            &run("privacy-manifest-unknown-key", "2024-11-12", &[]),
+            "ITMS-91056"
+        ),
+        ["error"]
+    );
+    // The configuration wins over the date.
+    let config = dir.path().join("ipagate.toml");
+    std::fs::write(&config, "[rules]\nprivacy-manifest-invalid = \"error\"\n").expect("config");
+    let configured = run(
+        "privacy-manifest-unknown-key",
+        "2024-11-11",
+        &["--config", config.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        severity_of(&configured, "ITMS-91056"),
+        ["error"],
+        "{configured}"
+    );
+    // Newer data moves the date: with 91056 enforced from 2030, 2026 is a warning again.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let deadlines = include_str!("../../crates/rules/data/deadlines.toml").replace(
+        "code = \"ITMS-91056\"\neffective = \"2024-11-12\"",
+        "code = \"ITMS-91056\"\neffective = \"2030-01-01\"",
+    );
+    std::fs::write(data.join("deadlines.toml"), deadlines).expect("deadlines");
+    let moved = run(
+        "privacy-manifest-unknown-key",
+        "2026-11-25",
+        &["--data", data.to_str().expect("utf-8")],
+    );
+    assert_eq!(severity_of(&moved, "ITMS-91056"), ["warning"], "{moved}");
+    assert_eq!(
+        moved["data"]["deadlines"]["origin"]["from"], "file",
+        "{moved}"
+    );
+    assert_eq!(
+        run("clean", "2026-11-25", &[])["data"]["privacy"]["origin"]["from"],
+        "embedded"
+    );
+}

@@ -267,6 +267,8 @@ pub struct Bundle {
     pub loose_dylibs: Vec<String>,
     /// Icon facts, for apps, watch apps and App Clips.
     pub icons: Option<crate::icons::Icons>,
+    /// Its `PrivacyInfo.xcprivacy` (at the top of the bundle), if it ships one.
+    pub privacy_manifest: Option<crate::privacy::ManifestState>,
 }
 
 impl Bundle {
@@ -663,7 +665,24 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
         has_frameworks_dir: package.exists(&frameworks),
         loose_dylibs,
         icons: None,
+        privacy_manifest: read_privacy_manifest(package, dir),
     })
+}
+
+fn read_privacy_manifest(package: &Package, dir: &str) -> Option<crate::privacy::ManifestState> {
+    use crate::privacy::{FILE_NAME, ManifestState};
+    let path = format!("{dir}/{FILE_NAME}");
+    let entry = package.entry(&path)?;
+    Some(
+        match package
+            .read(entry, package.limits().max_plist_size)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::privacy::parse(&bytes))
+        {
+            Ok(manifest) => ManifestState::Parsed { path, manifest },
+            Err(problem) => ManifestState::Unreadable { path, problem },
+        },
+    )
 }
 
 fn main_plist_error(package: &Package, entry: &str, problem: String) -> crate::OpenError {

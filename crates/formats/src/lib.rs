@@ -38,6 +38,7 @@ mod limits;
 pub mod macho;
 mod package;
 pub mod png;
+pub mod privacy;
 pub mod sanitize;
 pub mod source;
 mod zipdir;

@@ -123,9 +123,13 @@ fn run_ipa(bytes: &[u8]) -> Outcome {
         Ok(f) => f,
         Err(e) => return Outcome::Error(one_line(&e)),
     };
+    let Ok(data) = ipagate_rules::data::Data::embedded() else {
+        return Outcome::Error("the embedded rule data does not parse".into());
+    };
     let ctx = ipagate_rules::Context {
         distribution: ipagate_rules::Distribution::AppStore,
         as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default(),
+        data: std::sync::Arc::new(data),
     };
     let diagnostics = ipagate_rules::check(&facts, &ctx, &ipagate_rules::Config::default()).len();
     // Every entry's bytes through the streaming reader too: a corrupt stream is a fact.

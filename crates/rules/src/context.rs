@@ -62,4 +62,6 @@ pub struct Context {
     pub distribution: Distribution,
     /// "Today" for date-dependent rules (injected; tests always fix it).
     pub as_of: chrono::NaiveDate,
+    /// The dated data the rules judge with (embedded, or `--data DIR`).
+    pub data: std::sync::Arc<crate::data::Data>,
 }

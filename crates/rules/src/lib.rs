@@ -19,6 +19,7 @@
 
 mod config;
 mod context;
+pub mod data;
 mod diagnostic;
 pub mod lint;
 mod registry;

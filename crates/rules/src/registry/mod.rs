@@ -144,6 +144,7 @@ mod device;
 mod helpers;
 mod icons;
 mod identity;
+mod privacy;
 mod swift;
 mod watch;
 
@@ -154,6 +155,7 @@ static FAMILIES: &[&[Rule]] = &[
     device::RULES,
     icons::RULES,
     identity::RULES,
+    privacy::RULES,
     swift::RULES,
     watch::RULES,
 ];

@@ -1,0 +1,378 @@
+//! Privacy manifests, listed SDKs and toolchain deadlines (itms-rules.md §2.3, §2.9, §3, §4),
+//! judged with the dated data of [`crate::data`]. A requirement not yet in force on `--as-of`
+//! is a warning naming its date; from that date on it is the rule's severity (unless the rule is
+//! configured, which wins).
+
+use ipagate_formats::privacy::ManifestState;
+use ipagate_formats::{Bundle, BundleKind, Facts};
+
+use super::helpers::version_lt;
+use super::{Rule, Scope, Sink};
+use crate::context::Context;
+use crate::diagnostic::{Location, Severity};
+
+/// Emits at the rule's severity from its enforcement date on, as a warning naming the date before.
+fn emit_dated(
+    sink: &mut Sink,
+    ctx: &Context,
+    code: &str,
+    location: Location,
+    message: String,
+    help: &str,
+) {
+    match ctx.data.enforced_from(code) {
+        Some(date) if ctx.as_of < date => sink.emit_as(
+            Severity::Warning,
+            location,
+            format!("{message} (App Store Connect enforces this from {date})"),
+            help,
+        ),
+        _ => sink.emit(location, message, help),
+    }
+}
+
+/// A value from the archive for a message: printable, at most 60 characters.
+fn shown(value: &str) -> String {
+    let clean = ipagate_formats::sanitize::for_terminal(value);
+    match clean.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean,
+    }
+}
+
+fn manifests(facts: &Facts) -> impl Iterator<Item = (&Bundle, &ManifestState)> {
+    facts
+        .bundles
+        .iter()
+        .filter_map(|b| b.privacy_manifest.as_ref().map(|m| (b, m)))
+}
+
+fn check_manifest_invalid(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    for (_, state) in manifests(facts) {
+        let problem = match state {
+            ManifestState::Unreadable { problem, .. } => problem.clone(),
+            ManifestState::Parsed { manifest, .. } if !manifest.problems.is_empty() => {
+                let shown: Vec<&str> = manifest
+                    .problems
+                    .iter()
+                    .take(3)
+                    .map(String::as_str)
+                    .collect();
+                let more = manifest.problems.len().saturating_sub(3);
+                format!(
+                    "{}{}",
+                    shown.join("; "),
+                    if more > 0 {
+                        format!(" (and {more} more)")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            ManifestState::Parsed { .. } => continue,
+        };
+        emit_dated(
+            sink,
+            ctx,
+            "ITMS-91056",
+            Location::entry(state.path()),
+            format!(
+                "the privacy manifest {} is invalid: {problem}",
+                state.path()
+            ),
+            "write PrivacyInfo.xcprivacy as a property list with only NSPrivacyTracking (boolean), NSPrivacyTrackingDomains (strings), NSPrivacyCollectedDataTypes and NSPrivacyAccessedAPITypes (dictionaries); Xcode's App Privacy file template does",
+        );
+    }
+}
+
+fn check_api_category(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    for (_, state) in manifests(facts) {
+        let Some(m) = state.manifest() else { continue };
+        for (i, api) in m.accessed_apis.iter().enumerate() {
+            let valid = api
+                .category
+                .as_deref()
+                .is_some_and(|c| ctx.data.reasons_of(c).is_some());
+            if !valid {
+                let known: Vec<String> = ctx
+                    .data
+                    .privacy
+                    .categories
+                    .keys()
+                    .map(|k| format!("NSPrivacyAccessedAPICategory{k}"))
+                    .collect();
+                emit_dated(
+                    sink,
+                    ctx,
+                    "ITMS-91054",
+                    Location::key(
+                        state.path(),
+                        format!("NSPrivacyAccessedAPITypes[{i}].NSPrivacyAccessedAPIType"),
+                    ),
+                    format!(
+                        "{} declares the API category {}, which is not one Apple defines",
+                        state.path(),
+                        api.category
+                            .as_deref()
+                            .map_or("(none)".to_string(), |c| format!("{:?}", shown(c))),
+                    ),
+                    &format!("use one of: {}", known.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+fn check_api_reason(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    for (bundle, state) in manifests(facts) {
+        let Some(m) = state.manifest() else { continue };
+        for (i, api) in m.accessed_apis.iter().enumerate() {
+            let Some((category, valid)) = api
+                .category
+                .as_deref()
+                .and_then(|c| ctx.data.reasons_of(c).map(|v| (c, v)))
+            else {
+                continue; // ITMS-91054's finding
+            };
+            let location = Location::key(
+                state.path(),
+                format!("NSPrivacyAccessedAPITypes[{i}].NSPrivacyAccessedAPITypeReasons"),
+            );
+            let help = format!(
+                "the reasons Apple accepts for {category} are {}",
+                valid.join(", ")
+            );
+            if api.reasons.is_empty() {
+                emit_dated(
+                    sink,
+                    ctx,
+                    "ITMS-91055",
+                    location,
+                    format!("{} declares {category} without a reason", state.path()),
+                    &help,
+                );
+                continue;
+            }
+            for reason in &api.reasons {
+                if !valid.contains(reason) {
+                    emit_dated(
+                        sink,
+                        ctx,
+                        "ITMS-91055",
+                        location.clone(),
+                        format!(
+                            "{} gives the reason {:?} for {category}, which is not one of its reasons",
+                            state.path(),
+                            shown(reason)
+                        ),
+                        &help,
+                    );
+                } else if bundle.kind == BundleKind::App
+                    && ctx.data.privacy.sdk_only_reasons.contains(reason)
+                {
+                    sink.emit_as(
+                        Severity::Warning,
+                        location.clone(),
+                        format!("{} gives the reason {reason} for {category}, which only a third-party SDK may give, in the app's own manifest", state.path()),
+                        "declare the app's own reason for this API; SDK-only reasons belong in the SDK's manifest",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn tracking_problem(state: &ManifestState) -> Option<String> {
+    let m = state.manifest()?;
+    (m.tracking != Some(true) && !m.tracking_domains.is_empty()).then(|| {
+        format!(
+            "{} lists {} tracking domain(s) but NSPrivacyTracking is {}",
+            state.path(),
+            m.tracking_domains.len(),
+            match m.tracking {
+                Some(_) => "false",
+                None => "not set",
+            }
+        )
+    })
+}
+
+const TRACKING_HELP: &str = "set NSPrivacyTracking to true when the app or SDK tracks, or empty NSPrivacyTrackingDomains (an array holding an empty string is not empty)";
+
+fn check_tracking(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    for (bundle, state) in manifests(facts) {
+        if bundle.kind == BundleKind::ResourceBundle {
+            continue; // ITMS-91107
+        }
+        if let Some(message) = tracking_problem(state) {
+            emit_dated(
+                sink,
+                ctx,
+                "ITMS-91064",
+                Location::key(state.path(), "NSPrivacyTrackingDomains"),
+                message,
+                TRACKING_HELP,
+            );
+        }
+    }
+}
+
+fn check_tracking_elsewhere(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    for (bundle, state) in manifests(facts) {
+        if bundle.kind != BundleKind::ResourceBundle {
+            continue;
+        }
+        if let Some(message) = tracking_problem(state) {
+            emit_dated(
+                sink,
+                ctx,
+                "ITMS-91107",
+                Location::key(state.path(), "NSPrivacyTrackingDomains"),
+                message,
+                TRACKING_HELP,
+            );
+        }
+    }
+}
+
+fn check_listed_sdk(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    let listed = &ctx.data.privacy.third_party_sdks.names;
+    for (i, b) in facts.bundles.iter().enumerate() {
+        if b.kind != BundleKind::Framework {
+            continue;
+        }
+        let name = b.name().trim_end_matches(".framework");
+        if !listed.iter().any(|l| l == name) {
+            continue;
+        }
+        // The framework's own manifest, or one in a resource bundle it carries.
+        let covered = b.privacy_manifest.is_some()
+            || facts.bundles.iter().any(|n| {
+                n.parent == Some(i)
+                    && n.kind == BundleKind::ResourceBundle
+                    && n.privacy_manifest.is_some()
+            });
+        if !covered {
+            emit_dated(
+                sink,
+                ctx,
+                "ITMS-91061",
+                Location::entry(&b.path),
+                format!(
+                    "{name}.framework is on Apple's list of SDKs that must ship a privacy manifest, and has none ({} in the data of {})",
+                    if ctx.data.privacy.third_party_sdks.count_verified {
+                        "list verified"
+                    } else {
+                        "list length unverified"
+                    },
+                    ctx.data.privacy.version
+                ),
+                &format!(
+                    "update {name} to a release that ships PrivacyInfo.xcprivacy (most listed SDKs do since 2024)"
+                ),
+            );
+        }
+    }
+}
+
+/// `iphoneos26.0` → `[26, 0]`; `DTPlatformVersion` (`26.0`) as a fallback.
+fn sdk_version(info: &ipagate_formats::InfoPlist) -> Option<(String, Vec<u64>)> {
+    let parse = |s: &str| -> Option<Vec<u64>> {
+        let v: Option<Vec<u64>> = s.split('.').map(|p| p.parse().ok()).collect();
+        v.filter(|v| !v.is_empty())
+    };
+    if let Some(name) = &info.dt_sdk_name {
+        let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        if let Some(v) = parse(digits) {
+            return Some((name.clone(), v));
+        }
+    }
+    let version = info.dt_platform_version.as_ref()?;
+    parse(version).map(|v| (version.clone(), v))
+}
+
+fn check_sdk_too_old(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    let app = facts.app();
+    let Some(info) = app.info() else { return };
+    let Some(platform) = info.dt_platform_name.as_deref() else {
+        return;
+    };
+    let Some((shown, sdk)) = sdk_version(info) else {
+        return;
+    };
+    let (current, next) = ctx.data.sdk_minimum(platform, ctx.as_of);
+    let need = |m: &crate::data::SdkMinimum| -> Vec<u64> {
+        m.sdk.split('.').filter_map(|p| p.parse().ok()).collect()
+    };
+    let location = Location::key(app.info_plist_path(), "DTSDKName");
+    if let Some(m) = current
+        && version_lt(&sdk, &need(m))
+    {
+        sink.emit(
+            location,
+            format!("the app was built with the {shown} SDK; since {} App Store Connect requires the {platform} {} SDK or later (Xcode {})", m.effective, m.sdk, m.xcode),
+            format!("build with Xcode {} or later", m.xcode),
+        );
+    } else if let Some(m) = next
+        && version_lt(&sdk, &need(m))
+    {
+        sink.emit_as(
+            Severity::Warning,
+            location,
+            format!("the app was built with the {shown} SDK; from {} App Store Connect requires the {platform} {} SDK or later (Xcode {})", m.effective, m.sdk, m.xcode),
+            format!("move to Xcode {} before {}", m.xcode, m.effective),
+        );
+    }
+}
+
+fn check_beta_toolchain(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    let app = facts.app();
+    let Some(info) = app.info() else { return };
+    let Some(build) = info.dt_xcode_build.as_deref() else {
+        return;
+    };
+    if let Some(beta) = ctx
+        .data
+        .deadlines
+        .beta_toolchain
+        .iter()
+        .find(|b| b.xcode_build == build)
+    {
+        sink.emit(
+            Location::key(app.info_plist_path(), "DTXcodeBuild"),
+            format!(
+                "the app was built with Xcode build {build} ({}), which App Store Connect refused",
+                beta.note
+            ),
+            "build with a released (non-beta) Xcode",
+        );
+    }
+}
+
+#[rustfmt::skip]
+pub(super) static RULES: &[Rule] = &[
+    rule!("ITMS-90534", "beta-toolchain", Warning, AppStore, check_beta_toolchain,
+        "built with an Xcode build App Store Connect refused (beta or superseded seed)",
+        "Checks the app's DTXcodeBuild against the known refused toolchain builds in the data (deadlines.toml, beta_toolchain).\n\nApple rejects with ITMS-90534 \"Invalid Toolchain\". Only builds seen refused are listed: an unlisted build is not known to be fine, and a lowercase suffix is not a reliable beta marker.\n\nFix: build with a released Xcode."),
+    rule!("ITMS-90725", "sdk-too-old", Error, AppStore, check_sdk_too_old,
+        "built with an SDK older than App Store Connect requires on --as-of",
+        "Checks the app's DTSDKName (or DTPlatformVersion) against the SDK minimum in force on --as-of for its DTPlatformName (deadlines.toml, sdk_minimum); a minimum announced for a later date draws a warning. Only iphoneos dates are in the data: other platforms are not checked.\n\nApple rejects with ITMS-90725 \"SDK version issue\" (since 28 April 2026: the iOS 26 SDK, Xcode 26).\n\nFix: build with the required Xcode."),
+    rule!("ITMS-91054", "privacy-api-category-invalid", Error, AppStore, check_api_category,
+        "a privacy manifest declares an API category Apple does not define",
+        "Checks each NSPrivacyAccessedAPIType in every PrivacyInfo.xcprivacy against the five categories (privacy.toml).\n\nApple blocks the build with ITMS-91054 \"Invalid API category declaration\" (e.g. \"FileTimestamp\" without the NSPrivacyAccessedAPICategory prefix).\n\nFix: use the full category value, e.g. NSPrivacyAccessedAPICategoryFileTimestamp."),
+    rule!("ITMS-91055", "privacy-api-reason-invalid", Error, AppStore, check_api_reason,
+        "a privacy manifest gives no reason, or a reason that does not belong to the category",
+        "Checks that each declared category has at least one reason and that every reason is valid for that category (privacy.toml); an SDK-only reason (C56D.1) in the app's own manifest is a warning.\n\nApple blocks the build with ITMS-91055 \"Invalid API reason declaration\".\n\nFix: use the reason codes Apple lists for the category."),
+    rule!("ITMS-91056", "privacy-manifest-invalid", Error, AppStore, check_manifest_invalid,
+        "a PrivacyInfo.xcprivacy is not a valid privacy manifest",
+        "Checks that every PrivacyInfo.xcprivacy (app, extensions, frameworks, resource bundles) is a property list with the four known keys of the right types, and nothing else.\n\nApple blocks the build with ITMS-91056 \"Invalid privacy manifest\"; enforced for all manifests from 12 November 2024.\n\nFix: recreate the file from Xcode's App Privacy template."),
+    rule!("ITMS-91061", "listed-sdk-without-manifest", Error, AppStore, check_listed_sdk,
+        "a framework on Apple's third-party SDK list ships no privacy manifest",
+        "Checks every embedded framework whose name is on Apple's list of commonly used third-party SDKs (privacy.toml; the list's length is not verified against Apple's page) for a PrivacyInfo.xcprivacy of its own or in a resource bundle it carries. Statically linked copies need the binary scan (not done yet).\n\nApple blocks the build with ITMS-91061 \"Missing privacy manifest\" since 12 November 2024.\n\nFix: update the SDK to a release that ships its manifest."),
+    rule!("ITMS-91064", "privacy-tracking-domains-without-tracking", Error, AppStore, check_tracking,
+        "a privacy manifest lists tracking domains but does not declare tracking",
+        "Checks the manifests of apps, extensions and frameworks: NSPrivacyTracking must be true when NSPrivacyTrackingDomains is not empty (an array holding an empty string counts as not empty).\n\nApple blocks the build with ITMS-91064 \"Invalid tracking information\".\n\nFix: set NSPrivacyTracking to true, or remove the domains."),
+    rule!("ITMS-91107", "privacy-tracking-domains-without-tracking-elsewhere", Error, AppStore, check_tracking_elsewhere,
+        "a resource bundle's privacy manifest lists tracking domains but does not declare tracking",
+        "The same check as ITMS-91064 for manifests in other locations (resource bundles such as SDK_Privacy.bundle).\n\nApple reports ITMS-91107 for these from 12 November 2024.\n\nFix: set NSPrivacyTracking to true, or remove the domains."),
+];
