@@ -41,6 +41,7 @@ pub mod png;
 pub mod privacy;
 pub mod sanitize;
 pub mod source;
+pub mod symbols;
 mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};

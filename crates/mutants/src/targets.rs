@@ -262,6 +262,11 @@ fn run_macho(bytes: &[u8]) -> Outcome {
         {
             unreadable_parts += 1;
         }
+        if let Some(data) = slice.bytes(bytes)
+            && ipagate_formats::symbols::scan(data).is_err()
+        {
+            unreadable_parts += 1;
+        }
     }
     Outcome::Facts {
         diagnostics: 0,

@@ -1,0 +1,174 @@
+//! What one Mach-O slice imports, for the privacy gate (`itms-rules.md` §3.2): its undefined
+//! symbols (`_stat`, `_mach_absolute_time`, `_NSFileModificationDate`,
+//! `_OBJC_CLASS_$_NSUserDefaults`) and the Objective-C selector names it uses (the C strings of
+//! `__TEXT,__objc_methname`: `systemUptime`, `activeInputModes`).
+//!
+//! Imports of binaries linked with chained fixups still appear as undefined symbols in the symbol
+//! table (as `nm` shows them), so the symbol table and the selector section are all this reads:
+//! `LC_SYMTAB`'s tables in `__LINKEDIT` and one section, through the `object` crate's Mach-O
+//! reader, which bounds every offset by the slice. Counts and lengths are capped so a hostile
+//! binary cannot make the lists grow without bound.
+
+use object::read::macho::{MachHeader, MachOFile};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol};
+
+/// Most symbols and selectors kept per slice.
+pub const MAX_NAMES: usize = 200_000;
+/// Longest name kept (longer names are cut).
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// The names one slice imports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SliceSymbols {
+    /// Undefined symbols, without the leading `_`, sorted and deduplicated.
+    pub imports: Vec<String>,
+    /// Selector names from `__objc_methname`, sorted and deduplicated.
+    pub selectors: Vec<String>,
+    /// The lists were cut at [`MAX_NAMES`].
+    pub truncated: bool,
+}
+
+impl SliceSymbols {
+    /// Objective-C classes the slice references (`OBJC_CLASS_$_X` imports).
+    pub fn classes(&self) -> impl Iterator<Item = &str> {
+        self.imports
+            .iter()
+            .filter_map(|s| s.strip_prefix("OBJC_CLASS_$_"))
+    }
+}
+
+fn keep(name: &[u8], out: &mut Vec<String>, truncated: &mut bool) {
+    if out.len() >= MAX_NAMES {
+        *truncated = true;
+        return;
+    }
+    let name = &name[..name.len().min(MAX_NAME_LEN)];
+    out.push(String::from_utf8_lossy(name).into_owned());
+}
+
+fn collect<'data, Mach: MachHeader<Endian = Endianness>>(
+    file: &MachOFile<'data, Mach, &'data [u8]>,
+) -> SliceSymbols {
+    let mut out = SliceSymbols::default();
+    let mut truncated = false;
+    for sym in file.symbols() {
+        if !sym.is_undefined() {
+            continue;
+        }
+        let Ok(name) = sym.name_bytes() else { continue };
+        let name = name.strip_prefix(b"_").unwrap_or(name);
+        if !name.is_empty() {
+            keep(name, &mut out.imports, &mut truncated);
+        }
+    }
+    for section in file.sections() {
+        if section.name_bytes().ok() != Some(b"__objc_methname") {
+            continue;
+        }
+        let Ok(data) = section.data() else { continue };
+        for name in data.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            keep(name, &mut out.selectors, &mut truncated);
+        }
+    }
+    out.imports.sort_unstable();
+    out.imports.dedup();
+    out.selectors.sort_unstable();
+    out.selectors.dedup();
+    out.truncated = truncated;
+    out
+}
+
+/// Reads the imports of one thin Mach-O slice (the bytes of one architecture).
+pub fn scan(slice: &[u8]) -> Result<SliceSymbols, String> {
+    let magic = slice
+        .get(..4)
+        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
+        .ok_or("shorter than a Mach-O header")?;
+    match magic {
+        0xfeed_facf | 0xcffa_edfe => {
+            object::read::macho::MachOFile64::<Endianness, _>::parse(slice)
+                .map(|f| collect(&f))
+                .map_err(|e| format!("cannot read the symbol table: {e}"))
+        }
+        0xfeed_face | 0xcefa_edfe => {
+            object::read::macho::MachOFile32::<Endianness, _>::parse(slice)
+                .map(|f| collect(&f))
+                .map_err(|e| format!("cannot read the symbol table: {e}"))
+        }
+        other => Err(format!("not a thin Mach-O slice (magic {other:#010x})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object::write::{Object as Writer, Symbol, SymbolSection};
+    use object::{
+        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+    };
+
+    /// A Mach-O object importing `imports` and listing `selectors` in `__objc_methname`.
+    fn object(imports: &[&str], selectors: &[&str]) -> Vec<u8> {
+        let mut obj = Writer::new(
+            BinaryFormat::MachO,
+            Architecture::Aarch64,
+            Endianness::Little,
+        );
+        for name in imports {
+            obj.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value: 0,
+                size: 0,
+                kind: SymbolKind::Unknown,
+                scope: SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Undefined,
+                flags: SymbolFlags::None,
+            });
+        }
+        let section = obj.add_section(
+            b"__TEXT".to_vec(),
+            b"__objc_methname".to_vec(),
+            SectionKind::ReadOnlyString,
+        );
+        let mut strings = Vec::new();
+        for s in selectors {
+            strings.extend_from_slice(s.as_bytes());
+            strings.push(0);
+        }
+        obj.append_section_data(section, &strings, 1);
+        obj.write().expect("write a Mach-O object")
+    }
+
+    #[test]
+    fn undefined_symbols_and_selectors_are_read() {
+        let bytes = object(
+            &["stat", "mach_absolute_time", "OBJC_CLASS_$_NSUserDefaults"],
+            &["systemUptime", "activeInputModes", "init"],
+        );
+        let s = scan(&bytes).unwrap();
+        assert_eq!(
+            s.imports,
+            ["OBJC_CLASS_$_NSUserDefaults", "mach_absolute_time", "stat"]
+        );
+        assert_eq!(s.selectors, ["activeInputModes", "init", "systemUptime"]);
+        assert_eq!(s.classes().collect::<Vec<_>>(), ["NSUserDefaults"]);
+        assert!(!s.truncated);
+    }
+
+    #[test]
+    fn hostile_slices_are_errors_or_bounded_facts() {
+        let good = object(&["stat"], &["systemUptime"]);
+        assert!(scan(b"").is_err());
+        assert!(scan(b"\x7fELF").is_err());
+        // Every truncation and every single-byte flip ends cleanly.
+        for cut in 0..good.len() {
+            let _ = scan(&good[..cut]);
+        }
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0xFF;
+            let _ = scan(&bad);
+        }
+    }
+}
