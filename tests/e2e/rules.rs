@@ -483,3 +483,83 @@ fn dated_rules_on_both_sides_of_their_dates() {
         "embedded"
     );
 }
+
+/// ITMS-91053 names the binary, the category and the symbols, and goes away when the bundle's
+/// manifest declares each category with a valid reason (and not with an invalid one).
+#[test]
+fn required_reason_apis_are_matched_to_their_declarations() {
+    use ipagate_fixtures::plist::privacy_manifest;
+    use ipagate_fixtures::{Ipa, symbols::importing};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |manifest: Vec<u8>| -> Vec<String> {
+        let path = dir.path().join("app.ipa");
+        Ipa::app("Demo", "com.example.demo")
+            .map_app(|a| {
+                a.executable_bytes(importing(
+                    &["stat", "mach_absolute_time"],
+                    &["activeInputModes"],
+                ))
+                .file("PrivacyInfo.xcprivacy", manifest)
+            })
+            .write_to(&path)
+            .expect("write");
+        let out = crate::support::ipagate_within(
+            &[
+                "preflight",
+                path.to_str().expect("utf-8"),
+                "--format",
+                "json",
+                "--as-of",
+                "2026-11-25",
+            ],
+            std::time::Duration::from_secs(30),
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == "ITMS-91053")
+            .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let none = run(privacy_manifest(false, &[], &[]));
+    assert_eq!(none.len(), 3, "{none:#?}");
+    assert!(
+        none.iter().any(|m| m.contains(
+            "Payload/Demo.app/Demo uses NSPrivacyAccessedAPICategoryFileTimestamp (stat)"
+        )),
+        "{none:#?}"
+    );
+    assert!(
+        none.iter()
+            .any(|m| m.contains("SystemBootTime (mach_absolute_time)")),
+        "{none:#?}"
+    );
+    assert!(
+        none.iter()
+            .any(|m| m.contains("ActiveKeyboards (activeInputModes)")),
+        "{none:#?}"
+    );
+    let all = run(privacy_manifest(
+        false,
+        &[],
+        &[
+            ("NSPrivacyAccessedAPICategoryFileTimestamp", &["C617.1"]),
+            ("NSPrivacyAccessedAPICategorySystemBootTime", &["35F9.1"]),
+            ("NSPrivacyAccessedAPICategoryActiveKeyboards", &["3EC4.1"]),
+        ],
+    ));
+    assert!(all.is_empty(), "{all:#?}");
+    // A declaration whose only reason belongs to another category does not count.
+    let wrong = run(privacy_manifest(
+        false,
+        &[],
+        &[
+            ("NSPrivacyAccessedAPICategoryFileTimestamp", &["35F9.1"]),
+            ("NSPrivacyAccessedAPICategorySystemBootTime", &["35F9.1"]),
+            ("NSPrivacyAccessedAPICategoryActiveKeyboards", &["3EC4.1"]),
+        ],
+    ));
+    assert_eq!(wrong.len(), 1, "{wrong:#?}");
+}

@@ -52,6 +52,8 @@ pub struct SliceFacts {
     pub pages: Vec<PageCheck>,
     /// The XML entitlements blob parsed (`Err` says why it is not a dictionary).
     pub entitlements: Option<Result<plist::Dictionary, String>>,
+    /// Imported symbols and selector names (`Err` says why the symbol table is unreadable).
+    pub symbols: Option<Result<crate::symbols::SliceSymbols, String>>,
 }
 
 impl SliceFacts {
@@ -277,8 +279,10 @@ fn slice_facts(file: &[u8], slice: Slice, inputs: &SpecialInputs<'_>) -> SliceFa
         special_slots: Vec::new(),
         pages: Vec::new(),
         entitlements: None,
+        symbols: None,
         macho: slice,
     };
+    facts.symbols = facts.macho.bytes(file).map(crate::symbols::scan);
     let Some(range) = facts.macho.code_signature else {
         return facts;
     };

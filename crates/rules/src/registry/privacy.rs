@@ -349,8 +349,119 @@ fn check_beta_toolchain(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     }
 }
 
+/// The required-reason categories a binary's imports and selectors reveal, each with the names
+/// that revealed it (sorted, deduplicated).
+fn categories_used(
+    binary: &ipagate_formats::binaries::Binary,
+    data: &crate::data::Data,
+) -> Vec<(String, Vec<String>)> {
+    let mut found: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        Default::default();
+    for slice in &binary.slices {
+        let Some(Ok(symbols)) = &slice.symbols else {
+            continue;
+        };
+        for (category, names) in &data.privacy.symbols {
+            for name in names {
+                let imported = symbols.imports.iter().any(|s| {
+                    // `stat$INODE64`-style variants count as the function.
+                    let base = if s.starts_with("OBJC_") {
+                        s.as_str()
+                    } else {
+                        s.split('$').next().unwrap_or(s)
+                    };
+                    base == name || s.strip_prefix("OBJC_CLASS_$_") == Some(name)
+                });
+                let selector = symbols.selectors.binary_search(name).is_ok();
+                if imported || selector {
+                    found
+                        .entry(category.as_str())
+                        .or_default()
+                        .insert(name.clone());
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(c, names)| (c.to_string(), names.into_iter().collect()))
+        .collect()
+}
+
+/// The manifests that cover a binary: its bundle's, and those of the resource bundles that
+/// bundle ships (statically linked SDKs carry their manifest in a resource bundle).
+fn covering_manifests<'f>(facts: &'f Facts, bundle: usize) -> Vec<&'f ManifestState> {
+    let mut out: Vec<&ManifestState> = facts.bundles[bundle].privacy_manifest.iter().collect();
+    out.extend(
+        facts
+            .bundles
+            .iter()
+            .filter(|b| b.parent == Some(bundle) && b.kind == BundleKind::ResourceBundle)
+            .filter_map(|b| b.privacy_manifest.as_ref()),
+    );
+    out
+}
+
+fn check_api_undeclared(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    for binary in &facts.binaries {
+        let Some(bundle) = binary.bundle else {
+            continue;
+        };
+        let used = categories_used(binary, &ctx.data);
+        if used.is_empty() {
+            continue;
+        }
+        let manifests = covering_manifests(facts, bundle);
+        for (category, names) in used {
+            let value = format!("NSPrivacyAccessedAPICategory{category}");
+            let valid = ctx.data.reasons_of(&value).unwrap_or_default();
+            let declared = manifests.iter().filter_map(|m| m.manifest()).any(|m| {
+                m.accessed_apis.iter().any(|api| {
+                    api.category.as_deref() == Some(value.as_str())
+                        && api.reasons.iter().any(|r| valid.contains(r))
+                })
+            });
+            if declared {
+                continue;
+            }
+            let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+            let where_ = match manifests.first() {
+                Some(m) => format!("{} does not declare it with a valid reason", m.path()),
+                None => format!(
+                    "{} ships no PrivacyInfo.xcprivacy",
+                    facts.bundles[bundle].path
+                ),
+            };
+            emit_dated(
+                sink,
+                ctx,
+                "ITMS-91053",
+                Location::entry(&binary.path),
+                format!(
+                    "{} uses {value} ({}{}); {where_}",
+                    binary.path,
+                    shown.join(", "),
+                    if names.len() > 3 {
+                        format!(" and {} more", names.len() - 3)
+                    } else {
+                        String::new()
+                    },
+                ),
+                &format!(
+                    "add {value} to NSPrivacyAccessedAPITypes in {}/PrivacyInfo.xcprivacy with the reason that applies ({})",
+                    facts.bundles[bundle].path,
+                    valid.join(", ")
+                ),
+            );
+        }
+    }
+}
+
 #[rustfmt::skip]
 pub(super) static RULES: &[Rule] = &[
+    rule!("ITMS-91053", "privacy-api-undeclared", Error, AppStore, check_api_undeclared,
+        "a binary uses a required-reason API its privacy manifest does not declare",
+        "Scans every Mach-O slice's imported symbols and Objective-C selectors for the required-reason APIs (privacy.toml, symbols: stat, mach_absolute_time, NSUserDefaults, systemUptime, ...) and checks that the manifest covering the binary (its bundle's, or a resource bundle's shipped with it) declares each category found with at least one valid reason. The message names the binary, the category and the symbols.\n\nApple blocks the build with ITMS-91053 \"Missing API declaration\" since 1 May 2024.\n\nFix: declare the category in the bundle's PrivacyInfo.xcprivacy with the reason that applies."),
     rule!("ITMS-90534", "beta-toolchain", Warning, AppStore, check_beta_toolchain,
         "built with an Xcode build App Store Connect refused (beta or superseded seed)",
         "Checks the app's DTXcodeBuild against the known refused toolchain builds in the data (deadlines.toml, beta_toolchain).\n\nApple rejects with ITMS-90534 \"Invalid Toolchain\". Only builds seen refused are listed: an unlisted build is not known to be fine, and a lowercase suffix is not a reliable beta marker.\n\nFix: build with a released Xcode."),
