@@ -563,3 +563,62 @@ fn required_reason_apis_are_matched_to_their_declarations() {
     ));
     assert_eq!(wrong.len(), 1, "{wrong:#?}");
 }
+
+/// ITMS-90683 is silent once the purpose string is there (also through an alternative key).
+#[test]
+fn purpose_strings_silence_their_triggers() {
+    use ipagate_fixtures::{Ipa, symbols::importing};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let count = |ipa: Ipa| -> usize {
+        let path = dir.path().join("p.ipa");
+        ipa.write_to(&path).expect("write");
+        let out = crate::support::ipagate_within(
+            &[
+                "preflight",
+                path.to_str().expect("utf-8"),
+                "--format",
+                "json",
+                "--as-of",
+                "2026-11-25",
+            ],
+            std::time::Duration::from_secs(30),
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == "ITMS-90683")
+            .count()
+    };
+    let app = || {
+        Ipa::app("Demo", "com.example.demo").map_app(|a| {
+            a.executable_bytes(importing(
+                &["OBJC_CLASS_$_CNContactStore", "OBJC_CLASS_$_PHAsset"],
+                &[],
+            ))
+        })
+    };
+    assert_eq!(count(app()), 2);
+    assert_eq!(
+        count(app().set("NSContactsUsageDescription", "To find friends.")),
+        1
+    );
+    assert_eq!(
+        count(
+            app()
+                .set("NSContactsUsageDescription", "To find friends.")
+                .set("NSPhotoLibraryAddUsageDescription", "To save.")
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            app()
+                .set("NSContactsUsageDescription", "  ")
+                .set("NSPhotoLibraryAddUsageDescription", "To save.")
+        ),
+        1,
+        "an empty string does not count"
+    );
+}

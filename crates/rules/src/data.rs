@@ -41,6 +41,28 @@ pub struct PrivacyData {
     pub symbols: BTreeMap<String, Vec<String>>,
     /// Apple's list of SDKs that must ship a privacy manifest.
     pub third_party_sdks: SdkList,
+    /// ITMS-90683: what makes an Info.plist purpose string necessary.
+    pub purpose_string: Vec<PurposeTrigger>,
+}
+
+/// One purpose-string trigger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeTrigger {
+    /// The `NS…UsageDescription` key.
+    pub key: String,
+    /// Keys that also satisfy it.
+    #[serde(default)]
+    pub alternatives: Vec<String>,
+    /// Objective-C classes whose import triggers it.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Selectors whose use triggers it.
+    #[serde(default)]
+    pub selectors: Vec<String>,
+    /// Entitlements that trigger it.
+    #[serde(default)]
+    pub entitlements: Vec<String>,
 }
 
 /// Apple's third-party SDK list.

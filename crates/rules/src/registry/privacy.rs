@@ -457,8 +457,104 @@ fn check_api_undeclared(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     }
 }
 
+/// The nearest bundle at or above `index` that has its own Info.plist purpose strings (an app,
+/// extension, watch app or App Clip): a framework's code is judged against its app's keys.
+fn purpose_owner(facts: &Facts, mut index: usize) -> Option<usize> {
+    loop {
+        if matches!(
+            facts.bundles[index].kind,
+            BundleKind::App | BundleKind::AppExtension | BundleKind::WatchApp | BundleKind::AppClip
+        ) {
+            return Some(index);
+        }
+        index = facts.bundles[index].parent?;
+    }
+}
+
+fn check_purpose_strings(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    use std::collections::BTreeMap;
+    // owner bundle -> key -> (trigger, binary)
+    let mut needed: BTreeMap<usize, BTreeMap<&str, (String, &str)>> = BTreeMap::new();
+    for binary in &facts.binaries {
+        let Some(owner) = binary.bundle.and_then(|b| purpose_owner(facts, b)) else {
+            continue;
+        };
+        for slice in &binary.slices {
+            let symbols = match &slice.symbols {
+                Some(Ok(s)) => Some(s),
+                _ => None,
+            };
+            let entitlements = match &slice.entitlements {
+                Some(Ok(d)) => Some(d),
+                _ => None,
+            };
+            for t in &ctx.data.privacy.purpose_string {
+                let trigger = symbols
+                    .and_then(|s| {
+                        s.classes()
+                            .find(|c| t.classes.iter().any(|x| x == c))
+                            .map(|c| format!("the class {c}"))
+                            .or_else(|| {
+                                t.selectors
+                                    .iter()
+                                    .find(|x| s.selectors.binary_search(x).is_ok())
+                                    .map(|x| format!("the selector {x}"))
+                            })
+                    })
+                    .or_else(|| {
+                        entitlements.and_then(|e| {
+                            t.entitlements
+                                .iter()
+                                .find(|x| e.contains_key(x.as_str()))
+                                .map(|x| format!("the entitlement {x}"))
+                        })
+                    });
+                if let Some(trigger) = trigger {
+                    needed
+                        .entry(owner)
+                        .or_default()
+                        .entry(t.key.as_str())
+                        .or_insert((trigger, binary.path.as_str()));
+                }
+            }
+        }
+    }
+    for (owner, keys) in needed {
+        let bundle = &facts.bundles[owner];
+        let Some(info) = bundle.info() else { continue };
+        for (key, (trigger, binary)) in keys {
+            let Some(t) = ctx
+                .data
+                .privacy
+                .purpose_string
+                .iter()
+                .find(|t| t.key == key)
+            else {
+                continue;
+            };
+            let has = |k: &str| {
+                info.raw
+                    .get(k)
+                    .and_then(|v| v.as_string())
+                    .is_some_and(|s| !s.trim().is_empty())
+            };
+            if has(key) || t.alternatives.iter().any(|a| has(a)) {
+                continue;
+            }
+            sink.emit(
+                Location::key(bundle.info_plist_path(), key),
+                format!("{binary} references {trigger}, but {} has no {key} (heuristic: Apple's detection is private)", bundle.info_plist_path()),
+                format!("add {key} to the Info.plist with a sentence that says why the app needs the access (and to every InfoPlist.strings the app localises)"),
+            );
+        }
+    }
+}
+
 #[rustfmt::skip]
 pub(super) static RULES: &[Rule] = &[
+    rule!("ITMS-90683", "purpose-string-missing", Warning, AppStore, check_purpose_strings,
+        "a binary references a protected API but the Info.plist has no purpose string for it (heuristic)",
+        "Checks each binary's Objective-C class imports, selectors and entitlements against the purpose-string triggers (privacy.toml, purpose_string: AVCaptureSession → NSCameraUsageDescription, CLLocationManager authorization selectors → NSLocationWhenInUseUsageDescription, CNContactStore → NSContactsUsageDescription, ...), judged against the Info.plist of the app, extension, watch app or App Clip the code ships in (a framework's code against its app's). A heuristic: Apple's detection is private; SDKs that link a framework without using it draw Apple's e-mail too. Localised InfoPlist.strings are not checked yet.\n\nApple e-mails ITMS-90683 \"Missing purpose string in Info.plist\" and may block review.\n\nFix: add the key with a sentence that explains the access."),
     rule!("ITMS-91053", "privacy-api-undeclared", Error, AppStore, check_api_undeclared,
         "a binary uses a required-reason API its privacy manifest does not declare",
         "Scans every Mach-O slice's imported symbols and Objective-C selectors for the required-reason APIs (privacy.toml, symbols: stat, mach_absolute_time, NSUserDefaults, systemUptime, ...) and checks that the manifest covering the binary (its bundle's, or a resource bundle's shipped with it) declares each category found with at least one valid reason. The message names the binary, the category and the symbols.\n\nApple blocks the build with ITMS-91053 \"Missing API declaration\" since 1 May 2024.\n\nFix: declare the category in the bundle's PrivacyInfo.xcprivacy with the reason that applies."),
