@@ -550,8 +550,28 @@ fn check_purpose_strings(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     }
 }
 
+fn check_listed_binary_sdk(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    let listed = &ctx.data.privacy.third_party_sdks.names;
+    for b in &facts.bundles {
+        if b.kind != BundleKind::Framework {
+            continue;
+        }
+        let name = b.name().trim_end_matches(".framework");
+        if listed.iter().any(|l| l == name) {
+            sink.emit(
+                Location::entry(&b.path),
+                format!("{name}.framework is on Apple's list of SDKs that must be signed by their authors when added as a binary (XCFramework) dependency; the IPA cannot show that signature (frameworks are re-signed on export)"),
+                format!("if {name} comes as a prebuilt XCFramework, use a release its authors signed (Xcode shows the signature in the XCFramework's inspector); built from source (SwiftPM, CocoaPods source pods) it needs none"),
+            );
+        }
+    }
+}
+
 #[rustfmt::skip]
 pub(super) static RULES: &[Rule] = &[
+    rule!("ITMS-91065", "listed-sdk-signature-unknown", Warning, AppStore, check_listed_binary_sdk,
+        "a framework on Apple's third-party SDK list: its XCFramework signature cannot be checked in an IPA",
+        "Reports every embedded framework on Apple's list of commonly used third-party SDKs (privacy.toml). Apple requires those added as binary dependencies to be signed by their authors; the signature lives on the XCFramework and is gone from the exported IPA (frameworks are re-signed), so offline this can only be a reminder.\n\nApple blocks the build with ITMS-91065 \"Missing signature\".\n\nFix: use a signed XCFramework release of the SDK, or build it from source."),
     rule!("ITMS-90683", "purpose-string-missing", Warning, AppStore, check_purpose_strings,
         "a binary references a protected API but the Info.plist has no purpose string for it (heuristic)",
         "Checks each binary's Objective-C class imports, selectors and entitlements against the purpose-string triggers (privacy.toml, purpose_string: AVCaptureSession → NSCameraUsageDescription, CLLocationManager authorization selectors → NSLocationWhenInUseUsageDescription, CNContactStore → NSContactsUsageDescription, ...), judged against the Info.plist of the app, extension, watch app or App Clip the code ships in (a framework's code against its app's). A heuristic: Apple's detection is private; SDKs that link a framework without using it draw Apple's e-mail too. Localised InfoPlist.strings are not checked yet.\n\nApple e-mails ITMS-90683 \"Missing purpose string in Info.plist\" and may block review.\n\nFix: add the key with a sentence that explains the access."),
