@@ -102,43 +102,7 @@ pub fn scan(slice: &[u8]) -> Result<SliceSymbols, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use object::write::{Object as Writer, Symbol, SymbolSection};
-    use object::{
-        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-    };
-
-    /// A Mach-O object importing `imports` and listing `selectors` in `__objc_methname`.
-    fn object(imports: &[&str], selectors: &[&str]) -> Vec<u8> {
-        let mut obj = Writer::new(
-            BinaryFormat::MachO,
-            Architecture::Aarch64,
-            Endianness::Little,
-        );
-        for name in imports {
-            obj.add_symbol(Symbol {
-                name: name.as_bytes().to_vec(),
-                value: 0,
-                size: 0,
-                kind: SymbolKind::Unknown,
-                scope: SymbolScope::Dynamic,
-                weak: false,
-                section: SymbolSection::Undefined,
-                flags: SymbolFlags::None,
-            });
-        }
-        let section = obj.add_section(
-            b"__TEXT".to_vec(),
-            b"__objc_methname".to_vec(),
-            SectionKind::ReadOnlyString,
-        );
-        let mut strings = Vec::new();
-        for s in selectors {
-            strings.extend_from_slice(s.as_bytes());
-            strings.push(0);
-        }
-        obj.append_section_data(section, &strings, 1);
-        obj.write().expect("write a Mach-O object")
-    }
+    use ipagate_fixtures::symbols::importing as object;
 
     #[test]
     fn undefined_symbols_and_selectors_are_read() {
