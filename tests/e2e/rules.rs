@@ -484,6 +484,29 @@ fn dated_rules_on_both_sides_of_their_dates() {
     );
 }
 
+/// The messages of the diagnostics with `code` that `preflight` (as of 2026-11-25) reports on `ipa`.
+fn findings(ipa: &std::path::Path, code: &str) -> Vec<String> {
+    let out = crate::support::ipagate_within(
+        &[
+            "preflight",
+            ipa.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+        ],
+        std::time::Duration::from_secs(30),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == code)
+        .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// ITMS-91053 names the binary, the category and the symbols, and goes away when the bundle's
 /// manifest declares each category with a valid reason (and not with an invalid one).
 #[test]
@@ -503,25 +526,7 @@ fn required_reason_apis_are_matched_to_their_declarations() {
             })
             .write_to(&path)
             .expect("write");
-        let out = crate::support::ipagate_within(
-            &[
-                "preflight",
-                path.to_str().expect("utf-8"),
-                "--format",
-                "json",
-                "--as-of",
-                "2026-11-25",
-            ],
-            std::time::Duration::from_secs(30),
-        );
-        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
-        doc["diagnostics"]
-            .as_array()
-            .expect("diagnostics")
-            .iter()
-            .filter(|d| d["code"] == "ITMS-91053")
-            .map(|d| d["message"].as_str().unwrap_or_default().to_string())
-            .collect()
+        findings(&path, "ITMS-91053")
     };
     let none = run(privacy_manifest(false, &[], &[]));
     assert_eq!(none.len(), 3, "{none:#?}");
@@ -572,24 +577,7 @@ fn purpose_strings_silence_their_triggers() {
     let count = |ipa: Ipa| -> usize {
         let path = dir.path().join("p.ipa");
         ipa.write_to(&path).expect("write");
-        let out = crate::support::ipagate_within(
-            &[
-                "preflight",
-                path.to_str().expect("utf-8"),
-                "--format",
-                "json",
-                "--as-of",
-                "2026-11-25",
-            ],
-            std::time::Duration::from_secs(30),
-        );
-        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
-        doc["diagnostics"]
-            .as_array()
-            .expect("diagnostics")
-            .iter()
-            .filter(|d| d["code"] == "ITMS-90683")
-            .count()
+        findings(&path, "ITMS-90683").len()
     };
     let app = || {
         Ipa::app("Demo", "com.example.demo").map_app(|a| {
