@@ -64,6 +64,7 @@ fn rule_for_label(label: &str) -> &str {
         "macosx-junk" => "archive-macosx-junk",
         "ds-store" => "archive-ds-store",
         "outside-payload" => "archive-unexpected-top-level",
+        "team-id" => "team-id-inconsistent",
         other => other,
     }
 }

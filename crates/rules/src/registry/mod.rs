@@ -142,6 +142,8 @@ mod bundle;
 mod device;
 mod helpers;
 mod identity;
+mod macho;
+mod signing;
 mod swift;
 mod watch;
 
@@ -151,6 +153,8 @@ static FAMILIES: &[&[Rule]] = &[
     bundle::RULES,
     device::RULES,
     identity::RULES,
+    macho::RULES,
+    signing::RULES,
     swift::RULES,
     watch::RULES,
 ];
