@@ -33,8 +33,7 @@ pub(super) fn main_binary(facts: &Facts, bundle: usize) -> Option<&Binary> {
 
 fn is_unsupported(s: &SliceFacts) -> bool {
     matches!(s.macho.cpu_type, CpuType::X86 | CpuType::X86_64)
-        || s
-            .macho
+        || s.macho
             .build_version
             .is_some_and(|v| v.platform.is_simulator())
 }
@@ -69,9 +68,13 @@ fn check_minos_above_plist(facts: &Facts, _: &Context, sink: &mut Sink) {
         let Some(plist_min) = text_value(&info.minimum_os).and_then(os_version) else {
             continue;
         };
-        let Some(bin) = main_binary(facts, i) else { continue };
+        let Some(bin) = main_binary(facts, i) else {
+            continue;
+        };
         for s in &bin.slices {
-            let Some(v) = s.macho.build_version else { continue };
+            let Some(v) = s.macho.build_version else {
+                continue;
+            };
             if v.platform == Platform::MacOs || v.platform.is_simulator() {
                 continue;
             }
@@ -95,9 +98,7 @@ fn check_minos_above_plist(facts: &Facts, _: &Context, sink: &mut Sink) {
 
 fn check_encryption(facts: &Facts, _: &Context, sink: &mut Sink) {
     for b in &facts.binaries {
-        let app_like = b
-            .bundle
-            .is_some_and(|i| is_app_like(facts.bundles[i].kind));
+        let app_like = b.bundle.is_some_and(|i| is_app_like(facts.bundles[i].kind));
         if b.role != BinaryRole::MainExecutable || !app_like {
             continue;
         }
@@ -179,7 +180,9 @@ fn check_alignment(facts: &Facts, _: &Context, sink: &mut Sink) {
     for b in &facts.binaries {
         for s in &b.slices {
             let m = &s.macho;
-            if m.filetype == FileType::Dsym || !matches!(m.cpu_type, CpuType::Arm64 | CpuType::Arm64_32) {
+            if m.filetype == FileType::Dsym
+                || !matches!(m.cpu_type, CpuType::Arm64 | CpuType::Arm64_32)
+            {
                 continue;
             }
             let mut problems = Vec::new();
@@ -187,7 +190,10 @@ fn check_alignment(facts: &Facts, _: &Context, sink: &mut Sink) {
                 if align < 14 {
                     problems.push(format!("fat align 2^{align} is below 2^14"));
                 } else if align < 64 && m.offset % (1u64 << align) != 0 {
-                    problems.push(format!("slice offset {:#x} is not aligned to 2^{align}", m.offset));
+                    problems.push(format!(
+                        "slice offset {:#x} is not aligned to 2^{align}",
+                        m.offset
+                    ));
                 }
             }
             for seg in &m.segments {
@@ -220,7 +226,9 @@ fn check_alignment(facts: &Facts, _: &Context, sink: &mut Sink) {
 fn check_sdk_value(facts: &Facts, _: &Context, sink: &mut Sink) {
     for b in &facts.binaries {
         for s in &b.slices {
-            let Some(v) = s.macho.build_version else { continue };
+            let Some(v) = s.macho.build_version else {
+                continue;
+            };
             let [major, ..] = v.sdk.parts();
             if major > MAX_SDK_MAJOR {
                 sink.emit(
@@ -251,7 +259,9 @@ fn check_arm64_but_32_bit(facts: &Facts, _: &Context, sink: &mut Sink) {
     if !caps.required.iter().any(|c| c == "arm64") {
         return;
     }
-    let Some(bin) = main_binary(facts, 0) else { return };
+    let Some(bin) = main_binary(facts, 0) else {
+        return;
+    };
     if bin.slices.is_empty() || is_64_bit_only(bin) {
         return;
     }

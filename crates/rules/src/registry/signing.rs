@@ -19,7 +19,8 @@ use crate::diagnostic::{Location, Severity};
 fn signed_code(facts: &Facts) -> impl Iterator<Item = (&Binary, BundleKind)> {
     facts.binaries.iter().filter_map(|b| {
         let kind = facts.bundles.get(b.bundle?)?.kind;
-        (b.role == BinaryRole::MainExecutable && (is_app_like(kind) || kind == BundleKind::Framework))
+        (b.role == BinaryRole::MainExecutable
+            && (is_app_like(kind) || kind == BundleKind::Framework))
             .then_some((b, kind))
     })
 }
@@ -28,16 +29,24 @@ fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
     for (b, _) in signed_code(facts) {
         for s in &b.slices {
             let problem = match &s.signature {
-                SignatureState::Absent => Some("has no code signature (no LC_CODE_SIGNATURE)".to_owned()),
+                SignatureState::Absent => {
+                    Some("has no code signature (no LC_CODE_SIGNATURE)".to_owned())
+                }
                 SignatureState::Unreadable(_) => None, // ITMS-90035 reports it
                 SignatureState::Parsed(sig) => {
                     let cd = sig.code_directories.first();
                     if cd.is_some_and(|cd| cd.is_linker_signed()) {
-                        Some("carries only the linker's ad-hoc signature (CS_LINKER_SIGNED)".to_owned())
+                        Some(
+                            "carries only the linker's ad-hoc signature (CS_LINKER_SIGNED)"
+                                .to_owned(),
+                        )
                     } else if cd.is_some_and(|cd| cd.is_adhoc()) {
                         Some("is ad-hoc signed (CS_ADHOC), not with a certificate".to_owned())
                     } else if sig.cms.as_ref().is_none_or(Vec::is_empty) {
-                        Some("has no CMS signature (no certificate signed the CodeDirectory)".to_owned())
+                        Some(
+                            "has no CMS signature (no certificate signed the CodeDirectory)"
+                                .to_owned(),
+                        )
                     } else {
                         None
                     }
@@ -59,15 +68,18 @@ fn mismatches(s: &SliceFacts) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let SignatureState::Parsed(sig) = &s.signature else {
         if let SignatureState::Unreadable(p) = &s.signature {
-            out.entry(format!("the signature cannot be read: {p}")).or_default();
+            out.entry(format!("the signature cannot be read: {p}"))
+                .or_default();
         }
         return out;
     };
     for p in &sig.problems {
-        out.entry(format!("the signature is malformed: {p}")).or_default();
+        out.entry(format!("the signature is malformed: {p}"))
+            .or_default();
     }
     if sig.code_directories.is_empty() {
-        out.entry("the signature has no CodeDirectory".to_owned()).or_default();
+        out.entry("the signature has no CodeDirectory".to_owned())
+            .or_default();
     }
     for (i, cd) in sig.code_directories.iter().enumerate() {
         let ht = cd.hash_type.to_string();
@@ -75,9 +87,18 @@ fn mismatches(s: &SliceFacts) -> BTreeMap<String, Vec<String>> {
             let name = slot_name(check.slot);
             let kind = match check.state {
                 SlotState::Match | SlotState::Unchecked => continue,
-                SlotState::Mismatch => format!("{name} was modified after signing (special slot {} hash differs)", check.slot),
-                SlotState::InputMissing => format!("{name} is missing but the signature seals it (special slot {})", check.slot),
-                SlotState::NotSealed => format!("{name} is present but not sealed by the signature (special slot {})", check.slot),
+                SlotState::Mismatch => format!(
+                    "{name} was modified after signing (special slot {} hash differs)",
+                    check.slot
+                ),
+                SlotState::InputMissing => format!(
+                    "{name} is missing but the signature seals it (special slot {})",
+                    check.slot
+                ),
+                SlotState::NotSealed => format!(
+                    "{name} is present but not sealed by the signature (special slot {})",
+                    check.slot
+                ),
             };
             out.entry(kind).or_default().push(ht.clone());
         }
@@ -131,11 +152,14 @@ fn entitlements(b: &Binary) -> Option<&plist::Dictionary> {
 }
 
 fn is_distribution_signed(b: &Binary) -> bool {
-    b.slices.first().and_then(SliceFacts::signature).is_some_and(|sig| {
-        sig.code_directories
-            .first()
-            .is_some_and(|cd| !cd.is_adhoc() && !cd.is_linker_signed())
-    })
+    b.slices
+        .first()
+        .and_then(SliceFacts::signature)
+        .is_some_and(|sig| {
+            sig.code_directories
+                .first()
+                .is_some_and(|cd| !cd.is_adhoc() && !cd.is_linker_signed())
+        })
 }
 
 fn key_loc(b: &Binary, key: &str) -> Location {
@@ -221,7 +245,9 @@ fn check_get_task_allow(facts: &Facts, _: &Context, sink: &mut Sink) {
 }
 
 fn check_beta_entitlement(facts: &Facts, _: &Context, sink: &mut Sink) {
-    let Some(b) = super::macho::main_binary(facts, 0) else { return };
+    let Some(b) = super::macho::main_binary(facts, 0) else {
+        return;
+    };
     if !is_distribution_signed(b) {
         return;
     }
