@@ -118,7 +118,7 @@ fn explain_takes_bare_project_codes_and_suggests_near_names() {
     assert_eq!(
         stderr(&out),
         "ipagate: error: unknown rule \"short-version\"; did you mean short-version-invalid, short-version-missing, \
-         build-version-invalid? (`ipagate rules` lists every code and name)\n"
+         sdk-version-invalid? (`ipagate rules` lists every code and name)\n"
     );
 }
 

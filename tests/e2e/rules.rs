@@ -64,6 +64,7 @@ fn rule_for_label(label: &str) -> &str {
         "macosx-junk" => "archive-macosx-junk",
         "ds-store" => "archive-ds-store",
         "outside-payload" => "archive-unexpected-top-level",
+        "team-id" => "team-id-inconsistent",
         other => other,
     }
 }
@@ -512,7 +513,7 @@ fn findings(ipa: &std::path::Path, code: &str) -> Vec<String> {
 #[test]
 fn required_reason_apis_are_matched_to_their_declarations() {
     use ipagate_fixtures::plist::privacy_manifest;
-    use ipagate_fixtures::{Ipa, symbols::importing};
+    use ipagate_fixtures::{Ipa, macho::importing};
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |manifest: Vec<u8>| -> Vec<String> {
         let path = dir.path().join("app.ipa");
@@ -572,7 +573,7 @@ fn required_reason_apis_are_matched_to_their_declarations() {
 /// ITMS-90683 is silent once the purpose string is there (also through an alternative key).
 #[test]
 fn purpose_strings_silence_their_triggers() {
-    use ipagate_fixtures::{Ipa, symbols::importing};
+    use ipagate_fixtures::{Ipa, macho::importing};
     let dir = tempfile::tempdir().expect("tempdir");
     let count = |ipa: Ipa| -> usize {
         let path = dir.path().join("p.ipa");

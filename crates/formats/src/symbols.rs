@@ -102,7 +102,7 @@ pub fn scan(slice: &[u8]) -> Result<SliceSymbols, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipagate_fixtures::symbols::importing as object;
+    use ipagate_fixtures::macho::importing as object;
 
     #[test]
     fn undefined_symbols_and_selectors_are_read() {

@@ -82,6 +82,13 @@ fn check_bundle_structure(facts: &Facts, _: &Context, sink: &mut Sink) {
             _ => {}
         }
     }
+    for b in super::macho::stray_binaries(facts) {
+        sink.emit(
+            Location::entry(b.path.clone()),
+            format!("the binary file '{}' is not permitted: the app can't contain standalone executables or libraries other than a bundle's CFBundleExecutable", b.path),
+            "remove the file from the Copy Bundle Resources phase, or package it as a framework embedded in Frameworks/",
+        );
+    }
 }
 
 fn check_appex_nested(facts: &Facts, _: &Context, sink: &mut Sink) {
@@ -267,7 +274,7 @@ pub(super) static RULES: &[Rule] = &[
         AppStore,
         check_bundle_structure,
         "a bundle in a place App Store Connect does not allow (e.g. a framework inside a resource bundle, an embedded .xctest)",
-        "Checks the bundle tree: frameworks must sit in Frameworks/, extensions in PlugIns/ or Extensions/, watch apps in Watch/, app clips in AppClips/; test bundles (.xctest) must not be shipped. (Standalone Mach-O files are detected once the Mach-O reader lands.)\n\nApple rejects with \"Invalid Bundle Structure - The binary file 'X' is not permitted\".\n\nFix: correct the Copy Files / Embed phases of the target that copies the bundle."
+        "Checks the bundle tree: frameworks must sit in Frameworks/, extensions in PlugIns/ or Extensions/, watch apps in Watch/, app clips in AppClips/; test bundles (.xctest) must not be shipped; no Mach-O file may sit anywhere but as a bundle's CFBundleExecutable or a loose dylib directly in Frameworks/.\n\nApple rejects with \"Invalid Bundle Structure - The binary file 'X' is not permitted\".\n\nFix: correct the Copy Files / Embed phases of the target that copies the bundle."
     ),
     rule!(
         "ITMS-90205",

@@ -103,11 +103,22 @@ fn check_arm64_capability(facts: &Facts, _: &Context, sink: &mut Sink) {
     let Some(caps) = &info.required_capabilities else {
         return;
     };
-    if !arm64_only(info) {
+    // The binary decides when it was read; the Info.plist's MinimumOSVersion otherwise.
+    let binary_says = super::macho::app_is_arm64_only(facts);
+    if binary_says == Some(false) || (binary_says.is_none() && !arm64_only(info)) {
         return;
     }
     let min = text_value(&info.minimum_os).unwrap_or_default();
     let loc = plist_key(app, "UIRequiredDeviceCapabilities");
+    if binary_says == Some(true) && !caps.required.iter().any(|c| c == "arm64") {
+        sink.emit_as(
+            Severity::Error,
+            loc,
+            format!("the app's binary contains only the arm64 slice but UIRequiredDeviceCapabilities does not list 'arm64' (MinimumOSVersion {min})"),
+            "add 'arm64' to UIRequiredDeviceCapabilities",
+        );
+        return;
+    }
     if caps.forbidden.iter().any(|c| c == "arm64") {
         // No device runs MinimumOSVersion >= 11 without arm64: nobody could install the app.
         sink.emit_as(
@@ -120,7 +131,7 @@ fn check_arm64_capability(facts: &Facts, _: &Context, sink: &mut Sink) {
         sink.emit(
             loc,
             format!("MinimumOSVersion {min} means the app can only contain arm64 code, but UIRequiredDeviceCapabilities does not list 'arm64'"),
-            "add 'arm64' to UIRequiredDeviceCapabilities (Mach-O slices are checked once the Mach-O reader lands)",
+            "add 'arm64' to UIRequiredDeviceCapabilities",
         );
     }
 }
@@ -287,7 +298,7 @@ pub(super) static RULES: &[Rule] = &[
         AppStore,
         check_arm64_capability,
         "an arm64-only app (MinimumOSVersion >= 11) whose UIRequiredDeviceCapabilities lacks arm64",
-        "From the Info.plist: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities does not list 'arm64' (an info), or forbids it with 'arm64: false' (an error: no device could install the app).\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\". The Info.plist alone cannot decide the first case: Xcode 9-11 templates listed only 'armv7' for arm64-only apps and App Store Connect accepted them, so it stays an info until the Mach-O reader confirms the slices.\n\nFix: list 'arm64'."
+        "From the Info.plist: a MinimumOSVersion of 11.0 or later means the binary can only contain arm64, yet UIRequiredDeviceCapabilities does not list 'arm64' (an info), or forbids it with 'arm64: false' (an error: no device could install the app).\n\nApple rejects with \"Apps that only contain the arm64 slice must also have 'arm64' in the list of UIRequiredDeviceCapabilities\". The Info.plist alone cannot decide the first case: Xcode 9-11 templates listed only 'armv7' for arm64-only apps and App Store Connect accepted them, so it stays an info unless the app's executable was read: then a binary with only arm64 slices makes it an error, and one with 32-bit slices clears it.\n\nFix: list 'arm64'."
     ),
     rule!(
         "ITMS-90542",

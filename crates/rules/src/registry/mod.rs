@@ -144,7 +144,9 @@ mod device;
 mod helpers;
 mod icons;
 mod identity;
+mod macho;
 mod privacy;
+mod signing;
 mod swift;
 mod watch;
 
@@ -156,6 +158,8 @@ static FAMILIES: &[&[Rule]] = &[
     icons::RULES,
     identity::RULES,
     privacy::RULES,
+    macho::RULES,
+    signing::RULES,
     swift::RULES,
     watch::RULES,
 ];

@@ -1,0 +1,367 @@
+//! Code signatures and entitlements of every signed Mach-O: presence, ad-hoc and linker
+//! signatures, hash verification of special slots and code pages, entitlement values, team
+//! consistency (itms-rules.md §2.8; formats.md §6, §8).
+
+use std::collections::BTreeMap;
+
+use ipagate_formats::binaries::{Binary, BinaryRole, SignatureState, SliceFacts};
+use ipagate_formats::codesign::{SlotState, slot_name};
+use ipagate_formats::{BundleKind, Facts};
+
+use super::helpers::is_app_like;
+use super::macho::slice_location;
+use super::{Rule, Scope, Sink};
+use crate::context::Context;
+use crate::diagnostic::{Location, Severity};
+
+/// Main executables of apps, extensions, watch apps, app clips and frameworks: what App Store
+/// Connect requires to be signed with the distribution identity.
+fn signed_code(facts: &Facts) -> impl Iterator<Item = (&Binary, BundleKind)> {
+    facts.binaries.iter().filter_map(|b| {
+        let kind = facts.bundles.get(b.bundle?)?.kind;
+        (b.role == BinaryRole::MainExecutable
+            && (is_app_like(kind) || kind == BundleKind::Framework))
+            .then_some((b, kind))
+    })
+}
+
+fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for (b, _) in signed_code(facts) {
+        for s in &b.slices {
+            let problem = match &s.signature {
+                SignatureState::Absent => {
+                    Some("has no code signature (no LC_CODE_SIGNATURE)".to_owned())
+                }
+                SignatureState::Unreadable(_) => None, // ITMS-90035 reports it
+                SignatureState::Parsed(sig) => {
+                    let cd = sig.code_directories.first();
+                    if cd.is_some_and(|cd| cd.is_linker_signed()) {
+                        Some(
+                            "carries only the linker's ad-hoc signature (CS_LINKER_SIGNED)"
+                                .to_owned(),
+                        )
+                    } else if cd.is_some_and(|cd| cd.is_adhoc()) {
+                        Some("is ad-hoc signed (CS_ADHOC), not with a certificate".to_owned())
+                    } else if sig.cms.as_ref().is_none_or(Vec::is_empty) {
+                        Some(
+                            "has no CMS signature (no certificate signed the CodeDirectory)"
+                                .to_owned(),
+                        )
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(problem) = problem {
+                sink.emit(
+                    slice_location(b, s),
+                    format!("{} ({}) {problem}", b.path, s.macho.arch),
+                    "sign with an Apple Distribution certificate: export with xcodebuild -exportArchive (method app-store-connect) or re-sign with `codesign --force --sign \"Apple Distribution: ...\"`",
+                );
+            }
+        }
+    }
+}
+
+/// What differs in one slice's signature, worded for a message, with the hash types that saw it.
+fn mismatches(s: &SliceFacts) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let SignatureState::Parsed(sig) = &s.signature else {
+        if let SignatureState::Unreadable(p) = &s.signature {
+            out.entry(format!("the signature cannot be read: {p}"))
+                .or_default();
+        }
+        return out;
+    };
+    for p in &sig.problems {
+        out.entry(format!("the signature is malformed: {p}"))
+            .or_default();
+    }
+    if sig.code_directories.is_empty() {
+        out.entry("the signature has no CodeDirectory".to_owned())
+            .or_default();
+    }
+    for (i, cd) in sig.code_directories.iter().enumerate() {
+        let ht = cd.hash_type.to_string();
+        for check in s.special_slots.get(i).into_iter().flatten() {
+            let name = slot_name(check.slot);
+            let kind = match check.state {
+                SlotState::Match | SlotState::Unchecked => continue,
+                SlotState::Mismatch => format!(
+                    "{name} was modified after signing (special slot {} hash differs)",
+                    check.slot
+                ),
+                SlotState::InputMissing => format!(
+                    "{name} is missing but the signature seals it (special slot {})",
+                    check.slot
+                ),
+                SlotState::NotSealed => format!(
+                    "{name} is present but not sealed by the signature (special slot {})",
+                    check.slot
+                ),
+            };
+            out.entry(kind).or_default().push(ht.clone());
+        }
+        if let Some(p) = s.pages.get(i) {
+            if p.mismatched > 0 {
+                let examples: Vec<String> = p.examples.iter().map(u32::to_string).collect();
+                out.entry(format!(
+                    "{} of {} code pages differ from their hashes (pages {})",
+                    p.mismatched,
+                    cd.n_code_slots,
+                    examples.join(", ")
+                ))
+                .or_default()
+                .push(ht.clone());
+            }
+            if p.truncated {
+                out.entry(format!(
+                    "the binary ends before the signed code limit ({} bytes)",
+                    cd.code_limit
+                ))
+                .or_default()
+                .push(ht.clone());
+            }
+        }
+    }
+    out
+}
+
+fn check_signature_valid(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for b in &facts.binaries {
+        for s in &b.slices {
+            for (kind, hash_types) in mismatches(s) {
+                let seen = if hash_types.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", hash_types.join(", "))
+                };
+                sink.emit(
+                    slice_location(b, s),
+                    format!("invalid signature of {} ({}): {kind}{seen}", b.path, s.macho.arch),
+                    "re-sign after the last change to the bundle (never edit Info.plist or the binary of a signed app); export again with xcodebuild -exportArchive",
+                );
+            }
+        }
+    }
+}
+
+/// The entitlements of the first slice of a signed binary, when it has a parsed XML blob.
+fn entitlements(b: &Binary) -> Option<&plist::Dictionary> {
+    b.slices.first()?.entitlements.as_ref()?.as_ref().ok()
+}
+
+fn is_distribution_signed(b: &Binary) -> bool {
+    b.slices
+        .first()
+        .and_then(SliceFacts::signature)
+        .is_some_and(|sig| {
+            sig.code_directories
+                .first()
+                .is_some_and(|cd| !cd.is_adhoc() && !cd.is_linker_signed())
+        })
+}
+
+fn key_loc(b: &Binary, key: &str) -> Location {
+    Location {
+        path: b.path.clone(),
+        key: Some(key.to_owned()),
+        arch: None,
+    }
+}
+
+fn check_application_identifier(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for (b, kind) in signed_code(facts) {
+        if !is_app_like(kind) || !is_distribution_signed(b) {
+            continue;
+        }
+        let has = entitlements(b).is_some_and(|e| e.contains_key("application-identifier"));
+        if !has {
+            sink.emit(
+                key_loc(b, "application-identifier"),
+                format!("the signature of {} has no application-identifier entitlement", b.path),
+                "sign with a provisioning profile for this bundle id (Xcode's export does); codesign --entitlements must include application-identifier = TEAMID.bundle-id",
+            );
+        }
+    }
+}
+
+fn check_entitlement_values(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for (b, kind) in signed_code(facts) {
+        let Some(ent) = entitlements(b) else { continue };
+        if kind == BundleKind::Framework {
+            let keys: Vec<&str> = ent.keys().map(String::as_str).collect();
+            if !keys.is_empty() {
+                sink.emit(
+                    key_loc(b, keys[0]),
+                    format!("the framework {} is signed with entitlements ({})", b.path, keys.join(", ")),
+                    "sign frameworks without --entitlements; only apps and extensions carry entitlements",
+                );
+            }
+            continue;
+        }
+        if let Some(v) = ent.get("aps-environment") {
+            let value = v.as_string().unwrap_or("(not a string)");
+            if value != "production" {
+                sink.emit(
+                    key_loc(b, "aps-environment"),
+                    format!("value '{value}' for key 'aps-environment' in {} is not supported (must be 'production')", b.path),
+                    "sign with an App Store distribution profile; it sets aps-environment = production",
+                );
+            }
+        }
+        if let Some(domains) = ent
+            .get("com.apple.developer.associated-domains")
+            .and_then(|v| v.as_array())
+            && domains.iter().any(|d| d.as_string() == Some("*"))
+        {
+            sink.emit(
+                key_loc(b, "com.apple.developer.associated-domains"),
+                format!("value '*' for key 'com.apple.developer.associated-domains' in {} is not supported", b.path),
+                "list the real domains (applinks:example.com) in the target's entitlements file",
+            );
+        }
+        if ent.get("beta-reports-active").and_then(|v| v.as_boolean()) == Some(false) {
+            sink.emit(
+                key_loc(b, "beta-reports-active"),
+                format!("value 'false' for key 'beta-reports-active' in {} is not supported", b.path),
+                "remove beta-reports-active from the entitlements file; the distribution profile sets it",
+            );
+        }
+    }
+}
+
+fn check_get_task_allow(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for (b, _) in signed_code(facts) {
+        let Some(ent) = entitlements(b) else { continue };
+        if ent.get("get-task-allow").and_then(|v| v.as_boolean()) == Some(true) {
+            sink.emit(
+                key_loc(b, "get-task-allow"),
+                format!("the entitlements of {} contain a key value that is not allowed: 'true' for the key 'get-task-allow'", b.path),
+                "sign with an App Store distribution profile (get-task-allow false); a development signature cannot be uploaded",
+            );
+        }
+    }
+}
+
+fn check_beta_entitlement(facts: &Facts, _: &Context, sink: &mut Sink) {
+    let Some(b) = super::macho::main_binary(facts, 0) else {
+        return;
+    };
+    if !is_distribution_signed(b) {
+        return;
+    }
+    if let Some(ent) = entitlements(b)
+        && !ent.contains_key("beta-reports-active")
+    {
+        sink.emit(
+            key_loc(b, "beta-reports-active"),
+            format!("the signature of {} does not include the beta-reports-active entitlement", b.path),
+            "sign with an App Store distribution profile (it carries beta-reports-active = true) if the build is meant for TestFlight",
+        );
+    }
+}
+
+fn check_team_consistency(facts: &Facts, _: &Context, sink: &mut Sink) {
+    let mut teams: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (b, _) in signed_code(facts) {
+        let team = b
+            .slices
+            .first()
+            .and_then(SliceFacts::signature)
+            .and_then(|s| s.code_directories.first())
+            .and_then(|cd| cd.team_id.as_deref());
+        if let Some(team) = team {
+            teams.entry(team).or_default().push(b.path.as_str());
+        }
+    }
+    if teams.len() < 2 {
+        return;
+    }
+    let app_team = super::macho::main_binary(facts, 0)
+        .and_then(|b| b.slices.first())
+        .and_then(SliceFacts::signature)
+        .and_then(|s| s.code_directories.first())
+        .and_then(|cd| cd.team_id.as_deref());
+    for (team, paths) in &teams {
+        if Some(*team) == app_team {
+            continue;
+        }
+        for path in paths {
+            sink.emit(
+                Location::entry((*path).to_owned()),
+                format!(
+                    "{path} is signed by team {team} but the app by team {}",
+                    app_team.unwrap_or("(unsigned)")
+                ),
+                "re-sign every nested framework and extension with the app's identity (Xcode's export does this)",
+            );
+        }
+    }
+}
+
+pub(super) static RULES: &[Rule] = &[
+    rule!(
+        "ITMS-90034",
+        "signature-missing",
+        Error,
+        AppStore,
+        check_signature_present,
+        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, or has no CMS signature",
+        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is not empty.\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
+    ),
+    rule!(
+        "ITMS-90035",
+        "signature-invalid",
+        Error,
+        All,
+        check_signature_valid,
+        "a signature does not match what it signs: Info.plist, CodeResources, entitlements or code pages changed after signing",
+        "Hashes, for every CodeDirectory (SHA-1 and SHA-256) of every slice of every Mach-O file, the special slots - Info.plist (1), requirements (2), _CodeSignature/CodeResources (3), entitlements (5, 7) - and every code page up to the code limit, and compares them with the stored hashes. The message names what differs. A signature that cannot be parsed is reported here too.\n\nApple rejects with \"Invalid Signature. A sealed resource is missing or invalid\" or \"Invalid Info.plist (plist or signature have been modified)\"; the device refuses to install it too.\n\nFix: re-sign after the last change to the bundle; never edit a signed app."
+    ),
+    rule!(
+        "ITMS-90046",
+        "entitlement-value-unsupported",
+        Error,
+        AppStore,
+        check_entitlement_values,
+        "aps-environment is not 'production', associated-domains is '*', beta-reports-active is false, or a framework carries entitlements",
+        "Checks the entitlements signed into every app and extension: aps-environment must be exactly 'production', com.apple.developer.associated-domains must not contain '*', beta-reports-active must not be false; frameworks must carry no entitlements.\n\nApple rejects with \"Invalid Code Signing Entitlements. Your application bundle's signature contains code signing entitlements that are not supported on iOS. Specifically, value 'development' for key 'aps-environment' ...\".\n\nFix: sign with an App Store distribution profile; remove entitlements from framework signing."
+    ),
+    rule!(
+        "ITMS-90075",
+        "application-identifier-missing",
+        Error,
+        AppStore,
+        check_application_identifier,
+        "a signed app or extension has no application-identifier entitlement",
+        "Checks that the signature of every certificate-signed app, extension, watch app and app clip carries the application-identifier entitlement.\n\nApple rejects with \"This bundle is invalid. The application-identifier entitlement is missing\".\n\nFix: sign with a provisioning profile (Xcode's export does); manual codesign needs --entitlements with application-identifier = TEAMID.bundle-id."
+    ),
+    rule!(
+        "ITMS-90164",
+        "entitlements-not-allowed",
+        Error,
+        AppStore,
+        check_get_task_allow,
+        "the signed entitlements contain get-task-allow = true (a development signature)",
+        "Checks the entitlements signed into every app, extension and framework for get-task-allow = true, which only development profiles allow. (Comparing every entitlement with the provisioning profile comes with the profile reader.)\n\nApple rejects with \"Invalid Code Signing Entitlements ... the bundle contains a key value that is not allowed: 'true' for the key 'get-task-allow'\".\n\nFix: export with an App Store distribution profile."
+    ),
+    rule!(
+        "ITMS-90191",
+        "beta-entitlement-missing",
+        Warning,
+        AppStore,
+        check_beta_entitlement,
+        "the app's signature lacks the beta-reports-active entitlement (TestFlight)",
+        "Checks that the certificate-signed main app carries beta-reports-active in its entitlements.\n\nApple e-mails \"Missing beta entitlement - Your app does not include the beta-reports-active entitlement. If you intend to distribute this build via TestFlight for beta testing, please re-build this app with a newly generated provisioning profile\".\n\nFix: sign with a current App Store distribution profile."
+    ),
+    rule!(
+        "IPAGATE-3001",
+        "team-id-inconsistent",
+        Error,
+        All,
+        check_team_consistency,
+        "nested code is signed by a different team than the app",
+        "Compares the team id of the CodeDirectory of every signed app, extension and framework executable with the app's.\n\nWith library validation a device refuses to load code signed by another team, and App Store Connect expects one identity throughout; a vendor framework embedded without re-signing is the usual cause.\n\nFix: re-sign every nested bundle with the app's identity (Xcode's 'Embed & Sign')."
+    ),
+];
