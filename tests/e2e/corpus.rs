@@ -311,3 +311,180 @@ fn corpus_bundle_facts_agree_with_the_independent_reader() {
         "expected to compare the corpus's 26 readable IPAs, compared {compared}"
     );
 }
+
+/// `9.3.0` and `9.3` are the same version.
+fn version_trimmed(v: &str) -> String {
+    let mut parts: Vec<&str> = v.split('.').collect();
+    while parts.len() > 2 && parts.last() == Some(&"0") {
+        parts.pop();
+    }
+    parts.join(".")
+}
+
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_mach_o_and_signature_facts_agree_with_the_independent_reader() {
+    // For every corpus app whose main executable the other reader parsed: the slices' archs, the
+    // platform / minos / sdk of each slice and the load command they came from, the encryption
+    // ids, and the code signature: hash type of the first CodeDirectory, ad-hoc flag, identifier,
+    // team id, entitlement keys, `get-task-allow`, and whether the Info.plist still matches its
+    // special-slot hash.
+    let Some(dir) = corpus() else { return };
+    let facts = facts(&dir);
+    let mut compared = 0;
+    let mut slices_compared = 0;
+    for file in archives(&dir) {
+        let entry = &facts["files"][key(&dir, &file)];
+        let Some(apps) = entry["facts"]["apps"].as_array() else {
+            continue;
+        };
+        let expected = &apps[0];
+        let Some(macho) = expected["macho"].as_object() else {
+            continue;
+        };
+        let ctx = file.display().to_string();
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{ctx}");
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let app_path = doc["bundles"][0]["path"].as_str().expect("app path");
+        let binary = doc["binaries"]
+            .as_array()
+            .expect("binaries")
+            .iter()
+            .find(|b| b["bundle"] == app_path && b["role"] == "main-executable")
+            .unwrap_or_else(|| panic!("{ctx}: no main executable in {app_path}"));
+        let slices = binary["slices"].as_array().expect("slices");
+        let archs: Vec<&str> = slices
+            .iter()
+            .map(|s| s["arch"].as_str().expect("arch"))
+            .collect();
+        let want_archs: Vec<&str> = macho["archs"]
+            .as_array()
+            .expect("archs")
+            .iter()
+            .map(|a| a.as_str().expect("arch"))
+            .collect();
+        assert_eq!(archs, want_archs, "{ctx}: archs");
+        assert_eq!(
+            binary["container"] != "thin",
+            macho["fat"].as_bool().expect("fat"),
+            "{ctx}: fat"
+        );
+        for (slice, want) in slices
+            .iter()
+            .zip(macho["per_slice"].as_array().expect("per_slice"))
+        {
+            let arch = want["arch"].as_str().expect("arch");
+            let bv = &slice["build_version"];
+            assert_eq!(
+                // ipagate says `iossim`, the other reader `iOSSimulator`.
+                bv["platform"]
+                    .as_str()
+                    .map(|p| match p.strip_suffix("sim") {
+                        Some(base) => format!("{base}simulator"),
+                        None => p.to_string(),
+                    }),
+                want["platform"].as_str().map(str::to_ascii_lowercase),
+                "{ctx} {arch}: platform"
+            );
+            for field in ["minos", "sdk"] {
+                assert_eq!(
+                    bv[field].as_str().map(version_trimmed),
+                    want[field].as_str().map(version_trimmed),
+                    "{ctx} {arch}: {field}"
+                );
+            }
+            let source = match want["cmd"].as_str() {
+                Some("BUILD_VERSION") => "build-version",
+                Some("VERSION_MIN") => "version-min",
+                other => panic!("{ctx}: unknown load command {other:?}"),
+            };
+            assert_eq!(bv["source"], source, "{ctx} {arch}: load command");
+            slices_compared += 1;
+        }
+        let cryptids: Vec<i64> = slices
+            .iter()
+            .filter_map(|s| s["encryption"]["cryptid"].as_i64())
+            .collect();
+        let want_cryptids: Vec<i64> = macho["cryptid"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        assert_eq!(cryptids, want_cryptids, "{ctx}: cryptid per slice");
+
+        let cs = &expected["macho"]["codesig"];
+        if !cs.is_object() {
+            continue;
+        }
+        for slice in slices {
+            let arch = slice["arch"].as_str().unwrap_or("?");
+            let sig = &slice["signature"];
+            assert_eq!(sig["state"], "parsed", "{ctx} {arch}: signature state");
+            let cds = sig["code_directories"]
+                .as_array()
+                .expect("code directories");
+            let first = &cds[0];
+            assert_eq!(
+                first["hash_type"], cs["cd_hash_type"],
+                "{ctx} {arch}: hash type"
+            );
+            assert_eq!(first["adhoc"], cs["adhoc"], "{ctx} {arch}: adhoc");
+            assert_eq!(
+                first["identifier"], cs["identifier"],
+                "{ctx} {arch}: identifier"
+            );
+            assert_eq!(first["team_id"], cs["team_id"], "{ctx} {arch}: team id");
+            assert_eq!(
+                cds.len() > 1,
+                cs["alt_code_directory"].as_bool().unwrap_or(false),
+                "{ctx} {arch}: alternate CodeDirectory"
+            );
+            let mut keys: Vec<&str> = sig["entitlements"]
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            keys.sort_unstable();
+            let mut want_keys: Vec<&str> = cs["entitlements_keys"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            want_keys.sort_unstable();
+            assert_eq!(keys, want_keys, "{ctx} {arch}: entitlement keys");
+            assert_eq!(
+                sig["entitlements"]["get-task-allow"].as_bool(),
+                cs["get_task_allow"].as_bool(),
+                "{ctx} {arch}: get-task-allow"
+            );
+            // The Info.plist special slot: facts.json says "ok" for every app it checked.
+            let info_states: Vec<&str> = cds
+                .iter()
+                .flat_map(|cd| cd["special_slot_checks"].as_array().into_iter().flatten())
+                .filter(|c| c["slot"] == 1)
+                .map(|c| c["state"].as_str().unwrap_or("?"))
+                .collect();
+            let want_all_ok = expected["infoplist_hash_vs_codedirectory"]
+                .as_array()
+                .is_some_and(|a| a.iter().all(|s| s == "ok"));
+            assert!(
+                !info_states.is_empty(),
+                "{ctx} {arch}: no Info.plist slot checked"
+            );
+            assert_eq!(
+                info_states.iter().all(|s| *s == "match"),
+                want_all_ok,
+                "{ctx} {arch}: Info.plist vs CodeDirectory: {info_states:?}"
+            );
+        }
+        compared += 1;
+    }
+    eprintln!("corpus Mach-O/signature: {compared} apps, {slices_compared} slices agree");
+    assert!(compared >= 18, "apps compared: {compared}");
+}
