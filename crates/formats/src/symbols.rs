@@ -24,6 +24,11 @@ pub struct SliceSymbols {
     pub imports: Vec<String>,
     /// Selector names from `__objc_methname`, sorted and deduplicated.
     pub selectors: Vec<String>,
+    /// Names of the Objective-C classes and protocols the slice itself defines, from
+    /// `__objc_classname` (Swift classes visible to Objective-C by their mangled names,
+    /// `_TtC9Alamofire15SessionDelegate`), sorted and deduplicated. What a statically linked
+    /// library leaves behind in the binary that contains it.
+    pub classnames: Vec<String>,
     /// The lists were cut at [`MAX_NAMES`].
     pub truncated: bool,
 }
@@ -35,6 +40,38 @@ impl SliceSymbols {
             .iter()
             .filter_map(|s| s.strip_prefix("OBJC_CLASS_$_"))
     }
+
+    /// The Swift modules whose classes or protocols the slice defines, read from the mangled
+    /// names in [`Self::classnames`] (`_TtC9Alamofire15SessionDelegate` → `Alamofire`,
+    /// `_TtGC7SnapKit…`, `_TtP…`, nested `_TtCC…`), sorted and deduplicated.
+    pub fn swift_modules(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .classnames
+            .iter()
+            .filter_map(|n| swift_module(n))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The module of one old-style mangled Objective-C-visible Swift name: `_Tt`, kind letters
+/// (`C` class, `P` protocol, `G` generic, repeated when nested), a decimal length, the module.
+fn swift_module(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("_Tt")?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_uppercase());
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 3 {
+        return None;
+    }
+    let len: usize = rest[..digits].parse().ok()?;
+    let module = rest.get(digits..digits + len)?;
+    (!module.is_empty()
+        && module
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    .then_some(module)
 }
 
 fn keep(name: &[u8], out: &mut Vec<String>, truncated: &mut bool) {
@@ -62,18 +99,22 @@ fn collect<'data, Mach: MachHeader<Endian = Endianness>>(
         }
     }
     for section in file.sections() {
-        if section.name_bytes().ok() != Some(b"__objc_methname") {
-            continue;
-        }
+        let out = match section.name_bytes().ok() {
+            Some(b"__objc_methname") => &mut out.selectors,
+            Some(b"__objc_classname") => &mut out.classnames,
+            _ => continue,
+        };
         let Ok(data) = section.data() else { continue };
         for name in data.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-            keep(name, &mut out.selectors, &mut truncated);
+            keep(name, out, &mut truncated);
         }
     }
     out.imports.sort_unstable();
     out.imports.dedup();
     out.selectors.sort_unstable();
     out.selectors.dedup();
+    out.classnames.sort_unstable();
+    out.classnames.dedup();
     out.truncated = truncated;
     out
 }
@@ -118,6 +159,30 @@ mod tests {
         assert_eq!(s.selectors, ["activeInputModes", "init", "systemUptime"]);
         assert_eq!(s.classes().collect::<Vec<_>>(), ["NSUserDefaults"]);
         assert!(!s.truncated);
+    }
+
+    #[test]
+    fn defined_classes_and_their_swift_modules_are_read() {
+        let bytes = ipagate_fixtures::macho::unsigned(
+            &ipagate_fixtures::macho::MachOSpec::arm64("15.0").defining_classes(&[
+                "FIRApp",
+                "_TtC9Alamofire15SessionDelegate",
+                "_TtGC7SnapKit14ConstraintItem_",
+                "_TtP6Lottie12AnimationKey_",
+                "_TtCC4Demo5Outer5Inner",
+                "_TtCs12_SwiftObject",
+                "_Tt",
+                "_TtC999",
+            ]),
+            3,
+        );
+        let s = scan(&bytes).unwrap();
+        assert!(s.classnames.iter().any(|c| c == "FIRApp"));
+        assert_eq!(
+            s.swift_modules(),
+            ["Alamofire", "Demo", "Lottie", "SnapKit"]
+        );
+        assert!(s.selectors.is_empty());
     }
 
     #[test]

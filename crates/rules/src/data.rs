@@ -43,6 +43,22 @@ pub struct PrivacyData {
     pub third_party_sdks: SdkList,
     /// ITMS-90683: what makes an Info.plist purpose string necessary.
     pub purpose_string: Vec<PurposeTrigger>,
+    /// ITMS-90078: what reveals code that registers with the Apple Push Notification service
+    /// (absent from data files older than this field: no triggers).
+    #[serde(default)]
+    pub push: PushTriggers,
+}
+
+/// Code that registers for remote notifications.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushTriggers {
+    /// Selectors whose use reveals it.
+    #[serde(default)]
+    pub selectors: Vec<String>,
+    /// Objective-C classes whose import reveals it.
+    #[serde(default)]
+    pub classes: Vec<String>,
 }
 
 /// One purpose-string trigger.
@@ -73,6 +89,10 @@ pub struct SdkList {
     pub count_verified: bool,
     /// Names as frameworks, SPM products or pods.
     pub names: Vec<String>,
+    /// Listed SDK → Objective-C classes only it defines: its marks in a binary that links it
+    /// statically (Swift SDKs are recognised by their module name instead).
+    #[serde(default)]
+    pub static_classes: BTreeMap<String, Vec<String>>,
 }
 
 /// `deadlines.toml`.

@@ -235,43 +235,244 @@ fn check_tracking_elsewhere(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     }
 }
 
+/// The listed SDK a resource bundle belongs to, by its name: `Alamofire_Alamofire.bundle`
+/// (SwiftPM: package_target), `FirebaseCore_Privacy.bundle` (CocoaPods), `url_launcher_ios_privacy.bundle`
+/// (Flutter plugins), or the SDK's own name.
+fn listed_sdk_of_bundle<'a>(bundle_name: &str, listed: &'a [String]) -> Option<&'a str> {
+    let name = bundle_name.strip_suffix(".bundle")?;
+    let mut candidates = vec![name];
+    for suffix in ["_Privacy", "_privacy"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            candidates.push(stem);
+        }
+    }
+    for (i, _) in name.match_indices('_') {
+        candidates.push(&name[..i]);
+        candidates.push(&name[i + 1..]);
+    }
+    candidates
+        .into_iter()
+        .find_map(|c| listed.iter().find(|l| *l == c).map(String::as_str))
+}
+
+fn list_note(ctx: &Context) -> String {
+    format!(
+        "{} in the data of {}",
+        if ctx.data.privacy.third_party_sdks.count_verified {
+            "list verified"
+        } else {
+            "list length unverified"
+        },
+        ctx.data.privacy.version
+    )
+}
+
+/// Whether `index` lies inside a framework (its resources are judged with the framework).
+fn inside_framework(facts: &Facts, index: usize) -> bool {
+    let mut at = facts.bundles[index].parent;
+    while let Some(i) = at {
+        if facts.bundles[i].kind == BundleKind::Framework {
+            return true;
+        }
+        at = facts.bundles[i].parent;
+    }
+    false
+}
+
+/// Listed SDKs a binary contains statically: Swift modules of the classes it defines, and the
+/// Objective-C classes only a listed SDK defines. SDK → the names that revealed it.
+fn static_sdks<'a>(
+    binary: &'a ipagate_formats::binaries::Binary,
+    ctx: &'a Context,
+) -> std::collections::BTreeMap<&'a str, Vec<String>> {
+    let sdks = &ctx.data.privacy.third_party_sdks;
+    let mut found: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for slice in &binary.slices {
+        let Some(Ok(symbols)) = &slice.symbols else {
+            continue;
+        };
+        for module in symbols.swift_modules() {
+            if let Some(sdk) = sdks.names.iter().find(|n| *n == module) {
+                let shown = format!("Swift module {module}");
+                let names = found.entry(sdk.as_str()).or_default();
+                if !names.contains(&shown) {
+                    names.push(shown);
+                }
+            }
+        }
+        for (sdk, classes) in &sdks.static_classes {
+            for class in classes {
+                if symbols.classnames.binary_search(class).is_ok() {
+                    let shown = format!("class {class}");
+                    let names = found.entry(sdk.as_str()).or_default();
+                    if !names.contains(&shown) {
+                        names.push(shown);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
 fn check_listed_sdk(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     let listed = &ctx.data.privacy.third_party_sdks.names;
     for (i, b) in facts.bundles.iter().enumerate() {
-        if b.kind != BundleKind::Framework {
-            continue;
+        match b.kind {
+            BundleKind::Framework => {
+                let name = b.name().trim_end_matches(".framework");
+                if !listed.iter().any(|l| l == name) {
+                    continue;
+                }
+                // The framework's own manifest, or one in a resource bundle it carries.
+                let covered = b.privacy_manifest.is_some()
+                    || facts.bundles.iter().any(|n| {
+                        n.parent == Some(i)
+                            && n.kind == BundleKind::ResourceBundle
+                            && n.privacy_manifest.is_some()
+                    });
+                if !covered {
+                    emit_dated(
+                        sink,
+                        ctx,
+                        "ITMS-91061",
+                        Location::entry(&b.path),
+                        format!(
+                            "{name}.framework is on Apple's list of SDKs that must ship a privacy manifest, and has none ({})",
+                            list_note(ctx)
+                        ),
+                        &format!(
+                            "update {name} to a release that ships PrivacyInfo.xcprivacy (most listed SDKs do since 2024)"
+                        ),
+                    );
+                }
+            }
+            // A listed SDK linked statically brings its resource bundle: one without a
+            // manifest is an SDK release from before the requirement.
+            BundleKind::ResourceBundle if !inside_framework(facts, i) => {
+                let Some(sdk) = listed_sdk_of_bundle(b.name(), listed) else {
+                    continue;
+                };
+                if b.privacy_manifest.is_none() {
+                    emit_dated(
+                        sink,
+                        ctx,
+                        "ITMS-91061",
+                        Location::entry(&b.path),
+                        format!(
+                            "{} is the resource bundle of {sdk}, which is on Apple's list of SDKs that must ship a privacy manifest, and it has none ({})",
+                            b.name(),
+                            list_note(ctx)
+                        ),
+                        &format!(
+                            "update {sdk} to a release that ships PrivacyInfo.xcprivacy in its resource bundle"
+                        ),
+                    );
+                }
+            }
+            _ => {}
         }
-        let name = b.name().trim_end_matches(".framework");
-        if !listed.iter().any(|l| l == name) {
+    }
+    // Statically linked copies: the binary's own classes reveal the SDK; its manifest must
+    // come in a resource bundle named after it, shipped with the binary's app or extension.
+    for binary in &facts.binaries {
+        let Some(bundle) = binary.bundle else {
             continue;
+        };
+        if facts.bundles[bundle].kind == BundleKind::Framework
+            && listed
+                .iter()
+                .any(|l| facts.bundles[bundle].name().trim_end_matches(".framework") == l)
+        {
+            continue; // the framework case above
         }
-        // The framework's own manifest, or one in a resource bundle it carries.
-        let covered = b.privacy_manifest.is_some()
-            || facts.bundles.iter().any(|n| {
-                n.parent == Some(i)
-                    && n.kind == BundleKind::ResourceBundle
-                    && n.privacy_manifest.is_some()
+        for (sdk, revealed) in static_sdks(binary, ctx) {
+            if facts.bundles.iter().any(|b| {
+                b.kind == BundleKind::Framework && b.name().trim_end_matches(".framework") == sdk
+            }) {
+                continue; // linked dynamically as well: judged as a framework
+            }
+            let bundle_of_sdk = facts.bundles.iter().enumerate().find(|(i, b)| {
+                b.kind == BundleKind::ResourceBundle
+                    && !inside_framework(facts, *i)
+                    && listed_sdk_of_bundle(b.name(), listed) == Some(sdk)
             });
-        if !covered {
-            emit_dated(
-                sink,
-                ctx,
-                "ITMS-91061",
-                Location::entry(&b.path),
-                format!(
-                    "{name}.framework is on Apple's list of SDKs that must ship a privacy manifest, and has none ({} in the data of {})",
-                    if ctx.data.privacy.third_party_sdks.count_verified {
-                        "list verified"
-                    } else {
-                        "list length unverified"
-                    },
-                    ctx.data.privacy.version
+            match bundle_of_sdk {
+                // With a manifest: covered; without: reported above.
+                Some(_) => {}
+                None => sink.emit_as(
+                    Severity::Warning,
+                    Location::entry(&binary.path),
+                    format!(
+                        "{} contains the listed SDK {sdk} statically ({}), and no resource bundle named after {sdk} ships its privacy manifest (heuristic: the binary's own class names; {})",
+                        binary.path,
+                        revealed.join(", "),
+                        list_note(ctx)
+                    ),
+                    format!(
+                        "update {sdk} to a release that ships PrivacyInfo.xcprivacy (SwiftPM and CocoaPods put it in a resource bundle such as {sdk}_Privacy.bundle), or check that its declarations are in the app's manifest"
+                    ),
                 ),
-                &format!(
-                    "update {name} to a release that ships PrivacyInfo.xcprivacy (most listed SDKs do since 2024)"
-                ),
-            );
+            }
         }
+    }
+}
+
+/// ITMS-90078: code that registers with APNs, in an app or extension whose signature has no
+/// aps-environment entitlement. Judged per app or extension: its main executable's
+/// entitlements, and the push triggers of every binary it ships (frameworks included).
+fn check_push_entitlement(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    use std::collections::BTreeMap;
+    let push = &ctx.data.privacy.push;
+    let mut owners: BTreeMap<usize, (String, &str)> = BTreeMap::new();
+    for binary in &facts.binaries {
+        let Some(owner) = binary.bundle.and_then(|b| purpose_owner(facts, b)) else {
+            continue;
+        };
+        let trigger = binary.slices.iter().find_map(|slice| {
+            let Some(Ok(symbols)) = &slice.symbols else {
+                return None;
+            };
+            push.selectors
+                .iter()
+                .find(|x| symbols.selectors.binary_search(x).is_ok())
+                .map(|x| format!("the selector {x}"))
+                .or_else(|| {
+                    symbols
+                        .classes()
+                        .find(|c| push.classes.iter().any(|x| x == c))
+                        .map(|c| format!("the class {c}"))
+                })
+        });
+        if let Some(trigger) = trigger {
+            owners
+                .entry(owner)
+                .or_insert((trigger, binary.path.as_str()));
+        }
+    }
+    for (owner, (trigger, binary)) in owners {
+        let Some(main) = facts.binaries.iter().find(|b| {
+            b.bundle == Some(owner)
+                && b.role == ipagate_formats::binaries::BinaryRole::MainExecutable
+        }) else {
+            continue;
+        };
+        // Unsigned or unreadable signatures are the signing rules' findings.
+        let Some(slice) = main.slices.iter().find(|s| s.signature().is_some()) else {
+            continue;
+        };
+        let has = matches!(&slice.entitlements, Some(Ok(e)) if e.contains_key("aps-environment"));
+        if has {
+            continue;
+        }
+        sink.emit(
+            Location::entry(&main.path),
+            format!(
+                "{binary} references {trigger} (registration with the Apple Push Notification service), but the signature of {} has no aps-environment entitlement (heuristic: Apple's detection is private)",
+                main.path
+            ),
+            "enable the Push Notifications capability for the target and sign with a profile that includes it; if the code is an SDK's and the app does not use push, the warning can be ignored",
+        );
     }
 }
 
@@ -572,6 +773,9 @@ pub(super) static RULES: &[Rule] = &[
     rule!("ITMS-91065", "listed-sdk-signature-unknown", Warning, AppStore, check_listed_binary_sdk,
         "a framework on Apple's third-party SDK list: its XCFramework signature cannot be checked in an IPA",
         "Reports every embedded framework on Apple's list of commonly used third-party SDKs (privacy.toml). Apple requires those added as binary dependencies to be signed by their authors; the signature lives on the XCFramework and is gone from the exported IPA (frameworks are re-signed), so offline this can only be a reminder.\n\nApple blocks the build with ITMS-91065 \"Missing signature\".\n\nFix: use a signed XCFramework release of the SDK, or build it from source."),
+    rule!("ITMS-90078", "push-entitlement-missing", Warning, AppStore, check_push_entitlement,
+        "code registers for remote notifications but the app's signature has no aps-environment entitlement (heuristic)",
+        "Checks every binary an app or extension ships (frameworks included) for the push triggers in privacy.toml (push: registerForRemoteNotifications, registerForRemoteNotificationTypes:, PKPushRegistry) and, when one is found, the entitlements signed into that app's or extension's main executable for aps-environment. Unsigned executables are left to the signing rules. A heuristic: Apple's detection is private, and SDKs that carry push code the app never calls draw the same e-mail.\n\nApple e-mails ITMS-90078 \"Missing Push Notification Entitlement\" (a warning; the build is not rejected).\n\nFix: enable the Push Notifications capability, or ignore the warning if the app does not use push."),
     rule!("ITMS-90683", "purpose-string-missing", Warning, AppStore, check_purpose_strings,
         "a binary references a protected API but the Info.plist has no purpose string for it (heuristic)",
         "Checks each binary's Objective-C class imports, selectors and entitlements against the purpose-string triggers (privacy.toml, purpose_string: AVCaptureSession → NSCameraUsageDescription, CLLocationManager authorization selectors → NSLocationWhenInUseUsageDescription, CNContactStore → NSContactsUsageDescription, ...), judged against the Info.plist of the app, extension, watch app or App Clip the code ships in (a framework's code against its app's). A heuristic: Apple's detection is private; SDKs that link a framework without using it draw Apple's e-mail too. Localised InfoPlist.strings are not checked yet.\n\nApple e-mails ITMS-90683 \"Missing purpose string in Info.plist\" and may block review.\n\nFix: add the key with a sentence that explains the access."),
@@ -595,7 +799,7 @@ pub(super) static RULES: &[Rule] = &[
         "Checks that every PrivacyInfo.xcprivacy (app, extensions, frameworks, resource bundles) is a property list with the four known keys of the right types, and nothing else.\n\nApple blocks the build with ITMS-91056 \"Invalid privacy manifest\"; enforced for all manifests from 12 November 2024.\n\nFix: recreate the file from Xcode's App Privacy template."),
     rule!("ITMS-91061", "listed-sdk-without-manifest", Error, AppStore, check_listed_sdk,
         "a framework on Apple's third-party SDK list ships no privacy manifest",
-        "Checks every embedded framework whose name is on Apple's list of commonly used third-party SDKs (privacy.toml; the list's length is not verified against Apple's page) for a PrivacyInfo.xcprivacy of its own or in a resource bundle it carries. Statically linked copies need the binary scan (not done yet).\n\nApple blocks the build with ITMS-91061 \"Missing privacy manifest\" since 12 November 2024.\n\nFix: update the SDK to a release that ships its manifest."),
+        "Checks every embedded framework whose name is on Apple's list of commonly used third-party SDKs (privacy.toml; the list's length is not verified against Apple's page) for a PrivacyInfo.xcprivacy of its own or in a resource bundle it carries; every resource bundle named after a listed SDK (Alamofire_Alamofire.bundle, FirebaseCore_Privacy.bundle, url_launcher_ios_privacy.bundle) for its manifest; and every binary for statically linked listed SDKs, recognised by the classes it defines (Swift module names in mangled class names, Objective-C classes only that SDK defines: privacy.toml, static_classes), which need a resource bundle named after the SDK carrying its manifest. The static case is a heuristic and reported as a warning.\n\nApple blocks the build with ITMS-91061 \"Missing privacy manifest\" since 12 November 2024.\n\nFix: update the SDK to a release that ships its manifest."),
     rule!("ITMS-91064", "privacy-tracking-domains-without-tracking", Error, AppStore, check_tracking,
         "a privacy manifest lists tracking domains but does not declare tracking",
         "Checks the manifests of apps, extensions and frameworks: NSPrivacyTracking must be true when NSPrivacyTrackingDomains is not empty (an array holding an empty string counts as not empty).\n\nApple blocks the build with ITMS-91064 \"Invalid tracking information\".\n\nFix: set NSPrivacyTracking to true, or remove the domains."),
