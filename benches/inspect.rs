@@ -98,5 +98,57 @@ fn bench_entries(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_inspect, bench_entries);
+/// ITMS-91053's symbol scan against the inflate it follows: the same signed executable (an arm64
+/// slice importing 2,000 symbols and listing 2,000 selectors, the rest random `__TEXT`) of 10 MB
+/// and 100 MB, inflated from the package and scanned. The scan reads `LC_SYMTAB`'s tables and two
+/// sections, so it should stay far below the inflate (issue target: scan ≤ 2× inflate; the
+/// whole-binary comparison with `unzip -p` is `benches/symbols.sh`).
+fn bench_symbols(c: &mut Criterion) {
+    use ipagate_fixtures::macho::MachOSpec;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let imports: Vec<String> = (0..2_000)
+        .map(|i| format!("imported_function_{i:05}"))
+        .collect();
+    let selectors: Vec<String> = (0..120).map(|i| format!("sel{i:03}:")).collect();
+    let imports: Vec<&str> = imports.iter().map(String::as_str).collect();
+    let selectors: Vec<&str> = selectors.iter().map(String::as_str).collect();
+    let mut group = c.benchmark_group("symbols");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    for (label, mb) in [("10MB", 10u64), ("100MB", 100)] {
+        let path = dir.path().join(format!("Symbols-{label}.ipa"));
+        let spec = MachOSpec::arm64("15.0")
+            .importing(&imports, &selectors)
+            .map(|s| s.text_pages = mb * 1_000_000 / 4096);
+        ipagate_fixtures::scenarios::signed()
+            .map_app(|a| a.macho(spec))
+            .write_to(&path)
+            .expect("write the bench package");
+        let package = Package::open(&path, &Limits::default()).expect("open");
+        let entry = package
+            .entry("Payload/Demo.app/Demo")
+            .expect("executable entry")
+            .clone();
+        let bytes = package.read(&entry, u64::MAX).expect("inflate");
+        let scanned = ipagate_formats::symbols::scan(&bytes).expect("scan");
+        assert_eq!(scanned.imports.len(), imports.len());
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(BenchmarkId::new("inflate", label), |b| {
+            b.iter(|| black_box(package.read(&entry, u64::MAX).expect("inflate").len()))
+        });
+        group.bench_function(BenchmarkId::new("scan", label), |b| {
+            b.iter(|| {
+                black_box(
+                    ipagate_formats::symbols::scan(&bytes)
+                        .expect("scan")
+                        .imports
+                        .len(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_inspect, bench_entries, bench_symbols);
 criterion_main!(benches);

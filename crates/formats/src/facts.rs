@@ -6,7 +6,7 @@
 //! `AppClips/*.app`, `Frameworks/*.framework`, any `*.bundle`, and any other folder that holds an
 //! `Info.plist` (App Store Connect treats such a folder as a bundle, `itms-rules.md` §1).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use plist::Dictionary;
 use rayon::prelude::*;
@@ -269,6 +269,20 @@ pub struct Bundle {
     pub icons: Option<crate::icons::Icons>,
     /// Its `PrivacyInfo.xcprivacy` (at the top of the bundle), if it ships one.
     pub privacy_manifest: Option<crate::privacy::ManifestState>,
+    /// The localised Info.plist values of an app or extension: every
+    /// `<locale>.lproj/InfoPlist.strings` at the top of the bundle, in path order.
+    pub localized_info: Vec<LocalizedInfo>,
+}
+
+/// One `<locale>.lproj/InfoPlist.strings`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalizedInfo {
+    /// Entry path.
+    pub path: String,
+    /// The folder name without `.lproj` (`en`, `pt-BR`, `Base`).
+    pub locale: String,
+    /// Its string values by key, or why it could not be read.
+    pub strings: Result<BTreeMap<String, String>, String>,
 }
 
 impl Bundle {
@@ -666,7 +680,39 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
         loose_dylibs,
         icons: None,
         privacy_manifest: read_privacy_manifest(package, dir),
+        localized_info: read_localized_info(package, dir),
     })
+}
+
+/// `<dir>/<locale>.lproj/InfoPlist.strings` of an app or extension folder (one pass over the
+/// bundle's entries, reading only those files, each bounded like an Info.plist).
+fn read_localized_info(package: &Package, dir: &str) -> Vec<LocalizedInfo> {
+    if !(dir.ends_with(".app") || dir.ends_with(".appex")) {
+        return Vec::new();
+    }
+    const FILE: &str = ".lproj/InfoPlist.strings";
+    package
+        .children(dir)
+        .filter(|e| !e.is_dir)
+        .filter_map(|e| {
+            let rest = &e.path[dir.len() + 1..];
+            let locale = rest.strip_suffix(FILE)?;
+            (!locale.is_empty() && !locale.contains('/')).then_some((e, locale))
+        })
+        .map(|(e, locale)| LocalizedInfo {
+            path: e.path.clone(),
+            locale: locale.to_string(),
+            strings: package
+                .read(e, package.limits().max_plist_size)
+                .map_err(|err| err.to_string())
+                .and_then(|bytes| crate::info_plist::parse_strings(&bytes).map_err(|err| err.0))
+                .map(|dict| {
+                    dict.into_iter()
+                        .filter_map(|(k, v)| v.into_string().map(|v| (k, v)))
+                        .collect()
+                }),
+        })
+        .collect()
 }
 
 fn read_privacy_manifest(package: &Package, dir: &str) -> Option<crate::privacy::ManifestState> {

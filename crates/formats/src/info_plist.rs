@@ -62,6 +62,38 @@ pub fn parse_dictionary(bytes: &[u8]) -> Result<(PlistFormat, Dictionary), Plist
     }
 }
 
+/// Parses a compiled or source `.strings` file (`InfoPlist.strings`): a binary or XML property
+/// list whose root is a dictionary (what Xcode writes into a built app), or the text format
+/// (`"key" = "value";` lines with comments, UTF-8 or UTF-16 with a byte-order mark), read as the
+/// body of an old-style dictionary. Same bounds as [`parse_dictionary`].
+pub fn parse_strings(bytes: &[u8]) -> Result<Dictionary, PlistError> {
+    let utf8 = from_utf16(bytes)?;
+    let text = utf8.as_deref().unwrap_or(bytes);
+    if text.starts_with(b"bplist00") || sniff(text).is_ok() {
+        return parse_dictionary(bytes).map(|(_, dict)| dict);
+    }
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+    if std::str::from_utf8(text).is_err() {
+        return Err(PlistError(
+            "not a strings file: neither a property list nor UTF-8/UTF-16 text".into(),
+        ));
+    }
+    let mut wrapped = Vec::with_capacity(text.len() + 4);
+    wrapped.extend_from_slice(b"{\n");
+    wrapped.extend_from_slice(text);
+    wrapped.extend_from_slice(b"\n}");
+    check_nesting(&wrapped)?;
+    match Value::from_reader(std::io::Cursor::new(&wrapped))
+        .map_err(|e| PlistError(format!("not a valid strings file: {e}")))?
+    {
+        Value::Dictionary(dict) => Ok(dict),
+        other => Err(PlistError(format!(
+            "the strings file reads as {}, not key = value pairs",
+            type_name(&other)
+        ))),
+    }
+}
+
 /// Apple's parser also reads UTF-16 XML plists (with a byte-order mark); they are converted to
 /// UTF-8, declaration included, so the XML reader sees one encoding.
 fn from_utf16(bytes: &[u8]) -> Result<Option<Vec<u8>>, PlistError> {
@@ -348,6 +380,41 @@ mod tests {
     use super::*;
 
     use ipagate_fixtures::plist::nested_arrays;
+
+    #[test]
+    fn strings_files_in_every_encoding_xcode_ships() {
+        let text = "/* comment */\n\"NSCameraUsageDescription\" = \"Scan \\\"codes\\\"\";\n// line\nCFBundleDisplayName = Demo;\n";
+        let dict = parse_strings(text.as_bytes()).unwrap();
+        assert_eq!(
+            dict.get("NSCameraUsageDescription")
+                .and_then(Value::as_string),
+            Some("Scan \"codes\"")
+        );
+        assert_eq!(
+            dict.get("CFBundleDisplayName").and_then(Value::as_string),
+            Some("Demo")
+        );
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(parse_strings(&utf16).unwrap(), dict);
+        let mut binary = Vec::new();
+        Value::Dictionary(dict.clone())
+            .to_writer_binary(&mut binary)
+            .unwrap();
+        assert_eq!(parse_strings(&binary).unwrap(), dict);
+        // Not strings files: a clear error, never a panic.
+        for bad in [
+            &b"\"key\" = \"never closed;"[..],
+            b"\xff\xfe\x00",
+            b"\xc3\x28 = x;",
+            b"key = (a, b;",
+        ] {
+            assert!(parse_strings(bad).is_err(), "{bad:?}");
+        }
+        // The same depth bound as an Info.plist.
+        let deep = format!("k = {}x{};", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse_strings(deep.as_bytes()).is_err());
+    }
 
     #[test]
     fn deeply_nested_binary_plist_is_refused_not_a_stack_overflow() {

@@ -46,8 +46,8 @@ mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
-    ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, SuspiciousName, Symlink,
-    Tiers, Unpackable, inspect, inspect_with,
+    ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, LocalizedInfo,
+    SuspiciousName, Symlink, Tiers, Unpackable, inspect, inspect_with,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use io::{EntryDataError, EntryReader, EntrySlice, ReadAt};

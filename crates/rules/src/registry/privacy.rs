@@ -739,14 +739,59 @@ fn check_purpose_strings(facts: &Facts, ctx: &Context, sink: &mut Sink) {
                     .and_then(|v| v.as_string())
                     .is_some_and(|s| !s.trim().is_empty())
             };
-            if has(key) || t.alternatives.iter().any(|a| has(a)) {
+            let keys: Vec<&str> = std::iter::once(key)
+                .chain(t.alternatives.iter().map(String::as_str))
+                .collect();
+            let localized_has = |l: &ipagate_formats::LocalizedInfo| {
+                l.strings.as_ref().is_ok_and(|m| {
+                    keys.iter()
+                        .any(|k| m.get(*k).is_some_and(|v| !v.trim().is_empty()))
+                })
+            };
+            let localized_in: Vec<&str> = bundle
+                .localized_info
+                .iter()
+                .filter(|l| localized_has(l))
+                .map(|l| l.locale.as_str())
+                .collect();
+            if !keys.iter().any(|k| has(k)) {
+                let only_localized = if localized_in.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; it is only in the InfoPlist.strings of {} (Apple requires it in the Info.plist as well)",
+                        localized_in.join(", ")
+                    )
+                };
+                sink.emit(
+                    Location::key(bundle.info_plist_path(), key),
+                    format!("{binary} references {trigger}, but {} has no {key}{only_localized} (heuristic: Apple's detection is private)", bundle.info_plist_path()),
+                    format!("add {key} to the Info.plist with a sentence that says why the app needs the access (and to every InfoPlist.strings the app localises)"),
+                );
                 continue;
             }
-            sink.emit(
-                Location::key(bundle.info_plist_path(), key),
-                format!("{binary} references {trigger}, but {} has no {key} (heuristic: Apple's detection is private)", bundle.info_plist_path()),
-                format!("add {key} to the Info.plist with a sentence that says why the app needs the access (and to every InfoPlist.strings the app localises)"),
-            );
+            // Localised in some folders: Apple wants it "across each of your app's localization
+            // folders". Not localised at all: the Info.plist's value serves every locale.
+            if localized_in.is_empty() {
+                continue;
+            }
+            let missing: Vec<&str> = bundle
+                .localized_info
+                .iter()
+                .filter(|l| l.strings.is_ok() && !localized_has(l))
+                .map(|l| l.locale.as_str())
+                .collect();
+            if !missing.is_empty() {
+                sink.emit(
+                    Location::key(bundle.info_plist_path(), key),
+                    format!(
+                        "{binary} references {trigger}; {key} is localised for {} but missing or empty in the InfoPlist.strings of {} (heuristic: Apple's detection is private)",
+                        localized_in.join(", "),
+                        missing.join(", ")
+                    ),
+                    format!("add {key} to {}.lproj/InfoPlist.strings, or remove it from every InfoPlist.strings so the Info.plist's sentence serves all languages", missing[0]),
+                );
+            }
         }
     }
 }
@@ -778,7 +823,7 @@ pub(super) static RULES: &[Rule] = &[
         "Checks every binary an app or extension ships (frameworks included) for the push triggers in privacy.toml (push: registerForRemoteNotifications, registerForRemoteNotificationTypes:, PKPushRegistry) and, when one is found, the entitlements signed into that app's or extension's main executable for aps-environment. Unsigned executables are left to the signing rules. A heuristic: Apple's detection is private, and SDKs that carry push code the app never calls draw the same e-mail.\n\nApple e-mails ITMS-90078 \"Missing Push Notification Entitlement\" (a warning; the build is not rejected).\n\nFix: enable the Push Notifications capability, or ignore the warning if the app does not use push."),
     rule!("ITMS-90683", "purpose-string-missing", Warning, AppStore, check_purpose_strings,
         "a binary references a protected API but the Info.plist has no purpose string for it (heuristic)",
-        "Checks each binary's Objective-C class imports, selectors and entitlements against the purpose-string triggers (privacy.toml, purpose_string: AVCaptureSession → NSCameraUsageDescription, CLLocationManager authorization selectors → NSLocationWhenInUseUsageDescription, CNContactStore → NSContactsUsageDescription, ...), judged against the Info.plist of the app, extension, watch app or App Clip the code ships in (a framework's code against its app's). A heuristic: Apple's detection is private; SDKs that link a framework without using it draw Apple's e-mail too. Localised InfoPlist.strings are not checked yet.\n\nApple e-mails ITMS-90683 \"Missing purpose string in Info.plist\" and may block review.\n\nFix: add the key with a sentence that explains the access."),
+        "Checks each binary's Objective-C class imports, selectors and entitlements against the purpose-string triggers (privacy.toml, purpose_string: AVCaptureSession → NSCameraUsageDescription, CLLocationManager authorization selectors → NSLocationWhenInUseUsageDescription, CNContactStore → NSContactsUsageDescription, ...), judged against the Info.plist of the app, extension, watch app or App Clip the code ships in (a framework's code against its app's). A heuristic: Apple's detection is private; SDKs that link a framework without using it draw Apple's e-mail too. Localisations: a key found only in some <locale>.lproj/InfoPlist.strings still needs the Info.plist entry, and a key localised in some folders must be in every folder's InfoPlist.strings (Apple's \"across each of your app's localization folders\").\n\nApple e-mails ITMS-90683 \"Missing purpose string in Info.plist\" and may block review.\n\nFix: add the key with a sentence that explains the access."),
     rule!("ITMS-91053", "privacy-api-undeclared", Error, AppStore, check_api_undeclared,
         "a binary uses a required-reason API its privacy manifest does not declare",
         "Scans every Mach-O slice's imported symbols and Objective-C selectors for the required-reason APIs (privacy.toml, symbols: stat, mach_absolute_time, NSUserDefaults, systemUptime, ...) and checks that the manifest covering the binary (its bundle's, or a resource bundle's shipped with it) declares each category found with at least one valid reason. The message names the binary, the category and the symbols.\n\nApple blocks the build with ITMS-91053 \"Missing API declaration\" since 1 May 2024.\n\nFix: declare the category in the bundle's PrivacyInfo.xcprivacy with the reason that applies."),
