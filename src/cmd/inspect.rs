@@ -31,18 +31,31 @@ pub struct InspectArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Also read every Mach-O file: slices, load commands, code signatures with their hash
+    /// checks, entitlements (inflates every executable; without it only the central directory
+    /// and the small files are read, whatever the size of the binaries).
+    #[arg(long)]
+    pub binaries: bool,
 }
 
 /// Opens and reads a package; the error names the file and the problem.
-pub fn read_facts(path: &std::path::Path) -> anyhow::Result<(Package, Facts)> {
+pub fn read_facts(
+    path: &std::path::Path,
+    tiers: ipagate_formats::Tiers,
+) -> anyhow::Result<(Package, Facts)> {
     let package = Package::open(path, &Limits::default())?;
-    let facts = ipagate_formats::inspect(&package)?;
+    let facts = ipagate_formats::inspect_with(&package, tiers)?;
     Ok((package, facts))
 }
 
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
-    let (package, facts) = read_facts(&args.path)?;
+    let tiers = if args.binaries {
+        ipagate_formats::Tiers::ALL
+    } else {
+        ipagate_formats::Tiers::BUNDLES
+    };
+    let (package, facts) = read_facts(&args.path, tiers)?;
     let mut out = crate::output::stdout();
     match args.format {
         Format::Json => {
@@ -96,8 +109,9 @@ pub fn facts_json(package: &Package, facts: &Facts) -> Value {
         "input": { "path": package.path().display().to_string(), "size": package.stats().file_size, "layout": facts.layout },
         "archive": facts.archive,
         "bundles": facts.bundles.iter().map(|b| bundle_json(facts, b)).collect::<Vec<_>>(),
-        "binaries": facts.binaries.iter().map(|b| binary_json(facts, b)).collect::<Vec<_>>(),
-        "executables_not_macho": facts.not_macho,
+        // `null` when not read (`--binaries`), so that "none" and "not looked at" differ.
+        "binaries": facts.tiers.binaries.then(|| facts.binaries.iter().map(|b| binary_json(facts, b)).collect::<Vec<_>>()),
+        "executables_not_macho": facts.tiers.binaries.then_some(&facts.not_macho),
     })
 }
 
@@ -289,6 +303,13 @@ fn write_human(
         if let Some(icons) = &b.icons {
             write_icons(out, &indent, icons)?;
         }
+    }
+    if !facts.tiers.binaries {
+        writeln!(
+            out,
+            "  {} not read (--binaries reads slices, signatures and entitlements)",
+            style.bold("mach-o")
+        )?;
     }
     for b in &facts.binaries {
         writeln!(out, "  {} {}", style.bold("mach-o"), clean(&b.path))?;

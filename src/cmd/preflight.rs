@@ -158,7 +158,9 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
             .source()
             .filter(|_| !args.no_input_hash)
             .map(|src| scope.spawn(|| sha256_source(&**src)));
-        let facts = ipagate_formats::inspect(&package);
+        // Only what the enabled rules read: with the binary rules off, no executable is inflated.
+        let facts =
+            ipagate_formats::inspect_with(&package, ipagate_rules::tiers_needed(&ctx, &config));
         let sha = hasher.map(|h| h.join());
         (facts, sha)
     });

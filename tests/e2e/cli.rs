@@ -370,3 +370,42 @@ fn human_output_snapshot_of_the_broken_fixture() {
     let text = String::from_utf8_lossy(&out.stdout).replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
     snapshot("inspect-broken.txt", &text);
 }
+
+/// `inspect` reads the central directory and the small files; `--binaries` adds every Mach-O
+/// file. Without it the JSON says "not read" (`null`), not "none" (`[]`), and an executable the
+/// reader would choke on is never touched.
+#[test]
+fn inspect_reads_binaries_only_when_asked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("Demo.ipa");
+    std::fs::write(
+        &path,
+        ipagate_fixtures::scenario("clean-signed")
+            .expect("scenario")
+            .bytes(),
+    )
+    .expect("write");
+    let path = path.to_str().expect("utf-8");
+    let json = |extra: &[&str]| -> Value {
+        let mut args = vec!["inspect", path, "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = ipagate(&args);
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let plain = json(&[]);
+    assert!(plain["binaries"].is_null(), "{}", plain["binaries"]);
+    assert!(plain["executables_not_macho"].is_null());
+    let full = json(&["--binaries"]);
+    let binaries = full["binaries"].as_array().expect("binaries read");
+    assert!(
+        binaries
+            .iter()
+            .any(|b| b["role"] == "main-executable" && b["slices"][0]["arch"] == "arm64"),
+        "{binaries:?}"
+    );
+    // Everything else is the same document.
+    for key in ["archive", "bundles", "input"] {
+        assert_eq!(plain[key], full[key], "{key}");
+    }
+}

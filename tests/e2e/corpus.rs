@@ -349,6 +349,7 @@ fn corpus_mach_o_and_signature_facts_agree_with_the_independent_reader() {
         let out = ipagate(&[
             "inspect",
             file.to_str().expect("utf-8 path"),
+            "--binaries",
             "--format",
             "json",
         ]);

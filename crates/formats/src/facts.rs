@@ -376,6 +376,9 @@ pub struct Facts {
     pub binaries: Vec<crate::binaries::Binary>,
     /// Declared executables that are not readable Mach-O files (empty unless [`Tiers::binaries`]).
     pub not_macho: Vec<crate::binaries::NotMachO>,
+    /// What was read: with `binaries` off, `binaries` and `not_macho` are empty because they
+    /// were not looked at, not because there are none.
+    pub tiers: Tiers,
 }
 
 /// Which expensive facts to read. Bundles and Info.plists are always read; binaries mean
@@ -391,6 +394,13 @@ impl Tiers {
     pub const ALL: Tiers = Tiers { binaries: true };
     /// Bundles and Info.plists only (what `inspect` read before the signing gate).
     pub const BUNDLES: Tiers = Tiers { binaries: false };
+
+    /// Everything either asks for.
+    pub const fn union(self, other: Tiers) -> Tiers {
+        Tiers {
+            binaries: self.binaries || other.binaries,
+        }
+    }
 }
 
 impl Facts {
@@ -555,6 +565,7 @@ pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::Ope
         bundles,
         binaries: found.binaries,
         not_macho: found.not_macho,
+        tiers,
     })
 }
 

@@ -31,6 +31,16 @@ pub use registry::{Rule, Scope, find, rules};
 
 use ipagate_formats::Facts;
 
+/// The facts the rules that will run (they apply to `ctx.distribution` and are not turned off in
+/// `config`) read: what [`check`] needs [`ipagate_formats::inspect_with`] to have read.
+pub fn tiers_needed(ctx: &Context, config: &Config) -> ipagate_formats::Tiers {
+    rules()
+        .iter()
+        .filter(|r| r.scope.applies(ctx.distribution))
+        .filter(|r| config.severity(r.name, r.severity).is_some())
+        .fold(ipagate_formats::Tiers::BUNDLES, |t, r| t.union(r.needs))
+}
+
 /// Runs every rule that applies to `ctx.distribution` and is not turned off in `config`, and
 /// returns the diagnostics sorted by location, then code, then message.
 pub fn check(facts: &Facts, ctx: &Context, config: &Config) -> Vec<Diagnostic> {
@@ -93,5 +103,41 @@ impl Summary {
             infos,
             passed: errors == 0 && !(deny_warnings && warnings > 0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tiers_tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context {
+            distribution: Distribution::AppStore,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+            data: std::sync::Arc::new(data::Data::embedded().expect("data")),
+        }
+    }
+
+    #[test]
+    fn a_gate_reads_the_binaries_only_when_an_enabled_rule_needs_them() {
+        let ctx = ctx();
+        assert!(tiers_needed(&ctx, &Config::default()).binaries);
+        // Every rule that reads binaries off: nothing asks for them.
+        let off: String = rules()
+            .iter()
+            .filter(|r| r.needs.binaries)
+            .map(|r| format!("{} = \"off\"\n", r.name))
+            .collect();
+        assert!(off.lines().count() >= 20, "{off}");
+        let config = Config::from_toml(&format!("[rules]\n{off}")).expect("config");
+        assert!(!tiers_needed(&ctx, &config).binaries);
+        // One of them back on: read again.
+        let one = off.replacen("\"off\"", "\"error\"", 1);
+        let config = Config::from_toml(&format!("[rules]\n{one}")).expect("config");
+        assert!(tiers_needed(&ctx, &config).binaries);
+        // Bundle-only rules never ask.
+        assert!(!find("ITMS-90060").expect("rule").needs.binaries);
+        assert!(find("ITMS-91053").expect("rule").needs.binaries);
+        assert!(find("ITMS-90087").expect("rule").needs.binaries);
     }
 }

@@ -56,6 +56,9 @@ pub struct Rule {
     pub summary: &'static str,
     /// What it checks, why Apple rejects it, how to fix it.
     pub explain: &'static str,
+    /// The facts it reads beyond bundles and Info.plists (Mach-O slices, signatures, symbols):
+    /// a gate reads only what its enabled rules need.
+    pub needs: ipagate_formats::Tiers,
     pub(crate) check: fn(&Facts, &Context, &mut Sink),
 }
 
@@ -102,7 +105,15 @@ impl Sink {
 pub fn rules() -> &'static [Rule] {
     static TABLE: OnceLock<Vec<Rule>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut all: Vec<Rule> = FAMILIES.iter().flat_map(|f| f.iter().cloned()).collect();
+        let mut all: Vec<Rule> = FAMILIES
+            .iter()
+            .flat_map(|(family, tiers)| {
+                family.iter().map(|r| Rule {
+                    needs: r.needs.union(*tiers),
+                    ..r.clone()
+                })
+            })
+            .collect();
         // Apple's codes first, then ipagate's own, each in numeric (same-width) order.
         all.sort_by_key(|r| (r.code.starts_with("IPAGATE-"), r.code));
         all
@@ -133,10 +144,20 @@ macro_rules! rule {
             scope: Scope::$scope,
             summary: $summary,
             explain: $explain,
+            needs: ipagate_formats::Tiers::BUNDLES,
             check: $check,
         }
     };
+    // A rule that reads the binaries (Mach-O slices, signatures, symbols).
+    (binaries; $code:literal, $name:literal, $sev:ident, $scope:ident, $check:ident, $summary:literal, $explain:literal) => {
+        Rule {
+            needs: ipagate_formats::Tiers::ALL,
+            ..rule!($code, $name, $sev, $scope, $check, $summary, $explain)
+        }
+    };
 }
+
+use ipagate_formats::Tiers;
 
 mod archive;
 mod bundle;
@@ -150,18 +171,19 @@ mod signing;
 mod swift;
 mod watch;
 
-/// The families' tables; [`rules`] merges them.
-static FAMILIES: &[&[Rule]] = &[
-    archive::RULES,
-    bundle::RULES,
-    device::RULES,
-    icons::RULES,
-    identity::RULES,
-    privacy::RULES,
-    macho::RULES,
-    signing::RULES,
-    swift::RULES,
-    watch::RULES,
+/// The families' tables, each with what all its rules read (a rule may ask for more itself);
+/// [`rules`] merges them.
+static FAMILIES: &[(&[Rule], Tiers)] = &[
+    (archive::RULES, Tiers::BUNDLES),
+    (bundle::RULES, Tiers::BUNDLES),
+    (device::RULES, Tiers::BUNDLES),
+    (icons::RULES, Tiers::BUNDLES),
+    (identity::RULES, Tiers::BUNDLES),
+    (privacy::RULES, Tiers::BUNDLES),
+    (macho::RULES, Tiers::ALL),
+    (signing::RULES, Tiers::ALL),
+    (swift::RULES, Tiers::BUNDLES),
+    (watch::RULES, Tiers::BUNDLES),
 ];
 
 #[cfg(test)]
