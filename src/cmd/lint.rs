@@ -6,11 +6,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use ipagate_rules::Summary;
+use ipagate_rules::{Context, Distribution, Summary};
 use serde_json::json;
 
 use crate::cmd::inspect::{Format, tool_json};
-use crate::cmd::preflight::{load_config, write_diagnostics};
+use crate::cmd::preflight::{load_config, load_data, write_diagnostics};
 use crate::exit;
 use crate::style::{ColorChoice, Style};
 
@@ -32,6 +32,9 @@ pub struct LintArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Read the rules' data (privacy.toml, ...) from this folder instead of the embedded copy.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// Runs `lint`.
@@ -42,7 +45,12 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
     if let Some(missing) = facts.missing.first() {
         anyhow::bail!("cannot lint {missing}: no such file or folder");
     }
-    let diagnostics = ipagate_rules::lint::lint(&facts, &config);
+    let ctx = Context {
+        distribution: Distribution::AppStore,
+        as_of: chrono::Utc::now().date_naive(),
+        data: std::sync::Arc::new(load_data(args.data.as_deref())?),
+    };
+    let diagnostics = ipagate_rules::lint::lint(&facts, &ctx, &config);
     let summary = Summary::of(&diagnostics, config.deny_warnings);
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -286,6 +286,10 @@ pub fn write_diagnostics(
             style.bold(&clean(&d.message))
         )?;
         let mut location = clean(&d.location.path);
+        // `file:line:column`, the form editors and terminals turn into links.
+        if let Some(p) = d.location.position {
+            location.push_str(&format!(":{}:{}", p.line, p.column));
+        }
         if let Some(key) = &d.location.key {
             location.push_str(": ");
             location.push_str(&clean(key));

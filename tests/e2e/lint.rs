@@ -217,3 +217,136 @@ fn single_size_sets_are_understood() {
     assert_eq!(code, Some(1));
     assert_eq!(rules(&doc)[0].0, "icon-app-store-missing");
 }
+
+/// The package rules that judge only what a source file holds run on source Info.plists and
+/// privacy manifests too, with the same codes, at the line and column of the key; values that
+/// are build-setting references never reach them.
+#[test]
+fn package_rules_judge_literal_source_values_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    let info = dir.path().join("App/Info.plist");
+    std::fs::write(
+        &info,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n\
+         \t<key>CFBundleIdentifier</key>\n\t<string>$(PRODUCT_BUNDLE_IDENTIFIER)</string>\n\
+         \t<key>CFBundleVersion</key>\n\t<string>$(CURRENT_PROJECT_VERSION)</string>\n\
+         \t<key>CFBundleShortVersionString</key>\n\t<string>1.0 beta</string>\n\
+         \t<key>UIBackgroundModes</key>\n\t<array>\n\t\t<string>processing</string>\n\t</array>\n\
+         </dict>\n</plist>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("App/PrivacyInfo.xcprivacy"),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n\
+         \t<key>NSPrivacyAccessedAPITypes</key>\n\t<array>\n\t\t<dict>\n\
+         \t\t\t<key>NSPrivacyAccessedAPIType</key>\n\t\t\t<string>NSPrivacyAccessedAPICategoryTeleport</string>\n\
+         \t\t\t<key>NSPrivacyAccessedAPITypeReasons</key>\n\t\t\t<array><string>CA92.1</string></array>\n\
+         \t\t</dict>\n\t</array>\n</dict>\n</plist>\n",
+    )
+    .unwrap();
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{doc}");
+    let found = rules(&doc);
+    let mut names: Vec<&str> = found.iter().map(|(r, _, _)| r.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "bgtask-identifiers-missing",
+            "privacy-api-category-invalid",
+            "short-version-invalid",
+        ],
+        "{doc}"
+    );
+    let diag = |rule: &str| {
+        doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["rule"] == rule)
+            .unwrap()
+            .clone()
+    };
+    let short = diag("short-version-invalid");
+    assert_eq!(short["code"], "ITMS-90060");
+    assert_eq!(short["location"]["path"], info.to_str().unwrap());
+    assert_eq!(
+        short["location"]["position"],
+        json!({"line": 8, "column": 2})
+    );
+    assert_eq!(
+        diag("bgtask-identifiers-missing")["location"]["path"],
+        info.to_str().unwrap()
+    );
+    // A key inside an array's dictionary has its line too.
+    assert_eq!(
+        diag("privacy-api-category-invalid")["location"]["position"],
+        json!({"line": 7, "column": 4})
+    );
+    // A literal bundle id is judged; a missing one is the build's business.
+    let mut text = std::fs::read_to_string(&info).unwrap();
+    text = text.replace("$(PRODUCT_BUNDLE_IDENTIFIER)", "com.example.my_app");
+    std::fs::write(&info, text).unwrap();
+    let (_, doc) = lint(&[info.to_str().unwrap()]);
+    assert!(
+        rules(&doc)
+            .iter()
+            .any(|(r, _, k)| r == "bundle-id-invalid" && k == "CFBundleIdentifier"),
+        "{doc}"
+    );
+    // Human output points at file:line:column, as compilers do.
+    let out = ipagate(&["lint", "--color", "never", dir.path().to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{}:8:2: CFBundleShortVersionString",
+            info.display()
+        )),
+        "{text}"
+    );
+    // The same values as build settings: nothing to judge.
+    clean_tree(dir.path());
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+}
+
+/// An icon-set finding carries the line and column of its entry in Contents.json; a binary plist
+/// (no lines) carries none.
+#[test]
+fn icon_set_findings_point_at_their_contents_json_line() {
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    let set = dir.path().join("App/Assets.xcassets/AppIcon.appiconset");
+    std::fs::remove_file(set.join("iphone-180.png")).unwrap();
+    let (_, doc) = lint(&[dir.path().to_str().unwrap()]);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["location"]["key"], "/images/1", "{doc}");
+    let text = std::fs::read_to_string(set.join("Contents.json")).unwrap();
+    let line = d["location"]["position"]["line"].as_u64().unwrap() as usize;
+    let column = d["location"]["position"]["column"].as_u64().unwrap() as usize;
+    // Pretty-printed JSON: the second image object starts on that line, at that column.
+    let at = text.lines().nth(line - 1).unwrap();
+    assert_eq!(&at[column - 1..column], "{", "{at}");
+    assert!(
+        text.lines()
+            .skip(line)
+            .take(5)
+            .any(|l| l.contains("iphone-180.png")),
+        "{text}"
+    );
+
+    let mut bin = Vec::new();
+    plist::Value::Dictionary(
+        [("aps-environment".to_string(), plist::Value::from("staging"))]
+            .into_iter()
+            .collect(),
+    )
+    .to_writer_binary(&mut bin)
+    .unwrap();
+    std::fs::write(dir.path().join("App/App.entitlements"), bin).unwrap();
+    let (_, doc) = lint(&[dir.path().join("App/App.entitlements").to_str().unwrap()]);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["rule"], "aps-environment-invalid", "{doc}");
+    assert!(d["location"].get("position").is_none(), "{doc}");
+}

@@ -42,6 +42,7 @@ pub mod privacy;
 pub mod sanitize;
 pub mod source;
 pub mod symbols;
+pub mod textpos;
 mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};

@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use plist::Value;
+use plist::{Dictionary, Value};
 
 use crate::png;
+pub use crate::textpos::Position;
 
 /// Most files looked at in one walk.
 const MAX_FILES: usize = 200_000;
@@ -76,6 +77,23 @@ pub struct SourcePlist {
     pub aps_environment: Option<SourceValue>,
     /// `CFBundleIdentifier` (Info.plist).
     pub bundle_id: Option<SourceValue>,
+    /// An Info.plist's typed keys, with every value that is (or contains) a build-setting
+    /// reference left out: what the package rules may judge before a build.
+    #[serde(skip)]
+    pub info: Option<crate::InfoPlist>,
+    /// A privacy manifest, read like the one in a package.
+    #[serde(skip)]
+    pub manifest: Option<crate::privacy::ManifestState>,
+    /// Where each key is (XML property lists only; a binary one has no lines).
+    #[serde(skip)]
+    pub places: Vec<(String, Position)>,
+}
+
+impl SourcePlist {
+    /// Line and column of a key path (or of its nearest enclosing key), when known.
+    pub fn place(&self, key: &str) -> Option<Position> {
+        place_of(&self.places, key, '.')
+    }
 }
 
 /// One image of an icon set's `Contents.json`.
@@ -123,6 +141,43 @@ pub struct IconSet {
     pub problem: Option<String>,
     /// Its images.
     pub images: Vec<SetImage>,
+    /// Where each value of `Contents.json` is, by JSON pointer.
+    #[serde(skip)]
+    pub places: Vec<(String, Position)>,
+}
+
+impl IconSet {
+    /// Line and column of a JSON pointer (or of its nearest enclosing value), when known.
+    pub fn place(&self, pointer: &str) -> Option<Position> {
+        place_of(&self.places, pointer, '/')
+    }
+}
+
+/// The place of `key`, or of the longest prefix of it (cut at `sep`) that has one.
+fn place_of(places: &[(String, Position)], key: &str, sep: char) -> Option<Position> {
+    let mut key = key;
+    loop {
+        if let Some((_, p)) = places.iter().find(|(k, _)| k == key) {
+            return Some(*p);
+        }
+        key = &key[..key.rfind([sep, '['])?];
+    }
+}
+
+/// Drops every string that is (or contains) a build-setting reference, at any depth: such a value
+/// is decided by the build, so no rule may judge it as text.
+fn without_build_settings(dict: &Dictionary) -> Dictionary {
+    fn keep(v: &Value) -> Option<Value> {
+        match v {
+            Value::String(s) if matches!(SourceValue::of(s), SourceValue::BuildSetting(_)) => None,
+            Value::Dictionary(d) => Some(Value::Dictionary(without_build_settings(d))),
+            Value::Array(a) => Some(Value::Array(a.iter().filter_map(keep).collect())),
+            other => Some(other.clone()),
+        }
+    }
+    dict.iter()
+        .filter_map(|(k, v)| keep(v).map(|v| (k.clone(), v)))
+        .collect()
 }
 
 /// Everything `lint` looked at.
@@ -219,17 +274,45 @@ fn read_plist(path: &Path, kind: SourcePlistKind) -> SourcePlist {
         problem: None,
         aps_environment: None,
         bundle_id: None,
+        info: None,
+        manifest: None,
+        places: Vec::new(),
     };
-    match read_bounded(path).and_then(|b| {
-        crate::info_plist::parse_dictionary(&b)
-            .map(|(_, d)| d)
-            .map_err(|e| e.0)
-    }) {
-        Err(e) => p.problem = Some(e),
-        Ok(d) => {
+    let bytes = match read_bounded(path) {
+        Ok(b) => b,
+        Err(e) => {
+            p.problem = Some(e);
+            return p;
+        }
+    };
+    match crate::info_plist::parse_dictionary(&bytes) {
+        Err(e) => p.problem = Some(e.0),
+        Ok((format, d)) => {
             let text = |k: &str| d.get(k).and_then(Value::as_string).map(SourceValue::of);
             p.aps_environment = text("aps-environment");
             p.bundle_id = text("CFBundleIdentifier");
+            if let Ok(xml) = std::str::from_utf8(&bytes)
+                && !bytes.starts_with(b"bplist")
+            {
+                p.places = crate::textpos::xml_plist_keys(xml);
+            }
+            match kind {
+                SourcePlistKind::InfoPlist => {
+                    p.info = Some(crate::InfoPlist::from_dictionary(
+                        format,
+                        without_build_settings(&d),
+                    ));
+                }
+                SourcePlistKind::PrivacyManifest => {
+                    use crate::privacy::ManifestState;
+                    let path = p.path.clone();
+                    p.manifest = Some(match crate::privacy::parse(&bytes) {
+                        Ok(manifest) => ManifestState::Parsed { path, manifest },
+                        Err(problem) => ManifestState::Unreadable { path, problem },
+                    });
+                }
+                SourcePlistKind::Entitlements => {}
+            }
         }
     }
     p
@@ -242,10 +325,15 @@ fn read_set(dir: &Path) -> IconSet {
         contents: contents.display().to_string(),
         problem: None,
         images: Vec::new(),
+        places: Vec::new(),
     };
-    let json: serde_json::Value = match read_bounded(&contents)
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("not JSON: {e}")))
-    {
+    let json: serde_json::Value = match read_bounded(&contents).and_then(|b| {
+        let v = serde_json::from_slice(&b).map_err(|e| format!("not JSON: {e}"))?;
+        if let Ok(text) = std::str::from_utf8(&b) {
+            set.places = crate::textpos::json_pointers(text, 3);
+        }
+        Ok(v)
+    }) {
         Ok(v) => v,
         Err(e) => {
             set.problem = Some(e);

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use ipagate_formats::source::Position;
+
 /// How bad a finding is.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -42,6 +44,9 @@ pub struct Location {
     pub key: Option<String>,
     /// Mach-O architecture (slice), when the finding is about one.
     pub arch: Option<String>,
+    /// Line and column in a source file (`lint`), when the format keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
 }
 
 impl Location {
@@ -51,6 +56,7 @@ impl Location {
             path: path.into(),
             key: None,
             arch: None,
+            position: None,
         }
     }
 
@@ -60,7 +66,14 @@ impl Location {
             path: path.into(),
             key: Some(key.into()),
             arch: None,
+            position: None,
         }
+    }
+
+    /// The same place, with its line and column in the source file.
+    pub fn at(mut self, position: Option<Position>) -> Location {
+        self.position = position;
+        self
     }
 }
 

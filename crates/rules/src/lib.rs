@@ -44,9 +44,19 @@ pub fn tiers_needed(ctx: &Context, config: &Config) -> ipagate_formats::Tiers {
 /// Runs every rule that applies to `ctx.distribution` and is not turned off in `config`, and
 /// returns the diagnostics sorted by location, then code, then message.
 pub fn check(facts: &Facts, ctx: &Context, config: &Config) -> Vec<Diagnostic> {
+    check_where(facts, ctx, config, |_| true)
+}
+
+/// [`check`] with only the rules `which` selects.
+pub(crate) fn check_where(
+    facts: &Facts,
+    ctx: &Context,
+    config: &Config,
+    which: impl Fn(&Rule) -> bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in rules() {
-        if !rule.scope.applies(ctx.distribution) {
+        if !rule.scope.applies(ctx.distribution) || !which(rule) {
             continue;
         }
         let Some(configured) = config.severity(rule.name, rule.severity) else {

@@ -5,9 +5,13 @@
 //!
 //! Build-setting references (`$(PRODUCT_BUNDLE_IDENTIFIER)`) are never judged as literal text.
 
-use ipagate_formats::source::{IconSet, SetImage, SourceFacts, SourcePlistKind, SourceValue};
+use ipagate_formats::source::{
+    IconSet, SetImage, SourceFacts, SourcePlist, SourcePlistKind, SourceValue,
+};
+use ipagate_formats::{Bundle, BundleKind, Facts, InfoPlistState, Layout, Tiers};
 
 use crate::config::Config;
+use crate::context::Context;
 use crate::diagnostic::{Diagnostic, Location, Severity};
 
 /// A rule that applies to source trees.
@@ -84,7 +88,28 @@ static LINT_RULES: &[LintRule] = &[
     },
 ];
 
-/// The rules `lint` runs.
+/// Package rules that also judge a source `Info.plist` or `PrivacyInfo.xcprivacy`: the ones that
+/// judge only the values a source file holds. Rules about keys Xcode writes at build time
+/// (`MinimumOSVersion`, `CFBundleIconName`, versions set from build settings) or about files
+/// the build produces stay package-only; values that are build-setting references never reach
+/// these rules.
+pub const SOURCE_TWINS: &[&str] = &[
+    // Only where the source spells the bundle id out (it also reports a missing one, which in a
+    // source file means "set by the build").
+    "bundle-id-invalid",
+    "build-version-invalid",
+    "short-version-invalid",
+    "supported-platforms-invalid",
+    "ipad-multitasking-orientations",
+    "ipad-multitasking-launch-storyboard",
+    "bgtask-identifiers-missing",
+    "privacy-manifest-invalid",
+    "privacy-api-category-invalid",
+    "privacy-api-reason-invalid",
+    "privacy-tracking-domains-without-tracking",
+];
+
+/// The rules `lint` runs besides [`SOURCE_TWINS`].
 pub fn lint_rules() -> &'static [LintRule] {
     LINT_RULES
 }
@@ -128,8 +153,72 @@ impl Out<'_> {
     }
 }
 
+/// A one-bundle package made of a source plist, for the package rules in [`SOURCE_TWINS`].
+fn as_package(p: &SourcePlist) -> Option<Facts> {
+    let folder = std::path::Path::new(&p.path)
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let (kind, info, manifest) = match (&p.info, &p.manifest) {
+        (Some(info), _) => {
+            let kind = if info.raw.contains_key("NSExtension") {
+                BundleKind::AppExtension
+            } else {
+                BundleKind::App
+            };
+            (kind, InfoPlistState::Parsed(Box::new(info.clone())), None)
+        }
+        (None, Some(m)) => (BundleKind::App, InfoPlistState::Missing, Some(m.clone())),
+        (None, None) => return None,
+    };
+    Some(Facts {
+        layout: Layout::AppDirectory,
+        archive: Default::default(),
+        bundles: vec![Bundle {
+            path: folder,
+            kind,
+            parent: None,
+            info,
+            executable_exists: true,
+            executable_size: None,
+            launch_storyboard_exists: true,
+            nested_bundles: Vec::new(),
+            has_frameworks_dir: false,
+            loose_dylibs: Vec::new(),
+            icons: None,
+            privacy_manifest: manifest,
+            localized_info: Vec::new(),
+        }],
+        binaries: Vec::new(),
+        not_macho: Vec::new(),
+        tiers: Tiers::BUNDLES,
+    })
+}
+
+/// The package rules of [`SOURCE_TWINS`] on one source plist, with locations moved to the source
+/// file and its lines.
+fn twins(p: &SourcePlist, ctx: &Context, config: &Config) -> Vec<Diagnostic> {
+    let Some(facts) = as_package(p) else {
+        return Vec::new();
+    };
+    let as_packaged = facts.bundles[0].info_plist_path();
+    let literal_id = matches!(p.bundle_id, Some(SourceValue::Literal(_)));
+    let mut found = crate::check_where(&facts, ctx, config, |r| {
+        SOURCE_TWINS.contains(&r.name) && (r.name != "bundle-id-invalid" || literal_id)
+    });
+    for d in &mut found {
+        if d.location.path == as_packaged {
+            d.location.path = p.path.clone();
+        }
+        if d.location.path == p.path {
+            d.location.position = d.location.key.as_deref().and_then(|k| p.place(k));
+        }
+    }
+    found
+}
+
 /// Runs the source rules; diagnostics sorted by location, code, message.
-pub fn lint(facts: &SourceFacts, config: &Config) -> Vec<Diagnostic> {
+pub fn lint(facts: &SourceFacts, ctx: &Context, config: &Config) -> Vec<Diagnostic> {
     let mut out = Out {
         config,
         found: Vec::new(),
@@ -147,6 +236,7 @@ pub fn lint(facts: &SourceFacts, config: &Config) -> Vec<Diagnostic> {
             );
             continue;
         }
+        out.found.extend(twins(p, ctx, config));
         if p.kind == SourcePlistKind::Entitlements
             && let Some(SourceValue::Literal(v)) = &p.aps_environment
             && v != "development"
@@ -154,7 +244,7 @@ pub fn lint(facts: &SourceFacts, config: &Config) -> Vec<Diagnostic> {
         {
             out.emit(
                 "aps-environment-invalid",
-                Location::key(&p.path, "aps-environment"),
+                Location::key(&p.path, "aps-environment").at(p.place("aps-environment")),
                 format!("aps-environment is '{v}'; only 'development' and 'production' are valid"),
                 "set aps-environment to 'development' (Xcode switches it to 'production' when exporting for distribution)",
             );
@@ -166,7 +256,7 @@ pub fn lint(facts: &SourceFacts, config: &Config) -> Vec<Diagnostic> {
 }
 
 fn at(set: &IconSet, img: &SetImage) -> Location {
-    Location::key(&set.contents, &img.pointer)
+    Location::key(&set.contents, &img.pointer).at(set.place(&img.pointer))
 }
 
 /// The App Store image of a set: `ios-marketing`, or a single-size 1024 entry (universal, any

@@ -17,9 +17,8 @@ const MAX_SDK_MAJOR: u64 = 27;
 /// Where a finding about one slice of a binary is.
 pub(super) fn slice_location(b: &Binary, s: &SliceFacts) -> Location {
     Location {
-        path: b.path.clone(),
-        key: None,
         arch: Some(s.macho.arch.clone()),
+        ..Location::entry(b.path.clone())
     }
 }
 

@@ -163,11 +163,7 @@ fn is_distribution_signed(b: &Binary) -> bool {
 }
 
 fn key_loc(b: &Binary, key: &str) -> Location {
-    Location {
-        path: b.path.clone(),
-        key: Some(key.to_owned()),
-        arch: None,
-    }
+    Location::key(b.path.clone(), key)
 }
 
 fn check_application_identifier(facts: &Facts, _: &Context, sink: &mut Sink) {
