@@ -108,14 +108,15 @@ struct Candidate<'a> {
 }
 
 fn is_candidate_name(path: &str) -> bool {
+    // The file name first: it rules out almost every entry of a big app, so the path's folders
+    // are looked at only for the few that remain.
     let name = path.rsplit('/').next().unwrap_or(path);
-    if path
-        .split('/')
-        .any(|c| c == "_CodeSignature" || c.ends_with(".dSYM"))
-    {
+    if !(name.ends_with(".dylib") || (!name.contains('.') && name != "PkgInfo")) {
         return false;
     }
-    name.ends_with(".dylib") || (!name.contains('.') && name != "PkgInfo")
+    !path
+        .split('/')
+        .any(|c| c == "_CodeSignature" || c.ends_with(".dSYM"))
 }
 
 /// Nearest enclosing bundle of `path`, found by walking up its folders (never a scan of all
@@ -134,28 +135,42 @@ fn enclosing(index: &HashMap<&str, usize>, path: &str) -> Option<usize> {
 /// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes.
 pub fn read_binaries(package: &Package, bundles: &[Bundle]) -> BinaryFacts {
     let mut candidates: Vec<Candidate<'_>> = Vec::new();
-    let mut executables = HashMap::new();
     let index: HashMap<&str, usize> = bundles
         .iter()
         .enumerate()
         .map(|(i, b)| (b.path.as_str(), i))
         .collect();
-    for (i, b) in bundles.iter().enumerate() {
-        if let Some(exe) = b
-            .info()
-            .and_then(|info| info.executable.as_ref())
-            .and_then(|t| t.as_str())
-            && !exe.is_empty()
-            && !exe.contains('/')
-        {
-            executables.insert(format!("{}/{exe}", b.path), i);
-        }
-    }
-    for entry in package.entries() {
+    // Each declared executable is looked up once in the sorted entries; the walk below then meets
+    // them in order, with no per-entry lookup.
+    let entries = package.entries();
+    let mut executables: Vec<(usize, usize)> = bundles
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let exe = b.info()?.executable.as_ref()?.as_str()?;
+            if exe.is_empty() || exe.contains('/') {
+                return None;
+            }
+            let path = format!("{}/{exe}", b.path);
+            let at = entries.partition_point(|e| e.path < path);
+            (entries.get(at)?.path == path).then_some((at, i))
+        })
+        .collect();
+    executables.sort_unstable();
+    executables.dedup_by_key(|(at, _)| *at);
+    let mut next_exe = executables.iter().peekable();
+    for (at, entry) in entries.iter().enumerate() {
+        let main = match next_exe.peek() {
+            Some(&&(exe_at, bundle)) if exe_at == at => {
+                next_exe.next();
+                Some(bundle)
+            }
+            _ => None,
+        };
         if entry.is_dir || entry.is_symlink || entry.unpackable.is_some() {
             continue;
         }
-        if let Some(&bundle) = executables.get(&entry.path) {
+        if let Some(bundle) = main {
             candidates.push(Candidate {
                 entry,
                 bundle: Some(bundle),
