@@ -36,6 +36,9 @@ enum Command {
     /// Ask App Store Connect for the latest / next build number, or write one into a project.
     #[command(name = "build-number", subcommand)]
     BuildNumber(cmd::build_number::BuildNumberCommand),
+    /// Upload an .ipa through App Store Connect's Build Upload API: parallel, streamed, resumable parts, then wait
+    /// for processing (no gate: see `preflight`).
+    Upload(cmd::upload::UploadArgs),
 }
 
 impl Command {
@@ -51,6 +54,7 @@ impl Command {
             Command::BuildNumber(B::Apply(a)) => a.format == F::Json,
             Command::BuildNumber(B::Show(a)) => a.format == F::Json,
             Command::Lint(a) => a.format == cmd::inspect::Format::Json,
+            Command::Upload(a) => a.prints_json(),
             Command::Explain(_) | Command::Sandbox(_) => false,
         }
     }
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::rules_cmd::run_explain(args),
         Command::Sandbox(args) => cmd::sandbox::run(args),
         Command::BuildNumber(args) => cmd::build_number::run(args),
+        Command::Upload(args) => cmd::upload::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use ipagate_asc::credentials::{self, CredentialFlags, ProcessEnvironment};
+use ipagate_asc::ClientStats;
 use ipagate_asc::history::{AppSelector, BuildHistory, HistoryQuery, fetch_build_history};
 use ipagate_asc::resources::Platform;
-use ipagate_asc::{Client, ClientStats};
 use ipagate_bumper::{
     ApplyOptions, ApplyReport, BuildNumber, Candidate, Decision, MarketingVersion, Policy,
     SourceKind, Strategy, TargetSelection, VersionScope, decide,
@@ -79,58 +78,7 @@ pub enum StrategyArg {
     Timestamp,
 }
 
-/// A command-line value that is a secret: `Debug` never shows it.
-#[derive(Clone)]
-pub struct SecretArg(String);
-
-impl std::str::FromStr for SecretArg {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(SecretArg(s.to_owned()))
-    }
-}
-
-impl std::fmt::Debug for SecretArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// Credentials and server. The value-taking credential flags accept values starting with `-`: a PEM starts with
-/// `-----`, and clap would otherwise reject it as an unexpected argument, quoting the whole key in its error.
-#[derive(Debug, Args)]
-pub struct AuthArgs {
-    /// API issuer id (team keys). Else $APP_STORE_CONNECT_ISSUER_ID, $ASC_ISSUER_ID,
-    /// $APP_STORE_CONNECT_API_KEY_ISSUER_ID, --api-key-path.
-    #[arg(long, allow_hyphen_values = true, value_name = "UUID")]
-    pub issuer_id: Option<String>,
-    /// API key id. Else $APP_STORE_CONNECT_KEY_IDENTIFIER, $ASC_KEY_ID, $APP_STORE_CONNECT_API_KEY_KEY_ID,
-    /// --api-key-path.
-    #[arg(long, allow_hyphen_values = true, value_name = "ID")]
-    pub key_id: Option<String>,
-    /// Private key: PEM text, its base64 body, @env:NAME or @file:PATH. Else --private-key-path,
-    /// $APP_STORE_CONNECT_PRIVATE_KEY, $ASC_PRIVATE_KEY, $ASC_PRIVATE_KEY_B64, $ASC_PRIVATE_KEY_PATH, fastlane's
-    /// $APP_STORE_CONNECT_API_KEY_KEY(_FILEPATH), --api-key-path, AuthKey_<ID>.p8 in $API_PRIVATE_KEYS_DIR,
-    /// ./private_keys, ~/private_keys, ~/.private_keys, ~/.appstoreconnect/private_keys.
-    #[arg(long, allow_hyphen_values = true, value_name = "KEY")]
-    pub private_key: Option<SecretArg>,
-    /// Path of the .p8 private key.
-    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
-    pub private_key_path: Option<PathBuf>,
-    /// fastlane API key JSON: {"key_id", "issuer_id", "key", "in_house"}.
-    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
-    pub api_key_path: Option<PathBuf>,
-    /// The key is an individual API key (no issuer id; the token says sub "user").
-    #[arg(long)]
-    pub individual_key: bool,
-    /// Server root (paths add /v1/...), e.g. the URL printed by `ipagate sandbox`.
-    #[arg(long, env = "ASC_BASE_URL", value_name = "URL", default_value = ipagate_asc::DEFAULT_BASE_URL)]
-    pub api_base_url: String,
-    /// Give up after this many seconds in all: every request, page, retry and wait included (a slow or stuck server
-    /// cannot hold a CI step longer).
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
-    pub timeout: u64,
-}
+pub use super::auth::AuthArgs;
 
 /// Arguments of `latest` (and the query part of `next`).
 #[derive(Debug, Args)]
@@ -348,21 +296,12 @@ fn run_query(
 ) -> anyhow::Result<u8> {
     // Credentials first: once the key is known, an option value that quotes a piece of it is redacted in the errors
     // below (the bumper's messages echo the value they refuse).
-    let flags = CredentialFlags {
-        issuer_id: args.auth.issuer_id.clone(),
-        key_id: args.auth.key_id.clone(),
-        private_key: args.auth.private_key.as_ref().map(|s| s.0.clone()),
-        private_key_path: args.auth.private_key_path.clone(),
-        api_key_path: args.auth.api_key_path.clone(),
-        individual: args.auth.individual_key,
-    };
     // The options are judged first (an invalid --version is the error to report, before a missing
     // key), but the error is raised only after the credentials are resolved: by then every key the
     // run knows is registered with the redactor, so an option that echoes pasted key material
     // cannot leak it.
     let policy = policy(args);
-    let resolved =
-        credentials::resolve_with(&flags, &ProcessEnvironment, crate::output::redactor());
+    let resolved = args.auth.resolve();
     let policy = policy?;
     let resolved = resolved?;
     // Check the project before asking the network, so bad input fails fast and nothing is written.
@@ -382,12 +321,7 @@ fn run_query(
         let _ = writeln!(stderr, "ipagate: warning: {warning}");
     }
     let timeout = std::time::Duration::from_secs(args.auth.timeout.max(1));
-    let client = Client::builder(resolved.key)
-        .base_url(&args.auth.api_base_url)
-        .redactor(crate::output::redactor().clone())
-        .deadline(Some(timeout))
-        .timeout(timeout.min(std::time::Duration::from_secs(60)))
-        .build()?;
+    let client = args.auth.client_builder(resolved.key).build()?;
     let query = HistoryQuery {
         app: match (&args.bundle_id, &args.app_id) {
             (Some(bundle_id), _) => AppSelector::BundleId(bundle_id.clone()),

@@ -1,12 +1,14 @@
 //! One module per subcommand. Each exposes its clap arguments and `run`, which returns an exit code
 //! from [`crate::exit`] or an error (printed as one line, exit code 2).
 
+pub mod auth;
 pub mod build_number;
 pub mod inspect;
 pub mod lint;
 pub mod preflight;
 pub mod rules_cmd;
 pub mod sandbox;
+pub mod upload;
 
 /// `outer: cause: root cause`, each message once (library errors never repeat their source).
 pub fn error_chain(err: &anyhow::Error) -> String {
@@ -45,6 +47,18 @@ pub fn error_kind(err: &anyhow::Error) -> &'static str {
                 ApplyError::Write { .. } | ApplyError::RollbackFailed { .. } => "write",
                 _ => "project",
             };
+        }
+        if let Some(e) = cause.downcast_ref::<ipagate_uploader::UploadError>() {
+            return match e {
+                ipagate_uploader::UploadError::Identity(_) => "invalid_ipa",
+                ipagate_uploader::UploadError::Journal(_) => "journal",
+                ipagate_uploader::UploadError::BadOperations(_)
+                | ipagate_uploader::UploadError::MissingField { .. } => "bad_response",
+                _ => "upload",
+            };
+        }
+        if cause.is::<ipagate_uploader::IdentityError>() {
+            return "invalid_ipa";
         }
         if cause.is::<ipagate_bumper::ParseError>() {
             return "invalid_number";

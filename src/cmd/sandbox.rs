@@ -71,6 +71,13 @@ pub struct SandboxArgs {
     /// Requests per key per hour before 429 (Apple: 3600).
     #[arg(long, default_value_t = 3600, value_name = "N")]
     pub hourly_request_budget: u32,
+    /// Seconds the part URLs of uploadOperations stay valid (Apple: about 7 days); GET /v1/buildUploadFiles/ID
+    /// answers fresh ones.
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECS")]
+    pub upload_url_lifetime: u64,
+    /// Folder where uploaded parts are assembled (default: a temporary folder removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub upload_dir: Option<PathBuf>,
 }
 
 /// Runs the sandbox until Ctrl-C or SIGTERM.
@@ -141,6 +148,8 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
             0 => Processing::Manual,
             n => Processing::AfterPolls(n),
         },
+        upload_url_lifetime: std::time::Duration::from_secs(args.upload_url_lifetime.max(1)),
+        upload_dir: args.upload_dir.clone(),
         ..Config::default()
     };
     let emulator = Emulator::start(config, args.addr)

@@ -10,3 +10,4 @@ mod rules;
 mod sandbox;
 mod secrets;
 mod support;
+mod upload;

@@ -70,6 +70,7 @@ mod seed;
 mod server;
 mod store;
 pub mod testkey;
+mod uploads;
 
 pub use auth::{ApiKey, KeyError, MAX_TOKEN_LIFETIME_SECS};
 pub use faults::{FaultPlan, FaultRule, RateLimitBurst};
@@ -80,6 +81,7 @@ pub use server::{
     BODY_READ_TIMEOUT, Emulator, HEADER_READ_TIMEOUT, LoggedRequest, MAX_LOG_BYTES,
     PART_READ_TIMEOUT, StartError,
 };
+pub use uploads::PartFaults;
 
 /// Default size of one upload part (`uploadOperations[].length`), as Apple's object storage uses.
 pub const DEFAULT_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -116,6 +118,14 @@ pub struct Config {
     /// Match `filter[bundleId]` by prefix, as the real server was reported to do at times
     /// (`app-store-connect.md` §2), so clients' exact re-filtering can be tested. Off: exact.
     pub loose_bundle_id_filter: bool,
+    /// How long the part URLs of `uploadOperations` stay valid (Apple: about 7 days); a PUT after that is a 403
+    /// `Request has expired`, and `GET /v1/buildUploadFiles/{id}` answers fresh URLs.
+    pub upload_url_lifetime: std::time::Duration,
+    /// Where uploaded parts are assembled (one sparse file per upload file). `None`: a fresh folder under the
+    /// system temp dir, removed when the emulator shuts down.
+    pub upload_dir: Option<std::path::PathBuf>,
+    /// Faults for part PUTs.
+    pub part_faults: PartFaults,
 }
 
 /// Issuer id used when none is configured.
@@ -132,6 +142,9 @@ impl Default for Config {
             processing: Processing::AfterPolls(2),
             upload_part_size: DEFAULT_PART_SIZE,
             loose_bundle_id_filter: false,
+            upload_url_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
+            upload_dir: None,
+            part_faults: PartFaults::default(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Options {
     pub processing: Processing,
     pub part_size: u64,
     pub loose_bundle_id: bool,
+    /// Lifetime of part URLs.
+    pub url_lifetime: std::time::Duration,
 }
 
 /// A successful answer.
@@ -165,6 +167,9 @@ pub(crate) fn v1(ctx: Ctx<'_>, method: &str, segments: &[&str]) -> Result<Reply,
             check_single_params(ctx.query)?;
             if kind == "buildUploads" {
                 poll_upload(ctx.store, ctx.options, id, ctx.now);
+            }
+            if kind == "buildUploadFiles" {
+                reissue_operations(ctx.store, ctx.options, id, ctx.now);
             }
             let r = ctx
                 .store
@@ -809,30 +814,18 @@ fn create_upload_file(ctx: &mut Ctx<'_>, e: &Entity) -> Result<String, ApiError>
     }
     let id = ctx.store.new_id("buildUploadFiles");
     let part_size = ctx.options.part_size.max(size.div_ceil(MAX_PARTS)).max(1);
-    let expiration = format_date(ctx.now + Duration::days(7));
-    let mut operations = Vec::new();
     let mut parts = Vec::new();
     let mut offset = 0u64;
-    let mut number = 1u64;
     while offset < size {
         let length = part_size.min(size - offset);
-        operations.push(json!({
-            "method": "PUT",
-            "url": format!("{}/upload/{id}/{number}", ctx.store.base_url),
-            "length": length,
-            "offset": offset,
-            "requestHeaders": [{"name": "Content-Type", "value": "application/octet-stream"}],
-            "expiration": expiration,
-            "partNumber": number,
-        }));
         parts.push(PartState {
             offset,
             length,
             received: false,
         });
         offset += length;
-        number += 1;
     }
+    let operations = operations_json(&ctx.store.base_url, &id, &parts, ctx.now, ctx.options);
     let mut r = Resource::new(id.clone());
     r.attrs.insert(
         "assetDeliveryState".into(),
@@ -853,6 +846,53 @@ fn create_upload_file(ctx: &mut Ctx<'_>, e: &Entity) -> Result<String, ApiError>
         up.one.insert(slot, id.clone());
     }
     Ok(id)
+}
+
+/// The `uploadOperations` of a file: one PUT per part, URLs valid for [`Options::url_lifetime`] from `now`.
+fn operations_json(
+    base: &str,
+    id: &str,
+    parts: &[PartState],
+    now: DateTime<Utc>,
+    options: Options,
+) -> Vec<Value> {
+    let lifetime = Duration::from_std(options.url_lifetime).unwrap_or(Duration::days(7));
+    let ends = now + lifetime;
+    let expiration = format_date(ends);
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let number = i + 1;
+            json!({
+                "method": "PUT",
+                "url": format!("{base}/upload/{id}/{number}?expires={}", ends.timestamp()),
+                "length": p.length,
+                "offset": p.offset,
+                "requestHeaders": [{"name": "Content-Type", "value": "application/octet-stream"}],
+                "expiration": expiration,
+                "partNumber": number,
+            })
+        })
+        .collect()
+}
+
+/// `GET /v1/buildUploadFiles/{id}` answers fresh part URLs while the file awaits its parts.
+fn reissue_operations(store: &mut Store, options: Options, id: &str, now: DateTime<Utc>) {
+    let Some(parts) = store.parts.get(id) else {
+        return;
+    };
+    let operations = operations_json(&store.base_url, id, parts, now, options);
+    if let Some(r) = store.get_mut("buildUploadFiles", id)
+        && r.attrs
+            .get("assetDeliveryState")
+            .and_then(|s| s.get("state"))
+            .and_then(Value::as_str)
+            == Some("AWAITING_UPLOAD")
+    {
+        r.attrs
+            .insert("uploadOperations".into(), Value::Array(operations));
+    }
 }
 
 fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError> {

@@ -33,6 +33,7 @@ use crate::jsonapi::{ApiError, Query};
 use crate::routes::{self, Ctx, Options, Reply};
 use crate::seed::SeedError;
 use crate::store::Store;
+use crate::uploads::{PartFaults, Uploads};
 
 /// Largest JSON request body accepted (Apple's bodies here are a few hundred bytes).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -94,6 +95,23 @@ struct Shared {
     budget: u32,
     options: Options,
     port: u16,
+    uploads: Mutex<Uploads>,
+    /// Hashes of tokens presented so far, and of those [`Emulator::expire_tokens`] declared expired.
+    tokens: Mutex<(
+        std::collections::HashSet<u64>,
+        std::collections::HashSet<u64>,
+    )>,
+    /// The upload folder was made by the emulator (removed when it goes).
+    owned_upload_dir: bool,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if self.owned_upload_dir {
+            let dir = lock(&self.uploads).dir.clone();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// The request log, bounded in entries and bytes.
@@ -167,7 +185,21 @@ impl Emulator {
         };
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
         let store = Store::from_seed(&config.seed, &base_url).map_err(StartError::Seed)?;
+        let (upload_dir, owned_upload_dir) = match &config.upload_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "ipagate-sandbox-{}-{}",
+                    std::process::id(),
+                    local.port()
+                )),
+                true,
+            ),
+        };
         let shared = Arc::new(Shared {
+            uploads: Mutex::new(Uploads::new(upload_dir, config.part_faults.clone())),
+            owned_upload_dir,
+            tokens: Mutex::new(Default::default()),
             store: Mutex::new(store),
             verifier,
             faults: Mutex::new(FaultEngine::new(config.faults)),
@@ -179,6 +211,7 @@ impl Emulator {
                 processing: config.processing,
                 part_size: config.upload_part_size.max(1),
                 loose_bundle_id: config.loose_bundle_id_filter,
+                url_lifetime: config.upload_url_lifetime,
             },
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -226,6 +259,24 @@ impl Emulator {
     /// Ends a not-yet-complete upload in FAILED with one error; false if there is no such upload.
     pub fn fail_upload(&self, upload_id: &str, code: &str, description: &str) -> bool {
         routes::fail_upload(&mut lock(&self.shared.store), upload_id, code, description)
+    }
+
+    /// Every token presented so far counts as expired from now on (a 401 like Apple's for an expired token), as
+    /// if the client had cached one across its lifetime; tokens minted afterwards are accepted.
+    pub fn expire_tokens(&self) {
+        let mut tokens = lock(&self.shared.tokens);
+        let seen: Vec<u64> = tokens.0.iter().copied().collect();
+        tokens.1.extend(seen);
+    }
+
+    /// Replaces the part-upload faults (the per-part try counters restart).
+    pub fn set_part_faults(&self, faults: PartFaults) {
+        lock(&self.shared.uploads).set_faults(faults);
+    }
+
+    /// Where the parts of upload file `file_id` are assembled (exists once a part arrived).
+    pub fn upload_file_path(&self, file_id: &str) -> std::path::PathBuf {
+        lock(&self.shared.uploads).path_of(file_id)
     }
 
     /// Replaces the fault plan (the per-route counters restart).
@@ -469,7 +520,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return sandbox(&shared, &method, &path, request).await;
     }
     // Faults are decided per route, the path *with* its query (each page of a list is its own route).
-    let injection = lock(&shared.faults).inject(&method, &logged_path);
+    // Part URLs carry a changing query (`expires=`): their faults follow the path alone.
+    let fault_path = if path.starts_with("/upload/") {
+        path.as_str()
+    } else {
+        logged_path.as_str()
+    };
+    let injection = lock(&shared.faults).inject(&method, fault_path);
     if injection.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(injection.latency_ms)).await;
     }
@@ -497,7 +554,18 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             Some("injected 429 burst".to_string()),
         )
     } else if let Some(rest) = path.strip_prefix("/v1/") {
-        api(&shared, &method, rest, &path, request).await
+        let commit = (method == "PATCH")
+            .then(|| rest.strip_prefix("buildUploadFiles/"))
+            .flatten()
+            .filter(|id| !id.contains('/'))
+            .map(str::to_owned);
+        let (response, note) = api(&shared, &method, rest, &path, request).await;
+        if let Some(file) = commit
+            && response.status() == StatusCode::OK
+        {
+            verify_commit(&shared, &file).await;
+        }
+        (response, note)
     } else if let Some(rest) = path.strip_prefix("/upload/") {
         upload_part(&shared, &method, rest, request).await
     } else {
@@ -510,6 +578,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         status,
         note,
     });
+    if response.extensions().get::<ResetConnection>().is_some() {
+        return truncate(response, 0).await;
+    }
     match injection.reset_after_bytes {
         Some(limit) => truncate(response, limit).await,
         None => response,
@@ -594,6 +665,31 @@ async fn api(
         path,
         query: request.uri().query(),
     };
+    let token_hash = authorization.as_deref().map(|a| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        a.hash(&mut h);
+        h.finish()
+    });
+    if let Some(h) = token_hash {
+        let mut tokens = lock(&shared.tokens);
+        if tokens.1.contains(&h) {
+            drop(tokens);
+            let error = ApiError::new(
+                401,
+                "NOT_AUTHORIZED",
+                "Authentication credentials are missing or invalid.",
+                "Provide a properly configured and signed bearer token, and make sure that it has not expired. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens",
+            );
+            return (
+                error_response(&error),
+                Some("token expired (sandbox)".into()),
+            );
+        }
+        if tokens.0.len() < 100_000 {
+            tokens.0.insert(h);
+        }
+    }
     let caller = match shared.verifier.verify(
         authorization.as_deref(),
         now.timestamp().saturating_add(skew),
@@ -710,7 +806,12 @@ fn body_timeout(limit: Duration) -> ApiError {
     )
 }
 
-/// `PUT /upload/{fileId}/{partNumber}`: the presigned part URLs of `uploadOperations`.
+/// Marks a response whose connection is to be cut (a part reset by the fault plan).
+#[derive(Clone, Copy)]
+struct ResetConnection;
+
+/// `PUT /upload/{fileId}/{partNumber}?expires=…`: the presigned part URLs of `uploadOperations` (see
+/// [`crate::uploads`]).
 async fn upload_part(
     shared: &Shared,
     method: &str,
@@ -721,12 +822,10 @@ async fn upload_part(
         let error = ApiError::new(status, code, "The upload part was refused", detail);
         (error_response(&error), Some(detail.to_string()))
     };
-    if method != "PUT" {
-        return fail(405, "METHOD_NOT_ALLOWED", "upload parts take PUT");
-    }
     let Some((file, part)) = rest.split_once('/') else {
         return (error_response(&ApiError::no_path()), None);
     };
+    let file = file.to_owned();
     // Part numbers count from 1; 0 or a number past usize is no such URL.
     let Some((part, index)) = part
         .parse::<usize>()
@@ -737,21 +836,42 @@ async fn upload_part(
     };
     let expected = {
         let store = lock(&shared.store);
-        store
-            .parts
-            .get(file)
-            .and_then(|parts| parts.get(index))
-            .map(|p| (p.offset, p.length))
+        store.parts.get(&file).and_then(|parts| {
+            let p = parts.get(index)?;
+            Some((
+                p.offset,
+                p.length,
+                parts.iter().map(|p| p.length).sum::<u64>(),
+            ))
+        })
     };
-    let Some((_offset, length)) = expected else {
+    let Some((offset, length, size)) = expected else {
         return (error_response(&ApiError::no_path()), None);
     };
+    if method != "PUT" {
+        return fail(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "the upload operation's method is PUT",
+        );
+    }
     if request.headers().contains_key(header::AUTHORIZATION) {
         return fail(
             400,
             "INVALID_ARGUMENT",
             "presigned upload URLs take no Authorization header",
         );
+    }
+    match crate::uploads::expires(request.uri().query()) {
+        Some(ends) if ends >= Utc::now().timestamp() => {}
+        Some(_) => return fail(403, "AccessDenied", "Request has expired"),
+        None => {
+            return fail(
+                403,
+                "SIGNATURE_DOES_NOT_MATCH",
+                "the URL lacks its signature (expires=)",
+            );
+        }
     }
     let content_type = request
         .headers()
@@ -763,6 +883,68 @@ async fn upload_part(
             "SIGNATURE_DOES_NOT_MATCH",
             "send exactly the requestHeaders of the upload operation (Content-Type: application/octet-stream)",
         );
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        None => {
+            return fail(
+                411,
+                "MissingContentLength",
+                "a part PUT needs a Content-Length equal to the operation's length",
+            );
+        }
+        Some(n) if n != length => {
+            return fail(
+                400,
+                "INVALID_ARGUMENT",
+                &format!("Content-Length {n} is not the operation's length {length}"),
+            );
+        }
+        Some(_) => {}
+    }
+    let injection = lock(&shared.uploads).inject(&file, part as u64);
+    if !injection.latency.is_zero() {
+        tokio::time::sleep(injection.latency).await;
+    }
+    if let Some(status) = injection.fail {
+        let error = ApiError {
+            retry_after: matches!(status, 429 | 503).then_some(1),
+            ..ApiError::new(
+                status,
+                if status == 429 {
+                    "SlowDown"
+                } else {
+                    "InternalError"
+                },
+                "The upload part was refused",
+                "part fault plan: injected failure",
+            )
+        };
+        return (
+            error_response(&error),
+            Some("injected part failure".to_string()),
+        );
+    }
+    if let Some(stall) = injection.stall {
+        tokio::time::sleep(stall).await;
+    }
+    if let Some(after) = injection.reset_after {
+        // Read that much of the body, then cut the connection: nothing is stored.
+        let mut body = request.into_body().into_data_stream();
+        let mut seen = 0u64;
+        while seen < after {
+            match futures_util::StreamExt::next(&mut body).await {
+                Some(Ok(chunk)) => seen += chunk.len() as u64,
+                _ => break,
+            }
+        }
+        let mut response = empty(StatusCode::INTERNAL_SERVER_ERROR);
+        response.extensions_mut().insert(ResetConnection);
+        return (response, Some("injected part reset".to_string()));
     }
     let limit = usize::try_from(length).unwrap_or(usize::MAX);
     let read = tokio::time::timeout(
@@ -787,11 +969,19 @@ async fn upload_part(
             "fewer bytes than the part's length",
         );
     }
+    let path = lock(&shared.uploads).path_of(&file);
+    let written = tokio::task::spawn_blocking(move || {
+        crate::uploads::write_part(&path, size, offset, &bytes)
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        return fail(500, "InternalError", "the sandbox could not store the part");
+    }
     {
         let mut store = lock(&shared.store);
         if let Some(p) = store
             .parts
-            .get_mut(file)
+            .get_mut(&file)
             .and_then(|parts| parts.get_mut(index))
         {
             p.received = true;
@@ -802,6 +992,79 @@ async fn upload_part(
         response.headers_mut().insert(header::ETAG, etag);
     }
     (response, None)
+}
+
+/// After a successful commit (`PATCH /v1/buildUploadFiles/{id}` with `uploaded: true`): the assembled file must
+/// have the declared size and, when a SHA-256 was sent, that digest; otherwise the file and its build upload fail
+/// with `ASSET_CHECKSUM_MISMATCH`.
+async fn verify_commit(shared: &Shared, file: &str) {
+    let (declared_size, checksum, upload) = {
+        let store = lock(&shared.store);
+        let Some(r) = store.get("buildUploadFiles", file) else {
+            return;
+        };
+        let committed = r
+            .attrs
+            .get("assetDeliveryState")
+            .and_then(|s| s.get("state"))
+            .and_then(Value::as_str)
+            == Some("COMPLETE");
+        if !committed {
+            return;
+        }
+        let checksum = r
+            .attrs
+            .get("sourceFileChecksums")
+            .and_then(|c| c.get("file"))
+            .and_then(|f| {
+                Some((
+                    f.get("algorithm")?.as_str()?.to_owned(),
+                    f.get("hash")?.as_str()?.to_ascii_lowercase(),
+                ))
+            });
+        (
+            r.attrs.get("fileSize").and_then(Value::as_u64),
+            checksum,
+            r.one.get("buildUpload").cloned(),
+        )
+    };
+    let path = lock(&shared.uploads).path_of(file);
+    let digest = tokio::task::spawn_blocking(move || crate::uploads::digest(&path))
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let problem = match (&digest, declared_size) {
+        (None, _) => Some("the assembled file cannot be read".to_string()),
+        (Some((size, _)), Some(declared)) if *size != declared => Some(format!(
+            "the assembled file has {size} bytes, the upload declared {declared}"
+        )),
+        (Some((_, sha)), _) => match &checksum {
+            Some((algorithm, hash)) if algorithm == "SHA_256" && hash != sha => Some(format!(
+                "the SHA-256 of the received bytes is {sha}, the client declared {hash}"
+            )),
+            _ => None,
+        },
+    };
+    let Some(problem) = problem else {
+        return;
+    };
+    let mut store = lock(&shared.store);
+    let error = json!({"code": "ASSET_CHECKSUM_MISMATCH",
+        "description": format!("The uploaded asset is corrupt: {problem}.")});
+    if let Some(r) = store.get_mut("buildUploadFiles", file) {
+        r.attrs.insert(
+            "assetDeliveryState".into(),
+            json!({"state": "FAILED", "errors": [error], "warnings": []}),
+        );
+    }
+    if let Some(upload) = upload {
+        routes::fail_upload(
+            &mut store,
+            &upload,
+            "ASSET_CHECKSUM_MISMATCH",
+            &format!("The uploaded asset is corrupt: {problem}."),
+        );
+    }
 }
 
 /// `/_sandbox/*` needs no token, so a web page must not reach it: the `Host` must be an IP address or `localhost` on
@@ -905,6 +1168,37 @@ async fn sandbox(shared: &Shared, method: &str, path: &str, request: Request) ->
             }
         }
         ("GET", ["faults"]) => json_response(200, &json!(lock(&shared.faults).plan())),
+        ("POST", ["expireTokens"]) => {
+            let mut tokens = lock(&shared.tokens);
+            let seen: Vec<u64> = tokens.0.iter().copied().collect();
+            tokens.1.extend(seen);
+            empty(StatusCode::NO_CONTENT)
+        }
+        ("GET", ["partFaults"]) => json_response(200, &json!(lock(&shared.uploads).faults)),
+        ("PUT", ["partFaults"]) => {
+            let body = match read_json("PUT", request).await {
+                Ok(body) => body,
+                Err(error) => return error_response(&error),
+            };
+            match body.map(serde_json::from_value::<PartFaults>) {
+                Some(Ok(faults)) => {
+                    lock(&shared.uploads).set_faults(faults);
+                    empty(StatusCode::NO_CONTENT)
+                }
+                Some(Err(e)) => error_response(&ApiError::new(
+                    400,
+                    "PARAMETER_ERROR.INVALID",
+                    "Invalid part fault plan",
+                    e.to_string(),
+                )),
+                None => error_response(&ApiError::new(
+                    400,
+                    "PARAMETER_ERROR.INVALID",
+                    "Invalid part fault plan",
+                    "send a part fault plan as JSON",
+                )),
+            }
+        }
         ("PUT", ["faults"]) => {
             let body = match read_json("PUT", request).await {
                 Ok(body) => body,

@@ -165,6 +165,8 @@ pub struct ClientBuilder {
     token_lifetime: Option<Duration>,
     deadline: Option<Duration>,
     redactor: Redactor,
+    part_concurrency: usize,
+    part_timeout: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -255,6 +257,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Upload parts in flight at once ([`Client::send_part`]; default 4), separate from [`ClientBuilder::concurrency`].
+    pub fn part_concurrency(mut self, n: usize) -> Self {
+        self.part_concurrency = n.max(1);
+        self
+    }
+
+    /// Timeout of one part attempt (default 300 s), separate from [`ClientBuilder::timeout`].
+    pub fn part_timeout(mut self, timeout: Duration) -> Self {
+        self.part_timeout = timeout;
+        self
+    }
+
     /// Token lifetime (clamped under Apple's 20-minute cap).
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = Some(lifetime);
@@ -286,6 +300,8 @@ impl ClientBuilder {
                 sleeper: self.sleeper,
                 clock: self.clock,
                 permits: Semaphore::new(self.concurrency),
+                part_permits: Semaphore::new(self.part_concurrency),
+                part_timeout: self.part_timeout,
                 max_body: self.max_body,
                 max_pages: self.max_pages,
                 max_listing_bytes: self.max_listing_bytes,
@@ -327,24 +343,26 @@ fn parse_base_url(text: &str) -> Result<Url, BuildError> {
 /// An App Store Connect API client. Cheap to clone; clones share the token cache, limits and counters.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: reqwest::Client,
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
     base: Url,
     tokens: TokenProvider,
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     permits: Semaphore,
+    pub(crate) part_permits: Semaphore,
+    pub(crate) part_timeout: Duration,
     max_body: usize,
     max_pages: usize,
     max_listing_bytes: usize,
     max_listing_items: usize,
     deadline: Option<Duration>,
-    redactor: Redactor,
-    requests: AtomicU64,
+    pub(crate) redactor: Redactor,
+    pub(crate) requests: AtomicU64,
     retries: AtomicU64,
     rate_limit: Mutex<Option<RateLimit>>,
 }
@@ -394,6 +412,8 @@ impl Client {
             token_lifetime: None,
             deadline: Some(DEFAULT_DEADLINE),
             redactor: Redactor::new(),
+            part_concurrency: 4,
+            part_timeout: Duration::from_secs(300),
         }
     }
 
@@ -582,116 +602,6 @@ impl Client {
         self.send(Method::DELETE, url, None, Idempotency::Idempotent)
             .await
             .map(|_| ())
-    }
-
-    /// Uploads one part of a file to a presigned URL from `uploadOperations` (Build Upload API): `method`, URL and
-    /// headers exactly as given, **no** `Authorization` header, retried like an idempotent request (a part PUT
-    /// overwrites the same byte range). The URL may point at another host (Apple's object storage).
-    pub async fn upload_part(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(String, String)],
-        bytes: Vec<u8>,
-    ) -> Result<RawResponse, RequestError> {
-        // The URL and the storage server's answers are untrusted text; no deadline here (a part may take long),
-        // each attempt has the client's timeout.
-        self.upload_part_attempts(method, url, headers, bytes)
-            .await
-            .map_err(|e| e.redact(&self.inner.redactor))
-    }
-
-    async fn upload_part_attempts(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(String, String)],
-        bytes: Vec<u8>,
-    ) -> Result<RawResponse, RequestError> {
-        let method = Method::from_bytes(method.as_bytes()).map_err(|_| RequestError::BadUrl {
-            url: url.to_owned(),
-        })?;
-        let url = Url::parse(url).map_err(|_| RequestError::BadUrl {
-            url: url.to_owned(),
-        })?;
-        let policy = &self.inner.policy;
-        let mut retries = 0u32;
-        loop {
-            let outcome = {
-                let _permit =
-                    self.inner
-                        .permits
-                        .acquire()
-                        .await
-                        .map_err(|_| RequestError::BadUrl {
-                            url: url.to_string(),
-                        })?;
-                self.inner.requests.fetch_add(1, Ordering::Relaxed);
-                let mut request = self
-                    .inner
-                    .http
-                    .request(method.clone(), url.clone())
-                    .body(bytes.clone());
-                for (name, value) in headers {
-                    request = request.header(name.as_str(), value.as_str());
-                }
-                match request.send().await {
-                    Ok(response) if response.status().is_redirection() => {
-                        return Err(redirected(&method, &url, &response));
-                    }
-                    Ok(response) => {
-                        let status = response.status();
-                        read_body(response, self.inner.max_body)
-                            .await
-                            .map(|body| (status, body))
-                    }
-                    Err(e) => Err(BodyError::Transport(e)),
-                }
-            };
-            let last = match outcome {
-                Ok((status, body)) if status.is_success() => {
-                    return Ok(RawResponse {
-                        status: status.as_u16(),
-                        body,
-                    });
-                }
-                Ok((status, body))
-                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
-                {
-                    summary(status, parse_errors(&body).as_ref())
-                }
-                Ok((status, body)) => {
-                    let errors = parse_errors(&body);
-                    return Err(status_error(
-                        method.to_string(),
-                        shown_path(&url),
-                        status,
-                        errors,
-                        &body,
-                    ));
-                }
-                Err(BodyError::TooLarge) => {
-                    return Err(RequestError::TooLarge {
-                        method: method.to_string(),
-                        path: shown_path(&url),
-                        limit: self.inner.max_body,
-                    });
-                }
-                Err(BodyError::Transport(e)) => transport_summary(&e, &url),
-            };
-            if retries >= policy.max_retries {
-                return Err(RequestError::RetriesExhausted {
-                    method: method.to_string(),
-                    path: shown_path(&url),
-                    attempts: retries + 1,
-                    last,
-                });
-            }
-            let wait = policy.backoff(retries);
-            retries += 1;
-            self.inner.retries.fetch_add(1, Ordering::Relaxed);
-            self.inner.sleeper.sleep(wait).await;
-        }
     }
 
     /// Sends one request with authentication and the retry rules; returns the 2xx answer. The whole exchange,

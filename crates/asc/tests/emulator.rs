@@ -548,24 +548,27 @@ async fn build_upload_flow_slots_into_the_client() {
         .unwrap();
     let ops = file.data.attributes.unwrap().upload_operations.unwrap();
     assert!(!ops.is_empty());
+    let source = {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&payload).unwrap();
+        std::sync::Arc::new(f)
+    };
     for op in ops {
-        let (offset, length) = (op.offset.unwrap() as usize, op.length.unwrap() as usize);
         let headers: Vec<(String, String)> = op
             .request_headers
             .unwrap_or_default()
             .into_iter()
             .filter_map(|h| Some((h.name?, h.value?)))
             .collect();
-        let part = payload[offset..(offset + length).min(payload.len())].to_vec();
-        client
-            .upload_part(
-                op.method.as_deref().unwrap_or("PUT"),
-                &op.url.unwrap(),
-                &headers,
-                part,
-            )
-            .await
-            .unwrap();
+        let part = ipagate_asc::PartRequest {
+            method: op.method.unwrap_or_else(|| "PUT".into()),
+            url: op.url.unwrap(),
+            offset: op.offset.unwrap(),
+            length: op.length.unwrap(),
+            headers,
+        };
+        client.send_part(&part, &source).await.unwrap();
     }
     #[derive(serde::Serialize)]
     struct Commit {

@@ -1,0 +1,578 @@
+//! The uploader over real HTTP against the in-process App Store Connect emulator.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipagate_asc::{ApiKey, Client, ClientBuilder, Issuer, PrivateKey};
+use ipagate_asc_emulator::{
+    ApiKey as EmuKey, Config, Emulator, PartFaults, Processing, Seed, testkey,
+};
+use ipagate_fixtures::{Bundle, Ipa};
+use ipagate_uploader::journal::{self, JournalError};
+use ipagate_uploader::{Event, UploadError, UploadOptions, UploadOutcome, upload};
+use serde_json::{Value, json};
+
+const ISSUER: &str = "69a6de70-0000-47e3-e053-5b8c7c11a4d1";
+const BUNDLE: &str = "com.example.demo";
+/// Small parts so a small IPA has many.
+const PART: u64 = 32 * 1024;
+
+struct Env {
+    emu: Emulator,
+    pair: testkey::KeyPair,
+    dir: tempfile::TempDir,
+    ipa: PathBuf,
+}
+
+fn seed() -> Value {
+    json!({"apps": [{"id": "1234567890", "bundleId": BUNDLE,
+        "builds": [{"version": "41", "preReleaseVersion": "1.2.3"}]}]})
+}
+
+fn write_ipa(path: &Path, build: &str, size: u64) {
+    Ipa::from_bundle(Bundle::app("Demo", BUNDLE).executable_size(size))
+        .version("1.2.3", build)
+        .write_to(path)
+        .unwrap();
+}
+
+impl Env {
+    async fn start(tweak: impl FnOnce(Config) -> Config) -> Env {
+        let pair = testkey::generate("UPLKEY0001");
+        let config = Config {
+            seed: Seed::from_json(&seed().to_string()).unwrap(),
+            issuer_id: ISSUER.into(),
+            keys: vec![EmuKey::team(&pair.key_id, &pair.public_pem)],
+            upload_part_size: PART,
+            processing: Processing::AfterPolls(2),
+            ..Config::default()
+        };
+        let emu = Emulator::start(tweak(config), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ipa = dir.path().join("Demo.ipa");
+        write_ipa(&ipa, "42", 300_000);
+        Env {
+            emu,
+            pair,
+            dir,
+            ipa,
+        }
+    }
+
+    fn builder(&self) -> ClientBuilder {
+        let key = ApiKey::new(
+            &self.pair.key_id,
+            Issuer::Team(ISSUER.to_owned()),
+            PrivateKey::from_pem(&self.pair.private_pkcs8_pem).unwrap(),
+        )
+        .unwrap();
+        Client::builder(key).base_url(&self.emu.base_url())
+    }
+
+    fn client(&self) -> Client {
+        self.builder().build().unwrap()
+    }
+
+    fn options(&self) -> UploadOptions {
+        UploadOptions {
+            state_dir: self.dir.path().join("state"),
+            poll_interval: Duration::from_millis(5),
+            part_backoff: Duration::from_millis(5),
+            max_processing_wait: Duration::from_secs(20),
+            part_attempts: 8,
+            ..UploadOptions::default()
+        }
+    }
+
+    async fn run(
+        &self,
+        options: &UploadOptions,
+    ) -> (Result<UploadOutcome, UploadError>, Vec<Event>) {
+        let events = Mutex::new(Vec::new());
+        let result = upload(&self.client(), &self.ipa, options, &|e| {
+            events.lock().unwrap().push(e)
+        })
+        .await;
+        (result, events.into_inner().unwrap())
+    }
+
+    /// `(method, path without query, status)` of every logged request.
+    fn log(&self) -> Vec<(String, String, u16)> {
+        self.emu
+            .request_log()
+            .into_iter()
+            .map(|r| {
+                let path = r.path.split('?').next().unwrap_or_default().to_owned();
+                (r.method, path, r.status)
+            })
+            .collect()
+    }
+
+    fn mutating(&self) -> usize {
+        self.log().iter().filter(|(m, _, _)| m != "GET").count()
+    }
+
+    fn uploads_in_state(&self) -> Vec<Value> {
+        self.emu.state_json()["buildUploads"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Part PUTs answered 200, by part number.
+    fn accepted_parts(&self) -> Vec<u64> {
+        let mut parts: Vec<u64> = self
+            .log()
+            .iter()
+            .filter(|(m, p, s)| m == "PUT" && p.starts_with("/upload/") && *s == 200)
+            .map(|(_, p, _)| p.rsplit('/').next().unwrap().parse().unwrap())
+            .collect();
+        parts.sort_unstable();
+        parts
+    }
+
+    fn assert_assembled(&self, outcome: &UploadOutcome) {
+        let assembled = std::fs::read(self.emu.upload_file_path(&outcome.file_id)).unwrap();
+        let original = std::fs::read(&self.ipa).unwrap();
+        assert_eq!(assembled.len(), original.len());
+        assert!(assembled == original, "assembled bytes differ from the IPA");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_uploads_every_byte_and_waits_for_processing() {
+    let env = Env::start(|c| c).await;
+    let (result, events) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "COMPLETE");
+    assert!(outcome.build_id.is_some());
+    assert!(!outcome.failed());
+    assert!(outcome.parts_total >= 9, "{}", outcome.parts_total);
+    assert_eq!(outcome.parts_sent, outcome.parts_total);
+    assert_eq!(outcome.bytes_sent, outcome.size);
+    env.assert_assembled(&outcome);
+    // Every part exactly once, one build upload, the app resolved by bundle id.
+    assert_eq!(
+        env.accepted_parts(),
+        (1..=outcome.parts_total as u64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        env.log()
+            .iter()
+            .filter(|(m, p, _)| m == "POST" && p == "/v1/buildUploads")
+            .count(),
+        1
+    );
+    let upload = env
+        .uploads_in_state()
+        .into_iter()
+        .find(|u| u["id"] == outcome.build_upload_id.as_str())
+        .unwrap();
+    assert_eq!(upload["attributes"]["cfBundleVersion"], "42");
+    assert_eq!(upload["attributes"]["cfBundleShortVersionString"], "1.2.3");
+    assert_eq!(upload["attributes"]["platform"], "IOS");
+    let sent: u64 = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PartSent { bytes, .. } => Some(*bytes),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(sent, outcome.size);
+    assert!(events.contains(&Event::Committed));
+    // The journal is in the state dir, keyed by the IPA's SHA-256, marked committed, with no secret in it.
+    let journal_text =
+        std::fs::read_to_string(journal::path_for(&env.options().state_dir, &outcome.sha256))
+            .unwrap();
+    let j: journal::Journal = serde_json::from_str(&journal_text).unwrap();
+    assert!(j.committed);
+    assert_eq!(j.confirmed.len(), outcome.parts_total);
+    assert!(
+        !journal_text.contains("expires="),
+        "no presigned URL in the journal"
+    );
+    for line in env.pair.private_pkcs8_pem.lines().filter(|l| l.len() > 20) {
+        assert!(!journal_text.contains(line));
+    }
+    // A rerun finds the finished upload: no second build upload, no part sent again.
+    let before = env.log().len();
+    let (again, _) = env.run(&env.options()).await;
+    let again = again.unwrap();
+    assert_eq!(again.build_upload_id, outcome.build_upload_id);
+    assert_eq!(again.parts_sent, 0);
+    assert!(env.log()[before..].iter().all(|(m, _, _)| m == "GET"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_percent_of_part_puts_failing_still_uploads_every_byte() {
+    let mut env = Env::start(|c| Config {
+        part_faults: PartFaults {
+            seed: 11,
+            fail_rate: 0.2,
+            fail_status: Some(500),
+            ..PartFaults::default()
+        },
+        ..c
+    })
+    .await;
+    env.ipa = env.dir.path().join("Big.ipa");
+    write_ipa(&env.ipa, "42", 1_500_000);
+    let (result, events) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "COMPLETE");
+    env.assert_assembled(&outcome);
+    let failed = env
+        .log()
+        .iter()
+        .filter(|(m, p, s)| m == "PUT" && p.starts_with("/upload/") && *s == 500)
+        .count();
+    let total = outcome.parts_total;
+    assert!(total >= 40, "{total}");
+    assert!(
+        failed >= total / 10 && failed <= total / 2,
+        "{failed} of {total} part PUTs failed"
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::PartRetry { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_reset_mid_part_is_retried() {
+    let env = Env::start(|c| Config {
+        part_faults: PartFaults {
+            reset_rate: 1.0,
+            reset_after_bytes: 10_000,
+            first_try_only: true,
+            ..PartFaults::default()
+        },
+        ..c
+    })
+    .await;
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "COMPLETE");
+    env.assert_assembled(&outcome);
+    let resets = env
+        .emu
+        .request_log()
+        .iter()
+        .filter(|r| r.note.as_deref() == Some("injected part reset"))
+        .count();
+    assert_eq!(resets, outcome.parts_total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn part_429_waits_for_retry_after() {
+    let env = Env::start(|c| Config {
+        part_faults: PartFaults {
+            fail_rate: 1.0,
+            fail_status: Some(429),
+            first_try_only: true,
+            ..PartFaults::default()
+        },
+        ..c
+    })
+    .await;
+    let started = Instant::now();
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    env.assert_assembled(&outcome);
+    // Backoff is 5 ms: only Retry-After: 1 explains a second's wait.
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        env.log().iter().filter(|(_, _, s)| *s == 429).count(),
+        outcome.parts_total
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_expiry_mid_upload_re_mints_and_completes() {
+    let env = Env::start(|c| c).await;
+    let client = env.client();
+    let once = std::sync::Once::new();
+    let result = upload(&client, &env.ipa, &env.options(), &|e| {
+        if matches!(e, Event::PartSent { .. }) {
+            // The cached token expires while parts are being sent.
+            once.call_once(|| env.emu.expire_tokens());
+        }
+    })
+    .await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "COMPLETE");
+    env.assert_assembled(&outcome);
+    assert!(
+        env.log().iter().any(|(_, _, s)| *s == 401),
+        "the token never expired"
+    );
+    assert!(client.stats().tokens_minted >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_operation_urls_are_re_read() {
+    let env = Env::start(|c| Config {
+        upload_url_lifetime: Duration::from_secs(1),
+        ..c
+    })
+    .await;
+    let client = env.client();
+    let events = Mutex::new(Vec::new());
+    let result = upload(&client, &env.ipa, &env.options(), &|e| {
+        if matches!(e, Event::Started { .. }) {
+            // Let the URLs the file was created with expire.
+            std::thread::sleep(Duration::from_millis(2100));
+        }
+        events.lock().unwrap().push(e);
+    })
+    .await;
+    let outcome = result.unwrap();
+    env.assert_assembled(&outcome);
+    assert!(
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Event::OperationsRefreshed { .. }))
+    );
+    assert!(
+        env.log()
+            .iter()
+            .any(|(m, p, s)| m == "PUT" && p.starts_with("/upload/") && *s == 403)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processing_failure_surfaces_itms_errors() {
+    let env = Env::start(|c| Config {
+        processing: Processing::Manual,
+        ..c
+    })
+    .await;
+    let upload_id = Arc::new(Mutex::new(String::new()));
+    let result = upload(&env.client(), &env.ipa, &env.options(), &|e| match e {
+        Event::Started {
+            build_upload_id, ..
+        } => *upload_id.lock().unwrap() = build_upload_id,
+        Event::Committed => {
+            let id = upload_id.lock().unwrap().clone();
+            assert!(env.emu.fail_upload(
+                &id,
+                "90062",
+                "This bundle is invalid. The value for key CFBundleShortVersionString must contain a higher version."
+            ));
+        }
+        _ => {}
+    })
+    .await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "FAILED");
+    assert!(outcome.failed());
+    let d = outcome
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "ITMS-90062")
+        .unwrap();
+    assert!(d.message.contains("must contain a higher version"));
+    assert!(d.help.contains("version train"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checksum_mismatch_fails_the_upload() {
+    // A file that changes after it was hashed: the server assembles other bytes than the declared SHA-256.
+    let env = Env::start(|c| c).await;
+    let ipa = env.ipa.clone();
+    let result = upload(&env.client(), &env.ipa, &env.options(), &|e| {
+        if let Event::Started { .. } = e {
+            let mut bytes = std::fs::read(&ipa).unwrap();
+            let n = bytes.len();
+            bytes[n / 2] ^= 0xff;
+            std::fs::write(&ipa, bytes).unwrap();
+        }
+    })
+    .await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "FAILED");
+    assert!(
+        outcome
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "ASSET_CHECKSUM_MISMATCH")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_build_number_names_the_next_one() {
+    let env = Env::start(|c| c).await;
+    write_ipa(&env.ipa, "41", 50_000);
+    let (result, _) = env.run(&env.options()).await;
+    let error = result.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(error, UploadError::BuildNumberTaken { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("build number 41 is already used for version 1.2.3"),
+        "{text}"
+    );
+    assert!(text.contains("answers 42"), "{text}");
+    assert!(!error.is_bad_input());
+    assert!(env.accepted_parts().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_continues_the_same_upload_and_skips_confirmed_parts() {
+    let env = Env::start(|c| c).await;
+    // First run: every part after the third fails for good (one attempt each, one at a time).
+    let mut options = env.options();
+    options.concurrency = 1;
+    options.part_attempts = 1;
+    let count = Arc::new(Mutex::new(0u32));
+    let result = upload(&env.client(), &env.ipa, &options, &|e| {
+        if matches!(e, Event::PartSent { .. }) {
+            let mut n = count.lock().unwrap();
+            *n += 1;
+            if *n == 3 {
+                env.emu.set_part_faults(PartFaults {
+                    fail_rate: 1.0,
+                    fail_status: Some(500),
+                    ..PartFaults::default()
+                });
+            }
+        }
+    })
+    .await;
+    assert!(
+        matches!(result, Err(UploadError::Part { .. })),
+        "{result:?}"
+    );
+    let first_accepted = env.accepted_parts();
+    assert_eq!(first_accepted.len(), 3);
+    env.emu.set_part_faults(PartFaults::default());
+    env.emu.clear_request_log();
+
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert!(outcome.resumed);
+    assert_eq!(outcome.parts_skipped, 3);
+    assert_eq!(outcome.parts_sent, outcome.parts_total - 3);
+    env.assert_assembled(&outcome);
+    let second = env.accepted_parts();
+    assert!(
+        second.iter().all(|p| !first_accepted.contains(p)),
+        "a confirmed part was sent again"
+    );
+    assert_eq!(env.uploads_in_state().len(), 1, "exactly one build upload");
+    assert!(
+        !env.log()
+            .iter()
+            .any(|(m, p, _)| m == "POST" && p == "/v1/buildUploads")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_from_another_ipa_or_a_corrupt_one_is_refused_and_kept() {
+    let env = Env::start(|c| c).await;
+    let options = env.options();
+    // Learn the IPA's hash with a dry run.
+    let (dry, _) = env
+        .run(&UploadOptions {
+            dry_run: true,
+            ..options.clone()
+        })
+        .await;
+    let sha = dry.unwrap().sha256;
+    let path = journal::path_for(&options.state_dir, &sha);
+    std::fs::create_dir_all(&options.state_dir).unwrap();
+
+    let other = json!({"schema": 1, "ipa_sha256": "00".repeat(32), "ipa_size": 1, "bundle_id": BUNDLE,
+        "version": "1.2.3", "build_number": "42", "platform": "IOS", "app_id": "1234567890",
+        "build_upload_id": "X", "file_id": null, "parts": [], "confirmed": [], "committed": false});
+    std::fs::write(&path, other.to_string()).unwrap();
+    let (result, _) = env.run(&options).await;
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, UploadError::Journal(JournalError::OtherIpa { .. })),
+        "{error}"
+    );
+    assert!(error.is_bad_input());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), other.to_string());
+
+    std::fs::write(&path, b"{\"schema\": 1, \"ipa_sha").unwrap();
+    let (result, _) = env.run(&options).await;
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, UploadError::Journal(JournalError::Corrupt { .. })),
+        "{error}"
+    );
+    assert!(error.to_string().contains("corrupt"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"{\"schema\": 1, \"ipa_sha");
+    assert_eq!(env.mutating(), 0, "nothing was changed on the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_sends_no_mutating_request() {
+    let env = Env::start(|c| c).await;
+    let (result, events) = env
+        .run(&UploadOptions {
+            dry_run: true,
+            ..env.options()
+        })
+        .await;
+    let outcome = result.unwrap();
+    assert!(outcome.dry_run);
+    assert_eq!(outcome.state, "DRY_RUN");
+    assert_eq!(env.mutating(), 0);
+    assert!(
+        env.log()
+            .iter()
+            .any(|(m, p, _)| m == "GET" && p == "/v1/apps")
+    );
+    let would: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::WouldSend { method, path, .. } => Some(format!("{method} {path}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        would,
+        [
+            "POST /v1/buildUploads",
+            "POST /v1/buildUploadFiles",
+            "PUT (part URLs)",
+            "PATCH /v1/buildUploadFiles/{id}"
+        ]
+    );
+    assert!(
+        !outcome.journal.unwrap().exists(),
+        "a dry run writes no journal"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_identity_is_bad_input_and_sends_nothing() {
+    let env = Env::start(|c| c).await;
+    Ipa::from_bundle(Bundle::app("Demo", BUNDLE).set("CFBundleVersion", "1.2.3.4.5"))
+        .write_to(&env.ipa)
+        .unwrap();
+    let (result, _) = env.run(&env.options()).await;
+    let error = result.unwrap_err();
+    assert!(error.is_bad_input(), "{error}");
+    assert!(error.to_string().contains("CFBundleVersion"), "{error}");
+    Ipa::from_bundle(Bundle::app("Demo", BUNDLE).set("DTPlatformName", "iphonesimulator"))
+        .write_to(&env.ipa)
+        .unwrap();
+    let (result, _) = env.run(&env.options()).await;
+    let error = result.unwrap_err();
+    assert!(error.to_string().contains("iphonesimulator"), "{error}");
+    std::fs::write(&env.ipa, b"not a zip").unwrap();
+    let (result, _) = env.run(&env.options()).await;
+    assert!(result.unwrap_err().is_bad_input());
+    assert!(env.log().is_empty());
+}
