@@ -942,7 +942,14 @@ async fn upload_part(
                 _ => break,
             }
         }
-        let mut response = empty(StatusCode::INTERNAL_SERVER_ERROR);
+        // A body is announced and never sent: the client sees the connection drop, not an answer.
+        let error = ApiError::new(
+            500,
+            "InternalError",
+            "The connection was reset",
+            "part fault plan: connection reset",
+        );
+        let mut response = error_response(&error);
         response.extensions_mut().insert(ResetConnection);
         return (response, Some("injected part reset".to_string()));
     }

@@ -139,8 +139,11 @@ pub async fn upload(
             None => {
                 let (file_id, ops) =
                     create_file(client, &j.build_upload_id, &file_name, size).await?;
-                let ops = validate_operations(&ops, size)?;
+                // Recorded before the operations are judged: a rerun re-reads them instead of creating a
+                // second file the server would refuse.
                 j.file_id = Some(file_id);
+                journal::save(&options.state_dir, &j)?;
+                let ops = validate_operations(&ops, size)?;
                 j.parts = ranges(&ops);
                 journal::save(&options.state_dir, &j)?;
                 ops
