@@ -1231,7 +1231,7 @@ async fn secrets_upload_with_a_server_echoing_the_token() {
             "/v1/buildUploads/U1" => {
                 // Each run reads it twice: awaiting the upload after the create, failed after the commit.
                 let n = U1_GETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let state = if n % 2 == 0 { "AWAITING_UPLOAD" } else { "FAILED" };
+                let state = if n.is_multiple_of(2) { "AWAITING_UPLOAD" } else { "FAILED" };
                 ok(json!({"data": {"type": "buildUploads", "id": "U1",
                     "attributes": {"state": {"state": state, "errors": echoed,
                         "warnings": [{"code": "W", "description": format!("warned {t}")}]}}}}))
