@@ -22,7 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = std::env::var("ASC_BASE_URL")?;
     let client = Client::builder(key).base_url(&base).build()?;
     let apps: Value = client
-        .get("/v1/apps", &Query::new().filter("bundleId", &[&identity.bundle_id]))
+        .get(
+            "/v1/apps",
+            &Query::new().filter("bundleId", &[&identity.bundle_id]),
+        )
         .await?;
     let app = apps["data"][0]["id"].as_str().ok_or("no app")?.to_owned();
     let upload: Value = client
@@ -34,7 +37,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Idempotency::DuplicateDetectable,
         )
         .await?;
-    let upload = upload["data"]["id"].as_str().ok_or("no upload id")?.to_owned();
+    let upload = upload["data"]["id"]
+        .as_str()
+        .ok_or("no upload id")?
+        .to_owned();
     let file: Value = client
         .post(
             "/v1/buildUploadFiles",

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{TryStreamExt, stream};
@@ -505,7 +505,8 @@ async fn send_parts(
         generation: 0,
         parts: operations,
     });
-    let shared = Mutex::new(j.clone());
+    // Held across the write (on the blocking pool), so saves never reorder and never stall the runtime's workers.
+    let shared = tokio::sync::Mutex::new(j.clone());
     let sent = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let state_dir: PathBuf = state_dir.to_owned();
@@ -517,9 +518,15 @@ async fn send_parts(
                 let length =
                     send_one(client, &file, file_id, size, number, ops, options, on_event).await?;
                 {
-                    let mut j = shared.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut j = shared.lock().await;
                     j.confirmed.insert(number);
-                    journal::save(state_dir, &j)?;
+                    let (snapshot, dir) = (j.clone(), state_dir.clone());
+                    tokio::task::spawn_blocking(move || journal::save(&dir, &snapshot))
+                        .await
+                        .map_err(|e| UploadError::Io {
+                            path: state_dir.clone(),
+                            source: std::io::Error::other(e),
+                        })??;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
                 bytes.fetch_add(length, Ordering::Relaxed);
@@ -531,7 +538,7 @@ async fn send_parts(
             }
         })
         .await;
-    *j = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    *j = shared.into_inner();
     result?;
     Ok((sent.into_inner(), bytes.into_inner()))
 }
