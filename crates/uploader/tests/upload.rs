@@ -388,6 +388,8 @@ async fn checksum_mismatch_fails_the_upload() {
     let ipa = env.ipa.clone();
     let result = upload(&env.client(), &env.ipa, &env.options(), &|e| {
         if let Event::Started { .. } = e {
+            // Hashing overlaps the start of the upload: let it finish on the file as it was.
+            std::thread::sleep(Duration::from_millis(300));
             let mut bytes = std::fs::read(&ipa).unwrap();
             let n = bytes.len();
             bytes[n / 2] ^= 0xff;
@@ -473,6 +475,58 @@ async fn resume_continues_the_same_upload_and_skips_confirmed_parts() {
             .iter()
             .any(|(m, p, _)| m == "POST" && p == "/v1/buildUploads")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_before_its_hash_was_known_keeps_its_upload_and_resends_every_part() {
+    let env = Env::start(|c| c).await;
+    let mut options = env.options();
+    options.concurrency = 1;
+    options.part_attempts = 1;
+    let count = Arc::new(Mutex::new(0u32));
+    let result = upload(&env.client(), &env.ipa, &options, &|e| {
+        if matches!(e, Event::PartSent { .. }) {
+            let mut n = count.lock().unwrap();
+            *n += 1;
+            if *n == 2 {
+                env.emu.set_part_faults(PartFaults {
+                    fail_rate: 1.0,
+                    ..PartFaults::default()
+                });
+            }
+        }
+    })
+    .await;
+    assert!(result.is_err());
+    // Make it look as if the process died while hashing: the journal is still pending (no hash in it).
+    let state = env.options().state_dir;
+    let sha = sha_of(&env.ipa);
+    let mut j = journal::load(&state, &sha, file_len(&env.ipa))
+        .unwrap()
+        .unwrap();
+    std::fs::remove_file(journal::path_for(&state, &sha)).unwrap();
+    j.ipa_sha256.clear();
+    journal::save(&state, &j).unwrap();
+    assert!(journal::pending_path(&state, &j).exists());
+    env.emu.set_part_faults(PartFaults::default());
+    env.emu.clear_request_log();
+
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(
+        outcome.build_upload_id, j.build_upload_id,
+        "the same build upload"
+    );
+    assert!(
+        !env.log()
+            .iter()
+            .any(|(m, p, _)| m == "POST" && p == "/v1/buildUploads")
+    );
+    // Parts confirmed under a pending journal are not trusted: all were sent again.
+    assert_eq!(outcome.parts_sent, outcome.parts_total);
+    env.assert_assembled(&outcome);
+    assert!(!journal::pending_path(&state, &j).exists());
+    assert!(journal::path_for(&state, &sha).exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
