@@ -264,6 +264,50 @@ async fn a_connection_reset_mid_part_is_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_part_times_out_and_is_retried() {
+    let env = Env::start(|c| Config {
+        part_faults: PartFaults {
+            stall_rate: 1.0,
+            stall_ms: 3_000,
+            first_try_only: true,
+            ..PartFaults::default()
+        },
+        ..c
+    })
+    .await;
+    // Parts have their own timeout, apart from the API requests' (which stay at 60 s).
+    let client = env
+        .builder()
+        .part_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let events = Mutex::new(Vec::new());
+    let outcome = upload(&client, &env.ipa, &env.options(), &|e| {
+        events.lock().unwrap().push(e)
+    })
+    .await
+    .unwrap();
+    env.assert_assembled(&outcome);
+    let retries: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::PartRetry { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries.len(), outcome.parts_total, "{retries:?}");
+    assert!(retries[0].contains("no answer within"), "{}", retries[0]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn part_429_waits_for_retry_after() {
     let env = Env::start(|c| Config {
         part_faults: PartFaults {
