@@ -126,6 +126,9 @@ pub struct Config {
     pub upload_dir: Option<std::path::PathBuf>,
     /// Faults for part PUTs.
     pub part_faults: PartFaults,
+    /// Answer a commit whose `sourceFileChecksums.file.algorithm` is `SHA_256` with 409
+    /// `ENTITY_ERROR.ATTRIBUTE.INVALID`, as a real-account test reported Apple does (reference §5, unverified).
+    pub reject_sha256_checksums: bool,
 }
 
 /// Issuer id used when none is configured.
@@ -145,6 +148,7 @@ impl Default for Config {
             upload_url_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
             upload_dir: None,
             part_faults: PartFaults::default(),
+            reject_sha256_checksums: false,
         }
     }
 }

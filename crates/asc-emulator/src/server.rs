@@ -212,6 +212,7 @@ impl Emulator {
                 part_size: config.upload_part_size.max(1),
                 loose_bundle_id: config.loose_bundle_id_filter,
                 url_lifetime: config.upload_url_lifetime,
+                reject_sha256: config.reject_sha256_checksums,
             },
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());

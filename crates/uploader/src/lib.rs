@@ -140,6 +140,9 @@ pub struct UploadOutcome {
     pub bytes_sent: u64,
     /// This run continued a journaled upload.
     pub resumed: bool,
+    /// The commit carried the SHA-256 (false when App Store Connect refused the checksum and the file was committed
+    /// without it, or when this run did not commit).
+    pub checksum_sent: bool,
     /// Nothing was changed on the server.
     pub dry_run: bool,
     /// The journal file.

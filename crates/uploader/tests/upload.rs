@@ -150,6 +150,7 @@ async fn happy_path_uploads_every_byte_and_waits_for_processing() {
     assert_eq!(outcome.state, "COMPLETE");
     assert!(outcome.build_id.is_some());
     assert!(!outcome.failed());
+    assert!(outcome.checksum_sent);
     assert!(outcome.parts_total >= 9, "{}", outcome.parts_total);
     assert_eq!(outcome.parts_sent, outcome.parts_total);
     assert_eq!(outcome.bytes_sent, outcome.size);
@@ -261,6 +262,27 @@ async fn a_connection_reset_mid_part_is_retried() {
         .filter(|r| r.note.as_deref() == Some("injected part reset"))
         .count();
     assert_eq!(resets, outcome.parts_total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sha256_checksum_commits_without_it() {
+    let env = Env::start(|c| Config {
+        reject_sha256_checksums: true,
+        ..c
+    })
+    .await;
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "COMPLETE");
+    assert!(!outcome.checksum_sent);
+    env.assert_assembled(&outcome);
+    let patches: Vec<u16> = env
+        .log()
+        .iter()
+        .filter(|(m, p, _)| m == "PATCH" && p.starts_with("/v1/buildUploadFiles/"))
+        .map(|(_, _, s)| *s)
+        .collect();
+    assert_eq!(patches, [409, 200]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
