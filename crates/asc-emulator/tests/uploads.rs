@@ -249,3 +249,47 @@ async fn part_faults_fail_and_reset_deterministically() {
         .unwrap();
     assert_eq!(plan["failRate"], 0.5);
 }
+
+/// An app package whose Info.plist contradicts the build upload fails processing with Apple's codes.
+#[tokio::test]
+async fn a_plist_contradicting_the_upload_fails_processing() {
+    let h = harness(|c| c.upload_part_size = 64 * 1024).await;
+    for (bundle, build, code) in [
+        ("com.example.demo", "61", "90345"),
+        ("com.example.other", "60", "90054"),
+        ("com.example.demo", "60", ""),
+    ] {
+        let ipa = ipagate_fixtures::Ipa::app("Demo", bundle)
+            .version("1.2.3", build)
+            .build();
+        let body = json!({"data": {"type": "buildUploads",
+            "attributes": {"cfBundleShortVersionString": "1.2.3", "cfBundleVersion": "60", "platform": "IOS"},
+            "relationships": {"app": {"data": {"type": "apps", "id": "1234567890"}}}}});
+        // Each case its own upload of build 60 (a FAILED upload does not hold the number).
+        let created = h.send("POST", "/v1/buildUploads", Some(&body)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let upload = created.body["data"]["id"].as_str().unwrap().to_owned();
+        let file_body = json!({"data": {"type": "buildUploadFiles",
+            "attributes": {"assetType": "ASSET", "fileName": "demo.ipa", "fileSize": ipa.len(), "uti": "com.apple.ipa"},
+            "relationships": {"buildUpload": {"data": {"type": "buildUploads", "id": upload}}}}});
+        let file = h
+            .send("POST", "/v1/buildUploadFiles", Some(&file_body))
+            .await;
+        let file_id = file.body["data"]["id"].as_str().unwrap().to_owned();
+        for op in file.body["data"]["attributes"]["uploadOperations"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(put(&h, op, &ipa[range(op)]).await.status(), 200);
+        }
+        assert_eq!(commit(&h, &file_id, Some(&sha(&ipa))).await, 200);
+        let u = h.get(&format!("/v1/buildUploads/{upload}")).await;
+        let state = &u.body["data"]["attributes"]["state"];
+        if code.is_empty() {
+            assert_eq!(state["state"], "COMPLETE", "{state}");
+        } else {
+            assert_eq!(state["state"], "FAILED", "{bundle} {build}: {state}");
+            assert_eq!(state["errors"][0]["code"], code);
+        }
+    }
+}
