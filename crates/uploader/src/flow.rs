@@ -737,9 +737,15 @@ async fn send_one(
             (ops.generation, part)
         };
         attempt += 1;
-        let error = match client.send_part(&part, file).await {
-            Ok(_) => return Ok(part.length),
-            Err(e) => e,
+        // The client's part timeout bounds each attempt; `part_timeout` here can only make it shorter.
+        let sent = tokio::time::timeout(options.part_timeout, client.send_part(&part, file)).await;
+        let error = match sent {
+            Ok(Ok(_)) => return Ok(part.length),
+            Ok(Err(e)) => e,
+            Err(_) => PartError::Transport {
+                host: "the storage server".into(),
+                what: format!("no answer within {}s", options.part_timeout.as_secs()),
+            },
         };
         match &error {
             PartError::Expired { .. } if refreshes < 3 => {

@@ -43,7 +43,8 @@ pub struct UploadOptions {
     pub state_dir: PathBuf,
     /// Everything up to the first mutating request; report what would be sent.
     pub dry_run: bool,
-    /// Timeout of one part attempt (the client's `part_timeout` governs the HTTP request; this is informative).
+    /// Longest one part attempt may take (default 300 s); the client's own `part_timeout` also applies, the shorter
+    /// wins.
     pub part_timeout: Duration,
     /// Longest wait for processing after the commit.
     pub max_processing_wait: Duration,
