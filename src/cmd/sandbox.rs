@@ -78,6 +78,9 @@ pub struct SandboxArgs {
     /// Folder where uploaded parts are assembled (default: a temporary folder removed on exit).
     #[arg(long, value_name = "DIR")]
     pub upload_dir: Option<PathBuf>,
+    /// Refuse commits whose file checksum is SHA_256 (409), as a live account was reported to.
+    #[arg(long)]
+    pub reject_sha256_checksums: bool,
 }
 
 /// Runs the sandbox until Ctrl-C or SIGTERM.
@@ -150,6 +153,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         },
         upload_url_lifetime: std::time::Duration::from_secs(args.upload_url_lifetime.max(1)),
         upload_dir: args.upload_dir.clone(),
+        reject_sha256_checksums: args.reject_sha256_checksums,
         ..Config::default()
     };
     let emulator = Emulator::start(config, args.addr)

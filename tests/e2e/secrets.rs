@@ -658,13 +658,29 @@ fn hostile_server(handler: Handler) -> (String, Arc<Mutex<Vec<String>>>) {
                     let mut request_line = lines.next().unwrap_or_default().split(' ');
                     let _method = request_line.next();
                     let target = request_line.next().unwrap_or_default().to_owned();
-                    let token = lines
+                    let headers: Vec<&str> = lines.collect();
+                    let token = headers
+                        .iter()
                         .find_map(|l| {
                             let (name, value) = l.split_once(':')?;
                             name.eq_ignore_ascii_case("authorization")
                                 .then(|| value.trim().trim_start_matches("Bearer ").to_owned())
                         })
                         .unwrap_or_default();
+                    // A body (POST, PATCH, part PUTs) is read and dropped, so the next request head is found.
+                    let length = headers
+                        .iter()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<u64>().ok())
+                                .flatten()
+                        })
+                        .unwrap_or(0);
+                    if std::io::copy(&mut (&mut stream).take(length), &mut std::io::sink()).is_err()
+                    {
+                        return;
+                    }
                     tokens.lock().unwrap().push(token.clone());
                     let seen = Seen { target, token };
                     let (status, headers, body) = handler(&seen, &base);
@@ -1186,3 +1202,114 @@ fn secrets_sandbox_files_that_are_not_files_are_refused() {
         );
     }
 }
+
+/// `upload` against a server that echoes the token into everything the flow reads after the upload (the upload's
+/// state errors and warnings, the file's delivery errors): no piece of the key or the token reaches stdout, stderr,
+/// the progress lines or the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_upload_with_a_server_echoing_the_token() {
+    let material = Material::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ipa = dir.path().join("Demo.ipa");
+    ipagate_fixtures::Ipa::app("Demo", "com.example.demo")
+        .version("1.2.3", "42")
+        .write_to(&ipa)
+        .unwrap();
+    let (base, tokens) = hostile_server(Arc::new(|seen: &Seen, base: &str| {
+        let t = seen.token.clone();
+        let path = seen.target.split('?').next().unwrap_or_default().to_owned();
+        let echoed = json!([{"code": t.clone(), "description": format!("rejected {t}")}]);
+        match path.as_str() {
+            "/v1/apps" => ok(app_doc("1", "com.example.demo", json!({}))),
+            "/v1/buildUploads" => (
+                201,
+                vec![],
+                json!({"data": {"type": "buildUploads", "id": "U1",
+                    "attributes": {"state": {"state": "AWAITING_UPLOAD"}}}})
+                .to_string(),
+            ),
+            "/v1/buildUploads/U1" => {
+                // Each run reads it twice: awaiting the upload after the create, failed after the commit.
+                let n = U1_GETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let state = if n.is_multiple_of(2) { "AWAITING_UPLOAD" } else { "FAILED" };
+                ok(json!({"data": {"type": "buildUploads", "id": "U1",
+                    "attributes": {"state": {"state": state, "errors": echoed,
+                        "warnings": [{"code": "W", "description": format!("warned {t}")}]}}}}))
+            }
+            "/v1/buildUploadFiles" | "/v1/buildUploadFiles/F1" => {
+                (
+                    if path.ends_with("F1") { 200 } else { 201 },
+                    vec![],
+                    json!({"data": {"type": "buildUploadFiles", "id": "F1", "attributes": {
+                        "assetDeliveryState": {"state": "COMPLETE", "errors": echoed},
+                        "uploadOperations": [{"method": "PUT", "url": format!("{base}/part/1?sig={t}"),
+                            "offset": 0, "length": PART_LEN.load(std::sync::atomic::Ordering::Relaxed),
+                            "partNumber": 1}]}}})
+                    .to_string(),
+                )
+            }
+            _ => (200, vec![], String::new()),
+        }
+    }));
+    PART_LEN.store(
+        std::fs::metadata(&ipa).unwrap().len(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let mut env = asc_ids();
+    env.push(("ASC_PRIVATE_KEY".into(), material.pem().to_owned()));
+    env.push(("ASC_BASE_URL".into(), base));
+    for format in ["human", "json"] {
+        let state = dir.path().join(format!("state-{format}"));
+        let args = vec![
+            "upload".to_owned(),
+            ipa.display().to_string(),
+            "--format".into(),
+            format.into(),
+            "--progress".into(),
+            "json".into(),
+            "--state-dir".into(),
+            state.display().to_string(),
+            "--poll-interval-ms".into(),
+            "5".into(),
+        ];
+        let out = run(args, env.clone(), dir.path()).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let mut forbidden = Forbidden::of(&material);
+        let seen = tokens.lock().unwrap().clone();
+        for token in seen.iter().filter(|t| !t.is_empty()) {
+            forbidden.add(token);
+            let (h, p, s) = parts(token);
+            for part in [h, p, s] {
+                forbidden.add(&part);
+            }
+        }
+        forbidden.assert_clean(&format!("upload --format {format}"), &out);
+        // The journal too.
+        let journal = std::fs::read_dir(&state)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| std::fs::read(e.path()).unwrap())
+            .next()
+            .unwrap();
+        forbidden.assert_clean(
+            &format!("journal ({format})"),
+            &Output {
+                status: out.status,
+                stdout: journal,
+                stderr: Vec::new(),
+            },
+        );
+        assert!(stdout(&out).contains("U1"), "{}", stdout(&out));
+        // The echoed diagnostics were printed (redacted), so the check above had something to catch.
+        assert!(stdout(&out).contains("rejected "), "{}", stdout(&out));
+        assert!(stdout(&out).contains("warned "), "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("\"event\":\"part_sent\""),
+            "the part was never sent: {}",
+            stderr(&out)
+        );
+    }
+}
+
+static U1_GETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PART_LEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -146,7 +146,8 @@ fn text(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_happy_path_human_output() {
     let sb = Sandbox::start(Processing::AfterPolls(2)).await;
-    let out = sb.run(&["--progress", "none"]).await;
+    // The default progress (auto) draws nothing when stderr is not a terminal.
+    let out = sb.run(&[]).await;
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -154,6 +155,7 @@ async fn upload_happy_path_human_output() {
         "{stdout}\n{}",
         text(&out.stderr)
     );
+    assert_eq!(text(&out.stderr), "", "nothing animated off a terminal");
     assert!(stdout.contains("Uploaded"), "{stdout}");
     assert!(
         stdout.contains("com.example.demo 1.2.3 (42) IOS"),

@@ -32,7 +32,12 @@
 //!   (or `POST /_sandbox/buildUploads/{id}/fail`) ends one in FAILED.
 //! - **Introspection** (not Apple, no JWT): `GET /_sandbox/state`, `GET /_sandbox/requests`,
 //!   `DELETE /_sandbox/requests`, `POST /_sandbox/advance`, `POST /_sandbox/buildUploads/{id}/fail`,
-//!   `PUT /_sandbox/faults` (a [`FaultPlan`] as JSON).
+//!   `PUT /_sandbox/faults` (a [`FaultPlan`] as JSON), `PUT /_sandbox/partFaults` (a [`PartFaults`] as JSON),
+//!   `POST /_sandbox/expireTokens`.
+//! - **Part uploads** are checked like presigned object-storage URLs (method, `Content-Type`, no `Authorization`,
+//!   `Content-Length` = the operation's length, expiry after [`Config::upload_url_lifetime`]), assembled at their
+//!   offsets in [`Config::upload_dir`], and verified on commit (size, SHA-256; then the Info.plist against the
+//!   upload's attributes) — see `uploads.rs`.
 //! - **Faults** for client tests ([`FaultPlan`]): per-route 5xx rate or first-N failures, 429
 //!   bursts with `Retry-After`, added latency, connection reset after N response bytes, clock
 //!   skew; each route's faults depend only on the seed and that route's own request count, not on how
@@ -126,6 +131,9 @@ pub struct Config {
     pub upload_dir: Option<std::path::PathBuf>,
     /// Faults for part PUTs.
     pub part_faults: PartFaults,
+    /// Answer a commit whose `sourceFileChecksums.file.algorithm` is `SHA_256` with 409
+    /// `ENTITY_ERROR.ATTRIBUTE.INVALID`, as a real-account test reported Apple does (reference §5, unverified).
+    pub reject_sha256_checksums: bool,
 }
 
 /// Issuer id used when none is configured.
@@ -145,6 +153,7 @@ impl Default for Config {
             upload_url_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
             upload_dir: None,
             part_faults: PartFaults::default(),
+            reject_sha256_checksums: false,
         }
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct Options {
     pub loose_bundle_id: bool,
     /// Lifetime of part URLs.
     pub url_lifetime: std::time::Duration,
+    /// See [`crate::Config::reject_sha256_checksums`].
+    pub reject_sha256: bool,
 }
 
 /// A successful answer.
@@ -978,6 +980,19 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
             e.check_known(&["sourceFileChecksums", "uploaded"], &[])?;
             let uploaded = e.boolean("uploaded")?;
             let checksums = e.attrs.get("sourceFileChecksums").cloned();
+            if ctx.options.reject_sha256
+                && checksums
+                    .as_ref()
+                    .and_then(|c| c.pointer("/file/algorithm"))
+                    .and_then(Value::as_str)
+                    == Some("SHA_256")
+            {
+                return Err(ApiError::attribute(
+                    "ENTITY_ERROR.ATTRIBUTE.INVALID",
+                    "sourceFileChecksums",
+                    "The checksum algorithm 'SHA_256' is not accepted for this file",
+                ));
+            }
             if let Some(c) = &checksums
                 && !(c.is_object() || c.is_null())
             {

@@ -212,6 +212,7 @@ impl Emulator {
                 part_size: config.upload_part_size.max(1),
                 loose_bundle_id: config.loose_bundle_id_filter,
                 url_lifetime: config.upload_url_lifetime,
+                reject_sha256: config.reject_sha256_checksums,
             },
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -942,7 +943,14 @@ async fn upload_part(
                 _ => break,
             }
         }
-        let mut response = empty(StatusCode::INTERNAL_SERVER_ERROR);
+        // A body is announced and never sent: the client sees the connection drop, not an answer.
+        let error = ApiError::new(
+            500,
+            "InternalError",
+            "The connection was reset",
+            "part fault plan: connection reset",
+        );
+        let mut response = error_response(&error);
         response.extensions_mut().insert(ResetConnection);
         return (response, Some("injected part reset".to_string()));
     }
@@ -1046,6 +1054,7 @@ async fn verify_commit(shared: &Shared, file: &str) {
         },
     };
     let Some(problem) = problem else {
+        check_plist(shared, file, upload.as_deref()).await;
         return;
     };
     let mut store = lock(&shared.store);
@@ -1064,6 +1073,66 @@ async fn verify_commit(shared: &Shared, file: &str) {
             "ASSET_CHECKSUM_MISMATCH",
             &format!("The uploaded asset is corrupt: {problem}."),
         );
+    }
+}
+
+/// After a verified commit: an app package whose Info.plist contradicts the build upload (bundle id of the app
+/// record, `cfBundleShortVersionString`, `cfBundleVersion`) fails processing like Apple's validation does
+/// (ITMS-90054 for the bundle id, ITMS-90345 for the versions). Files that are not app packages are not judged.
+async fn check_plist(shared: &Shared, file: &str, upload: Option<&str>) {
+    let Some(upload) = upload else { return };
+    let path = lock(&shared.uploads).path_of(file);
+    let Ok(Some((bundle_id, short, build))) =
+        tokio::task::spawn_blocking(move || crate::uploads::identity(&path)).await
+    else {
+        return;
+    };
+    let mut store = lock(&shared.store);
+    let Some(u) = store.get("buildUploads", upload) else {
+        return;
+    };
+    let declared_short = u.attr_str("cfBundleShortVersionString").map(str::to_owned);
+    let declared_build = u.attr_str("cfBundleVersion").map(str::to_owned);
+    let app_bundle = u
+        .one
+        .get("app")
+        .and_then(|app| store.get("apps", app))
+        .and_then(|a| a.attr_str("bundleId"))
+        .map(str::to_owned);
+    let failure = if app_bundle.is_some() && bundle_id != app_bundle {
+        Some((
+            "90054",
+            format!(
+                "Invalid Bundle Identifier. The bundle identifier '{}' does not match the app record's '{}'.",
+                bundle_id.unwrap_or_default(),
+                app_bundle.unwrap_or_default()
+            ),
+        ))
+    } else if short != declared_short {
+        Some((
+            "90345",
+            format!(
+                "Metadata/Info.plist Mismatch. The value for cfBundleShortVersionString '{}' of the build upload does \
+                 not match the value for CFBundleShortVersionString '{}' in the Info.plist.",
+                declared_short.unwrap_or_default(),
+                short.unwrap_or_default()
+            ),
+        ))
+    } else if build != declared_build {
+        Some((
+            "90345",
+            format!(
+                "Metadata/Info.plist Mismatch. The value for cfBundleVersion '{}' of the build upload does not match \
+                 the value for CFBundleVersion '{}' in the Info.plist.",
+                declared_build.unwrap_or_default(),
+                build.unwrap_or_default()
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((code, description)) = failure {
+        routes::fail_upload(&mut store, upload, code, &description);
     }
 }
 

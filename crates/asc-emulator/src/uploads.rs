@@ -191,6 +191,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the assembled file's app Info.plist says: (bundle id, short version, build number); `None` when the file is
+/// not a readable app package (the sandbox then checks nothing more).
+pub(crate) fn identity(path: &Path) -> Option<(Option<String>, Option<String>, Option<String>)> {
+    let package = ipagate_formats::Package::open(path, &ipagate_formats::Limits::default()).ok()?;
+    let facts = ipagate_formats::inspect_with(&package, ipagate_formats::Tiers::BUNDLES).ok()?;
+    let ipagate_formats::InfoPlistState::Parsed(info) = &facts.bundles.first()?.info else {
+        return None;
+    };
+    let text =
+        |t: &Option<ipagate_formats::Text>| t.as_ref().and_then(|t| t.as_str()).map(str::to_owned);
+    Some((
+        text(&info.bundle_id),
+        text(&info.short_version),
+        text(&info.build_version),
+    ))
+}
+
 /// `expires=UNIX` from a part URL's query.
 pub(crate) fn expires(query: Option<&str>) -> Option<i64> {
     query?

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{TryStreamExt, stream};
@@ -35,17 +35,68 @@ pub async fn upload(
         source,
     };
     let file = Arc::new(File::open(input).map_err(io)?);
-    let (size, sha256) = hash_file(file.clone()).await.map_err(io)?;
-    on_event(Event::Hashed {
-        size,
-        sha256: sha256.clone(),
-    });
+    let size = file.metadata().map_err(io)?.len();
+    // Hashing runs on the blocking pool while the upload starts; the SHA-256 is needed only to find a journal
+    // (when one may exist), to name a new one, and for the commit.
+    let hash = Hash::start(file.clone());
     let file_name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "App.ipa".to_owned());
-    let journal = journal::load(&options.state_dir, &sha256, size)?;
-    let journal_path = journal::path_for(&options.state_dir, &sha256);
+    let fresh_journal = |app_id: &str, sha256: String, upload_id: String| Journal {
+        schema: journal::SCHEMA,
+        ipa_sha256: sha256,
+        ipa_size: size,
+        bundle_id: identity.bundle_id.clone(),
+        version: identity.version.clone(),
+        build_number: identity.build_number.clone(),
+        platform: identity.platform.as_str().to_owned(),
+        app_id: app_id.to_owned(),
+        build_upload_id: upload_id,
+        file_id: None,
+        parts: Vec::new(),
+        confirmed: BTreeSet::new(),
+        committed: false,
+    };
+    let template = fresh_journal("", String::new(), String::new());
+    // Sizes are not compared: a journal for the same build with another size is judged (as another IPA's) once
+    // the hash is known.
+    let same = |j: &Journal| {
+        (&j.bundle_id, &j.version, &j.build_number, &j.platform)
+            == (
+                &template.bundle_id,
+                &template.version,
+                &template.build_number,
+                &template.platform,
+            )
+    };
+    // Nothing in the state dir can be this IPA's journal: start at once, hash meanwhile.
+    let overlap = !options.dry_run && !journal::any_candidate(&options.state_dir, &same);
+    let mut sha256 = String::new();
+    let journal = if overlap {
+        None
+    } else {
+        sha256 = hash.wait(input).await?;
+        on_event(Event::Hashed {
+            size,
+            sha256: sha256.clone(),
+        });
+        match journal::load(&options.state_dir, &sha256, size)? {
+            Some(j) => Some(j),
+            // A run stopped before its hash was known: keep its build upload, trust none of its parts.
+            None if !options.dry_run => {
+                match journal::load_pending(&options.state_dir, &template) {
+                    Some(mut j) => {
+                        j.confirmed.clear();
+                        journal::promote(&options.state_dir, &mut j, &sha256)?;
+                        Some(j)
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        }
+    };
     let app_id = match &journal {
         Some(j) => j.app_id.clone(),
         None => resolve_app(client, &identity.bundle_id).await?,
@@ -65,8 +116,9 @@ pub async fn upload(
         parts_skipped: 0,
         bytes_sent: 0,
         resumed: journal.is_some(),
+        checksum_sent: false,
         dry_run: options.dry_run,
-        journal: Some(journal_path.clone()),
+        journal: (!sha256.is_empty()).then(|| journal::path_for(&options.state_dir, &sha256)),
     };
     if options.dry_run {
         dry_run(
@@ -106,21 +158,13 @@ pub async fn upload(
     if journal.is_none() {
         outcome.resumed = false;
         let id = create_upload(client, &identity, &app_id).await?;
-        let j = Journal {
-            schema: journal::SCHEMA,
-            ipa_sha256: sha256.clone(),
-            ipa_size: size,
-            bundle_id: identity.bundle_id.clone(),
-            version: identity.version.clone(),
-            build_number: identity.build_number.clone(),
-            platform: identity.platform.as_str().to_owned(),
-            app_id: app_id.clone(),
-            build_upload_id: id,
-            file_id: None,
-            parts: Vec::new(),
-            confirmed: BTreeSet::new(),
-            committed: false,
+        // Named after the hash when it is known, else pending until it is.
+        let sha_now = if sha256.is_empty() {
+            hash.ready().unwrap_or_default()
+        } else {
+            sha256.clone()
         };
+        let j = fresh_journal(&app_id, sha_now, id);
         journal::save(&options.state_dir, &j)?;
         journal = Some(j);
     }
@@ -132,63 +176,176 @@ pub async fn upload(
     };
     outcome.build_upload_id = j.build_upload_id.clone();
 
-    let state = upload_state(client, &j.build_upload_id).await?;
-    if !j.committed && state.as_deref() == Some("AWAITING_UPLOAD") {
-        // The file and its operations (fresh URLs on resume).
-        let operations = match &j.file_id {
-            None => {
-                let (file_id, ops) =
-                    create_file(client, &j.build_upload_id, &file_name, size).await?;
-                let ops = validate_operations(&ops, size)?;
-                j.file_id = Some(file_id);
-                j.parts = ranges(&ops);
-                journal::save(&options.state_dir, &j)?;
-                ops
-            }
-            Some(file_id) => {
-                let ops = validate_operations(&file_operations(client, file_id).await?, size)?;
-                if ranges(&ops) != j.parts {
-                    // The server cut the file differently: nothing confirmed can be trusted.
-                    j.parts = ranges(&ops);
-                    j.confirmed.clear();
+    let result = async {
+        let state = upload_state(client, &j.build_upload_id).await?;
+        if !j.committed && state.as_deref() == Some("AWAITING_UPLOAD") {
+            // The file and its operations (fresh URLs on resume).
+            let operations = match &j.file_id {
+                None => {
+                    let (file_id, ops) =
+                        create_file(client, &j.build_upload_id, &file_name, size).await?;
+                    // Recorded before the operations are judged: a rerun re-reads them instead of creating a
+                    // second file the server would refuse.
+                    j.file_id = Some(file_id);
                     journal::save(&options.state_dir, &j)?;
+                    let ops = validate_operations(&ops, size)?;
+                    j.parts = ranges(&ops);
+                    journal::save(&options.state_dir, &j)?;
+                    ops
                 }
-                ops
-            }
-        };
-        let file_id = j.file_id.clone().unwrap_or_default();
-        outcome.file_id = file_id.clone();
-        outcome.parts_total = operations.len();
-        outcome.parts_skipped = j.confirmed.len();
-        let (sent, bytes) = send_parts(
-            client,
-            file.clone(),
-            &file_id,
-            operations,
-            size,
-            &options.state_dir,
-            &mut j,
-            options,
-            on_event,
-        )
-        .await?;
-        outcome.parts_sent = sent;
-        outcome.bytes_sent = bytes;
-        commit(client, &file_id, &sha256).await?;
-        j.committed = true;
-        journal::save(&options.state_dir, &j)?;
-        on_event(Event::Committed);
-    } else {
-        outcome.file_id = j.file_id.clone().unwrap_or_default();
-        outcome.parts_total = j.parts.len();
-        outcome.parts_skipped = j.confirmed.len();
-    }
+                Some(file_id) => {
+                    let ops = validate_operations(&file_operations(client, file_id).await?, size)?;
+                    if ranges(&ops) != j.parts {
+                        // The server cut the file differently: nothing confirmed can be trusted.
+                        j.parts = ranges(&ops);
+                        j.confirmed.clear();
+                        journal::save(&options.state_dir, &j)?;
+                    }
+                    ops
+                }
+            };
+            let file_id = j.file_id.clone().unwrap_or_default();
+            outcome.file_id = file_id.clone();
+            outcome.parts_total = operations.len();
+            outcome.parts_skipped = j.confirmed.len();
+            let sent = send_parts(
+                client,
+                file.clone(),
+                &file_id,
+                operations,
+                size,
+                &options.state_dir,
+                &mut j,
+                &hash,
+                options,
+                on_event,
+            )
+            .await;
+            let (sent, bytes) = sent?;
+            outcome.parts_sent = sent;
+            outcome.bytes_sent = bytes;
+            let sha256 = finish_hash(
+                &hash,
+                input,
+                &options.state_dir,
+                &mut j,
+                &mut outcome,
+                on_event,
+            )
+            .await?;
+            outcome.checksum_sent = commit(client, &file_id, &sha256).await?;
+            j.committed = true;
+            journal::save(&options.state_dir, &j)?;
+            on_event(Event::Committed);
+        } else {
+            outcome.file_id = j.file_id.clone().unwrap_or_default();
+            outcome.parts_total = j.parts.len();
+            outcome.parts_skipped = j.confirmed.len();
+            finish_hash(
+                &hash,
+                input,
+                &options.state_dir,
+                &mut j,
+                &mut outcome,
+                on_event,
+            )
+            .await?;
+        }
 
-    wait_for_processing(client, &j, options, &mut outcome, on_event).await?;
+        wait_for_processing(client, &j, options, &mut outcome, on_event).await?;
+        Ok::<(), UploadError>(())
+    }
+    .await;
+    if result.is_err()
+        && j.ipa_sha256.is_empty()
+        && let Ok(sha) = hash.wait(input).await
+    {
+        // Name the journal after the hash before giving up, so a rerun trusts what it recorded.
+        let _ = journal::promote(&options.state_dir, &mut j, &sha);
+    }
+    result?;
     on_event(Event::Finished {
         state: outcome.state.clone(),
     });
     Ok(outcome)
+}
+
+/// The IPA's SHA-256, computed on the blocking pool while the upload goes on.
+struct Hash {
+    rx: tokio::sync::watch::Receiver<Option<Result<String, String>>>,
+}
+
+impl Hash {
+    fn start(file: Arc<File>) -> Hash {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        tokio::spawn(async move {
+            let result = hash_file(file)
+                .await
+                .map(|(_, sha)| sha)
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Some(result));
+        });
+        Hash { rx }
+    }
+
+    /// The hash, if already computed.
+    fn ready(&self) -> Option<String> {
+        match &*self.rx.borrow() {
+            Some(Ok(sha)) => Some(sha.clone()),
+            _ => None,
+        }
+    }
+
+    async fn wait(&self, path: &Path) -> Result<String, UploadError> {
+        let mut rx = self.rx.clone();
+        let value = rx
+            .wait_for(Option::is_some)
+            .await
+            .map(|v| v.clone())
+            .ok()
+            .flatten();
+        match value {
+            Some(Ok(sha)) => Ok(sha),
+            Some(Err(e)) => Err(UploadError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::other(e),
+            }),
+            None => Err(UploadError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::other("hashing stopped"),
+            }),
+        }
+    }
+}
+
+/// Waits for the hash, names a pending journal after it, and records it in the outcome.
+async fn finish_hash(
+    hash: &Hash,
+    input: &Path,
+    state_dir: &Path,
+    j: &mut Journal,
+    outcome: &mut UploadOutcome,
+    on_event: Emit<'_>,
+) -> Result<String, UploadError> {
+    let sha256 = hash.wait(input).await?;
+    if outcome.sha256.is_empty() {
+        on_event(Event::Hashed {
+            size: outcome.size,
+            sha256: sha256.clone(),
+        });
+    }
+    if j.ipa_sha256.is_empty() {
+        journal::promote(state_dir, j, &sha256)?;
+    } else if j.ipa_sha256 != sha256 {
+        return Err(UploadError::Journal(journal::JournalError::OtherIpa {
+            path: journal::path_for(state_dir, &j.ipa_sha256),
+            journal: j.ipa_sha256.clone(),
+            actual: sha256,
+        }));
+    }
+    outcome.sha256 = sha256.clone();
+    outcome.journal = Some(journal::path_for(state_dir, &sha256));
+    Ok(sha256)
 }
 
 async fn hash_file(file: Arc<File>) -> std::io::Result<(u64, String)> {
@@ -476,6 +633,7 @@ async fn send_parts(
     size: u64,
     state_dir: &Path,
     j: &mut Journal,
+    hash: &Hash,
     options: &UploadOptions,
     on_event: Emit<'_>,
 ) -> Result<(usize, u64), UploadError> {
@@ -502,7 +660,8 @@ async fn send_parts(
         generation: 0,
         parts: operations,
     });
-    let shared = Mutex::new(j.clone());
+    // Held across the write (on the blocking pool), so saves never reorder and never stall the runtime's workers.
+    let shared = tokio::sync::Mutex::new(j.clone());
     let sent = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let state_dir: PathBuf = state_dir.to_owned();
@@ -514,9 +673,31 @@ async fn send_parts(
                 let length =
                     send_one(client, &file, file_id, size, number, ops, options, on_event).await?;
                 {
-                    let mut j = shared.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut j = shared.lock().await;
                     j.confirmed.insert(number);
-                    journal::save(state_dir, &j)?;
+                    let pending = j
+                        .ipa_sha256
+                        .is_empty()
+                        .then(|| journal::pending_path(state_dir, &j));
+                    if pending.is_some()
+                        && let Some(sha) = hash.ready()
+                    {
+                        j.ipa_sha256 = sha;
+                    }
+                    let (snapshot, dir) = (j.clone(), state_dir.clone());
+                    tokio::task::spawn_blocking(move || {
+                        journal::save(&dir, &snapshot)?;
+                        // Promoted: the pending file goes once the journal under the hash is written.
+                        if let Some(p) = pending.filter(|_| !snapshot.ipa_sha256.is_empty()) {
+                            let _ = std::fs::remove_file(p);
+                        }
+                        Ok::<(), journal::JournalError>(())
+                    })
+                    .await
+                    .map_err(|e| UploadError::Io {
+                        path: state_dir.clone(),
+                        source: std::io::Error::other(e),
+                    })??;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
                 bytes.fetch_add(length, Ordering::Relaxed);
@@ -528,7 +709,7 @@ async fn send_parts(
             }
         })
         .await;
-    *j = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    *j = shared.into_inner();
     result?;
     Ok((sent.into_inner(), bytes.into_inner()))
 }
@@ -556,9 +737,15 @@ async fn send_one(
             (ops.generation, part)
         };
         attempt += 1;
-        let error = match client.send_part(&part, file).await {
-            Ok(_) => return Ok(part.length),
-            Err(e) => e,
+        // The client's part timeout bounds each attempt; `part_timeout` here can only make it shorter.
+        let sent = tokio::time::timeout(options.part_timeout, client.send_part(&part, file)).await;
+        let error = match sent {
+            Ok(Ok(_)) => return Ok(part.length),
+            Ok(Err(e)) => e,
+            Err(_) => PartError::Transport {
+                host: "the storage server".into(),
+                what: format!("no answer within {}s", options.part_timeout.as_secs()),
+            },
         };
         match &error {
             PartError::Expired { .. } if refreshes < 3 => {
@@ -605,14 +792,35 @@ async fn send_one(
     }
 }
 
-async fn commit(client: &Client, file_id: &str, sha256: &str) -> Result<(), UploadError> {
+/// Commits the file with its SHA-256 (`sourceFileChecksums.file`). A 409 about the checksums (a live account was
+/// reported to refuse `SHA_256`, reference §5) is answered by committing without them, as Expo does; returns whether
+/// the checksum went along.
+async fn commit(client: &Client, file_id: &str, sha256: &str) -> Result<bool, UploadError> {
+    let path = format!("/v1/buildUploadFiles/{file_id}");
     let body = json!({"data": {"type": "buildUploadFiles", "id": file_id,
         "attributes": {"uploaded": true,
             "sourceFileChecksums": {"file": {"hash": sha256, "algorithm": "SHA_256"}}}}});
-    let _: Value = client
-        .patch(&format!("/v1/buildUploadFiles/{file_id}"), &body)
-        .await?;
-    Ok(())
+    match client.patch::<_, Value>(&path, &body).await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.status() == Some(409)
+                && e.api_errors().is_some_and(|errors| {
+                    errors.0.iter().any(|x| {
+                        x.source
+                            .as_ref()
+                            .and_then(|s| s.pointer.as_deref())
+                            .is_some_and(|p| p.contains("sourceFileChecksums"))
+                            || x.detail.as_deref().is_some_and(|d| d.contains("checksum"))
+                    })
+                }) =>
+        {
+            let body = json!({"data": {"type": "buildUploadFiles", "id": file_id,
+                "attributes": {"uploaded": true}}});
+            let _: Value = client.patch(&path, &body).await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn details(

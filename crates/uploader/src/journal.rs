@@ -104,6 +104,69 @@ pub fn path_for(state_dir: &Path, sha256: &str) -> PathBuf {
     state_dir.join(format!("{sha256}.json"))
 }
 
+/// Where a journal lives while the IPA's SHA-256 is still being computed (the upload starts while hashing): named
+/// after what the IPA says it is and its size. It becomes `<sha256>.json` once the hash is known.
+pub fn pending_path(state_dir: &Path, journal: &Journal) -> PathBuf {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(80)
+            .collect()
+    };
+    state_dir.join(format!(
+        "pending-{}-{}-{}-{}-{}.json",
+        safe(&journal.bundle_id),
+        safe(&journal.version),
+        safe(&journal.build_number),
+        safe(&journal.platform),
+        journal.ipa_size
+    ))
+}
+
+/// Where `journal` is saved: by SHA-256, or [`pending_path`] while the hash is unknown (empty).
+pub fn path_of(state_dir: &Path, journal: &Journal) -> PathBuf {
+    if journal.ipa_sha256.is_empty() {
+        pending_path(state_dir, journal)
+    } else {
+        path_for(state_dir, &journal.ipa_sha256)
+    }
+}
+
+/// Whether `state_dir` holds anything that may be this IPA's journal: a journal (by hash or pending) for which
+/// `same` holds (the caller compares bundle id, version, build number and platform), or a file that cannot be read as a journal (it is judged
+/// once the hash is known). When there is none, an upload may start before the hash is known.
+pub fn any_candidate(state_dir: &Path, same: &dyn Fn(&Journal) -> bool) -> bool {
+    let Ok(entries) = std::fs::read_dir(state_dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "json") {
+            return false;
+        }
+        match std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Journal>(&b).ok())
+        {
+            Some(j) => same(&j),
+            None => true,
+        }
+    })
+}
+
+/// The pending journal that `template` (identity and size) would have, if a run stopped before its hash was known.
+pub fn load_pending(state_dir: &Path, template: &Journal) -> Option<Journal> {
+    let bytes = std::fs::read(pending_path(state_dir, template)).ok()?;
+    let j: Journal = serde_json::from_slice(&bytes).ok()?;
+    (j.schema == SCHEMA && j.ipa_sha256.is_empty()).then_some(j)
+}
+
 /// Loads the journal for an IPA of `size` bytes and `sha256`, if there is one. A journal that is not valid JSON
 /// of the right shape, or one for another IPA, is an error and stays untouched.
 pub fn load(state_dir: &Path, sha256: &str, size: u64) -> Result<Option<Journal>, JournalError> {
@@ -149,9 +212,9 @@ pub fn load(state_dir: &Path, sha256: &str, size: u64) -> Result<Option<Journal>
     Ok(Some(journal))
 }
 
-/// Writes `journal` atomically.
+/// Writes `journal` atomically (at [`path_of`]).
 pub fn save(state_dir: &Path, journal: &Journal) -> Result<(), JournalError> {
-    let path = path_for(state_dir, &journal.ipa_sha256);
+    let path = path_of(state_dir, journal);
     let io = |source| JournalError::Io {
         what: "write",
         path: path.clone(),
@@ -160,7 +223,9 @@ pub fn save(state_dir: &Path, journal: &Journal) -> Result<(), JournalError> {
     std::fs::create_dir_all(state_dir).map_err(io)?;
     let tmp = state_dir.join(format!(
         ".{}.{}.tmp",
-        journal.ipa_sha256,
+        path.file_stem()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let bytes = serde_json::to_vec_pretty(journal).map_err(|e| io(std::io::Error::other(e)))?;
@@ -175,6 +240,22 @@ pub fn save(state_dir: &Path, journal: &Journal) -> Result<(), JournalError> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Gives a pending journal its SHA-256: saved under the hash, the pending file removed.
+pub fn promote(state_dir: &Path, journal: &mut Journal, sha256: &str) -> Result<(), JournalError> {
+    let pending = pending_path(state_dir, journal);
+    journal.ipa_sha256 = sha256.to_owned();
+    save(state_dir, journal)?;
+    match std::fs::remove_file(&pending) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(JournalError::Io {
+            what: "remove",
+            path: pending,
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,8 @@ pub struct UploadOptions {
     pub state_dir: PathBuf,
     /// Everything up to the first mutating request; report what would be sent.
     pub dry_run: bool,
-    /// Timeout of one part attempt (the client's `part_timeout` governs the HTTP request; this is informative).
+    /// Longest one part attempt may take (default 300 s); the client's own `part_timeout` also applies, the shorter
+    /// wins.
     pub part_timeout: Duration,
     /// Longest wait for processing after the commit.
     pub max_processing_wait: Duration,
@@ -140,6 +141,9 @@ pub struct UploadOutcome {
     pub bytes_sent: u64,
     /// This run continued a journaled upload.
     pub resumed: bool,
+    /// The commit carried the SHA-256 (false when App Store Connect refused the checksum and the file was committed
+    /// without it, or when this run did not commit).
+    pub checksum_sent: bool,
     /// Nothing was changed on the server.
     pub dry_run: bool,
     /// The journal file.

@@ -150,6 +150,7 @@ async fn happy_path_uploads_every_byte_and_waits_for_processing() {
     assert_eq!(outcome.state, "COMPLETE");
     assert!(outcome.build_id.is_some());
     assert!(!outcome.failed());
+    assert!(outcome.checksum_sent);
     assert!(outcome.parts_total >= 9, "{}", outcome.parts_total);
     assert_eq!(outcome.parts_sent, outcome.parts_total);
     assert_eq!(outcome.bytes_sent, outcome.size);
@@ -261,6 +262,71 @@ async fn a_connection_reset_mid_part_is_retried() {
         .filter(|r| r.note.as_deref() == Some("injected part reset"))
         .count();
     assert_eq!(resets, outcome.parts_total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sha256_checksum_commits_without_it() {
+    let env = Env::start(|c| Config {
+        reject_sha256_checksums: true,
+        ..c
+    })
+    .await;
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.state, "COMPLETE");
+    assert!(!outcome.checksum_sent);
+    env.assert_assembled(&outcome);
+    let patches: Vec<u16> = env
+        .log()
+        .iter()
+        .filter(|(m, p, _)| m == "PATCH" && p.starts_with("/v1/buildUploadFiles/"))
+        .map(|(_, _, s)| *s)
+        .collect();
+    assert_eq!(patches, [409, 200]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_part_times_out_and_is_retried() {
+    let env = Env::start(|c| Config {
+        part_faults: PartFaults {
+            stall_rate: 1.0,
+            stall_ms: 3_000,
+            first_try_only: true,
+            ..PartFaults::default()
+        },
+        ..c
+    })
+    .await;
+    // Parts have their own timeout, apart from the API requests' (which stay at 60 s).
+    let client = env
+        .builder()
+        .part_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let events = Mutex::new(Vec::new());
+    let outcome = upload(&client, &env.ipa, &env.options(), &|e| {
+        events.lock().unwrap().push(e)
+    })
+    .await
+    .unwrap();
+    env.assert_assembled(&outcome);
+    let retries: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::PartRetry { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries.len(), outcome.parts_total, "{retries:?}");
+    assert!(retries[0].contains("no answer within"), "{}", retries[0]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,6 +454,8 @@ async fn checksum_mismatch_fails_the_upload() {
     let ipa = env.ipa.clone();
     let result = upload(&env.client(), &env.ipa, &env.options(), &|e| {
         if let Event::Started { .. } = e {
+            // Hashing overlaps the start of the upload: let it finish on the file as it was.
+            std::thread::sleep(Duration::from_millis(300));
             let mut bytes = std::fs::read(&ipa).unwrap();
             let n = bytes.len();
             bytes[n / 2] ^= 0xff;
@@ -473,6 +541,58 @@ async fn resume_continues_the_same_upload_and_skips_confirmed_parts() {
             .iter()
             .any(|(m, p, _)| m == "POST" && p == "/v1/buildUploads")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_before_its_hash_was_known_keeps_its_upload_and_resends_every_part() {
+    let env = Env::start(|c| c).await;
+    let mut options = env.options();
+    options.concurrency = 1;
+    options.part_attempts = 1;
+    let count = Arc::new(Mutex::new(0u32));
+    let result = upload(&env.client(), &env.ipa, &options, &|e| {
+        if matches!(e, Event::PartSent { .. }) {
+            let mut n = count.lock().unwrap();
+            *n += 1;
+            if *n == 2 {
+                env.emu.set_part_faults(PartFaults {
+                    fail_rate: 1.0,
+                    ..PartFaults::default()
+                });
+            }
+        }
+    })
+    .await;
+    assert!(result.is_err());
+    // Make it look as if the process died while hashing: the journal is still pending (no hash in it).
+    let state = env.options().state_dir;
+    let sha = sha_of(&env.ipa);
+    let mut j = journal::load(&state, &sha, file_len(&env.ipa))
+        .unwrap()
+        .unwrap();
+    std::fs::remove_file(journal::path_for(&state, &sha)).unwrap();
+    j.ipa_sha256.clear();
+    journal::save(&state, &j).unwrap();
+    assert!(journal::pending_path(&state, &j).exists());
+    env.emu.set_part_faults(PartFaults::default());
+    env.emu.clear_request_log();
+
+    let (result, _) = env.run(&env.options()).await;
+    let outcome = result.unwrap();
+    assert_eq!(
+        outcome.build_upload_id, j.build_upload_id,
+        "the same build upload"
+    );
+    assert!(
+        !env.log()
+            .iter()
+            .any(|(m, p, _)| m == "POST" && p == "/v1/buildUploads")
+    );
+    // Parts confirmed under a pending journal are not trusted: all were sent again.
+    assert_eq!(outcome.parts_sent, outcome.parts_total);
+    env.assert_assembled(&outcome);
+    assert!(!journal::pending_path(&state, &j).exists());
+    assert!(journal::path_for(&state, &sha).exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -575,4 +695,196 @@ async fn unreadable_identity_is_bad_input_and_sends_nothing() {
     let (result, _) = env.run(&env.options()).await;
     assert!(result.unwrap_err().is_bad_input());
     assert!(env.log().is_empty());
+}
+
+/// A canned App Store Connect for hostile answers: `answer(method, path, authorization)` gives status and body;
+/// every request is recorded.
+struct Canned {
+    base: String,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+type Answer = dyn Fn(&str, &str, &str) -> (u16, Value) + Send + Sync;
+
+async fn canned(answer: Arc<Answer>) -> Canned {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (answer, log) = (answer.clone(), log.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let head_end = loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                let mut lines = head.lines();
+                let mut first = lines.next().unwrap_or_default().split(' ');
+                let method = first.next().unwrap_or_default().to_owned();
+                let path = first.next().unwrap_or_default().to_owned();
+                let mut length = 0usize;
+                let mut authorization = String::new();
+                for line in lines {
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                        if name.eq_ignore_ascii_case("authorization") {
+                            authorization = value.trim().to_owned();
+                        }
+                    }
+                }
+                while buf.len() < head_end + length {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                log.lock().unwrap().push((method.clone(), path.clone()));
+                let (status, body) = answer(&method, &path, &authorization);
+                let body = body.to_string();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    Canned { base, seen }
+}
+
+fn app_list() -> (u16, Value) {
+    (
+        200,
+        json!({"data": [
+            {"type": "apps", "id": "999", "attributes": {"bundleId": "com.example.demo.other"}},
+            {"type": "apps", "id": "1", "attributes": {"bundleId": BUNDLE}}]}),
+    )
+}
+
+async fn run_canned(answer: Arc<Answer>) -> (Result<UploadOutcome, UploadError>, Canned, Env) {
+    let env = Env::start(|c| c).await;
+    let server = canned(answer).await;
+    let client = env.builder().base_url(&server.base).build().unwrap();
+    let result = upload(&client, &env.ipa, &env.options(), &|_| {}).await;
+    (result, server, env)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_outside_the_file_is_refused_before_any_part_is_sent() {
+    let (result, server, env) = run_canned(Arc::new(|method: &str, path: &str, _: &str| {
+        match (method, path.split('?').next().unwrap()) {
+            ("GET", "/v1/apps") => app_list(),
+            ("POST", "/v1/buildUploads") => (
+                201,
+                json!({"data": {"type": "buildUploads", "id": "U1", "attributes": {"state": {"state": "AWAITING_UPLOAD"}}}}),
+            ),
+            ("GET", "/v1/buildUploads/U1") => (
+                200,
+                json!({"data": {"type": "buildUploads", "id": "U1", "attributes": {"state": {"state": "AWAITING_UPLOAD"}}}}),
+            ),
+            ("POST", "/v1/buildUploadFiles") => (
+                201,
+                json!({"data": {"type": "buildUploadFiles", "id": "F1", "attributes": {"uploadOperations": [
+                    {"method": "PUT", "url": "http://127.0.0.1:9/part1", "offset": 0, "length": 100, "partNumber": 1},
+                    {"method": "PUT", "url": "http://127.0.0.1:9/part2", "offset": 100, "length": 10_000_000, "partNumber": 2}
+                ]}}}),
+            ),
+            _ => (404, json!({"errors": []})),
+        }
+    }))
+    .await;
+    let error = result.unwrap_err();
+    assert!(matches!(error, UploadError::BadOperations(_)), "{error}");
+    assert!(error.is_bad_input());
+    assert!(
+        error.to_string().contains("covers bytes 100..10000100"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("no part was sent"));
+    // The app was picked by exact bundle id, and no PUT happened anywhere.
+    let seen = server.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|(m, _)| m != "PUT" && m != "PATCH"),
+        "{seen:?}"
+    );
+    // The journal is consistent: the upload is recorded, the file with no parts confirmed.
+    let sha = journal::load(
+        &env.options().state_dir,
+        &sha_of(&env.ipa),
+        file_len(&env.ipa),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(sha.build_upload_id, "U1");
+    assert_eq!(sha.file_id.as_deref(), Some("F1"));
+    assert!(sha.parts.is_empty() && sha.confirmed.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_missing_fields_is_a_clear_error() {
+    let (result, _, _env) = run_canned(Arc::new(|method: &str, path: &str, _: &str| {
+        match (method, path.split('?').next().unwrap()) {
+            ("GET", "/v1/apps") => app_list(),
+            ("POST", "/v1/buildUploads") => (201, json!({"data": {"type": "buildUploads"}})),
+            _ => (404, json!({"errors": []})),
+        }
+    }))
+    .await;
+    let error = result.unwrap_err();
+    assert!(matches!(error, UploadError::MissingField { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "App Store Connect's answer to POST /v1/buildUploads has no data.id"
+    );
+    assert!(error.is_bad_input());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_echoes_the_token_never_gets_it_into_the_error() {
+    let (result, server, _env) =
+        run_canned(Arc::new(|method: &str, path: &str, auth: &str| {
+            match (method, path.split('?').next().unwrap()) {
+                ("GET", "/v1/apps") => app_list(),
+                _ => (
+                    409,
+                    json!({"errors": [{"status": "409", "code": "ENTITY_ERROR", "title": "no",
+                    "detail": format!("you sent {auth}")}]}),
+                ),
+            }
+        }))
+        .await;
+    let error = result.unwrap_err();
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains("eyJ"), "a token leaked: {text}");
+    assert!(server.seen.lock().unwrap().iter().any(|(m, _)| m == "POST"));
+}
+
+fn sha_of(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
 }
