@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use ipagate_formats::binaries::{Binary, SignatureState, SliceFacts};
 use ipagate_formats::macho::CpuType;
+use ipagate_formats::profile::ProfileState;
 use ipagate_formats::{Bundle, Facts, InfoPlistState, Limits, Package};
 use serde_json::{Value, json};
 
@@ -98,6 +99,7 @@ fn bundle_json(facts: &Facts, b: &Bundle) -> Value {
         "loose_dylibs": b.loose_dylibs,
         "icons": b.icons,
         "privacy_manifest": b.privacy_manifest,
+        "profile": b.profile,
     })
 }
 
@@ -299,6 +301,27 @@ fn write_human(
                     writeln!(out, "{indent}  executable {} ({state})", clean(exe))?;
                 }
             }
+        }
+        match &b.profile {
+            None => {}
+            Some(ProfileState::Unreadable { problem, .. }) => {
+                writeln!(out, "{indent}  profile unreadable: {}", clean(problem))?
+            }
+            Some(ProfileState::Parsed(p)) => writeln!(
+                out,
+                "{indent}  profile {} {:?}, team {}, app id {}, {}, expires {}, {} devices, {} certificates",
+                p.kind,
+                clean(p.name.as_deref().unwrap_or("?")),
+                clean(&p.team_ids.join(",")),
+                clean(p.application_identifier.as_deref().unwrap_or("?")),
+                clean(&p.platforms.join(",")),
+                p.expiration_date.map_or_else(
+                    || "?".to_owned(),
+                    |d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+                ),
+                p.devices_count.unwrap_or(0),
+                p.developer_certificates.len(),
+            )?,
         }
         if let Some(icons) = &b.icons {
             write_icons(out, &indent, icons)?;
