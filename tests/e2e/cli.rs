@@ -141,10 +141,19 @@ fn deny_warnings_and_distribution_change_the_verdict() {
         .code(),
         Some(1)
     );
-    // An App Store-only rule does not apply to ad hoc builds.
+    // An App Store-only rule does not apply to ad hoc builds. (The same export with an ad-hoc
+    // profile: the clean package's App Store profile is the wrong kind for ad-hoc, ITMS-90161.)
+    let ad_hoc = dir.path().join("WarnAdHoc.ipa");
+    std::fs::write(
+        &ad_hoc,
+        ipagate_fixtures::scenarios::ad_hoc()
+            .remove("ITSAppUsesNonExemptEncryption")
+            .build(),
+    )
+    .expect("write");
     let out = ipagate(&[
         "preflight",
-        &path,
+        &ad_hoc.to_string_lossy(),
         "--as-of",
         "2026-11-25",
         "--deny-warnings",
