@@ -489,3 +489,88 @@ fn corpus_mach_o_and_signature_facts_agree_with_the_independent_reader() {
     eprintln!("corpus Mach-O/signature: {compared} apps, {slices_compared} slices agree");
     assert!(compared >= 18, "apps compared: {compared}");
 }
+
+/// facts.json's profile type spelling for ipagate's kind.
+fn facts_kind(kind: &str) -> &str {
+    match kind {
+        "app-store" => "appstore",
+        "ad-hoc" => "adhoc",
+        other => other,
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_embedded_profiles_agree_with_the_independent_reader() {
+    let Some(dir) = corpus() else { return };
+    let facts = facts(&dir);
+    let (mut compared, mut absent_both) = (0, 0);
+    for file in archives(&dir) {
+        let entry = &facts["files"][key(&dir, &file)];
+        let Some(app) = entry["summary"]["apps"].as_array().and_then(|a| a.first()) else {
+            continue;
+        };
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ]);
+        if out.status.code() != Some(0) {
+            continue; // the negative archives; corpus_negative_archives_* covers them
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let ours = &doc["bundles"][0]["profile"];
+        let theirs = &app["embedded_profile"];
+        let ctx = file.display().to_string();
+        if theirs.is_null() {
+            assert!(
+                ours.is_null(),
+                "{ctx}: ipagate found a profile facts.json did not: {ours}"
+            );
+            absent_both += 1;
+            continue;
+        }
+        assert_eq!(ours["state"], "parsed", "{ctx}: {ours}");
+        assert_eq!(
+            facts_kind(ours["kind"].as_str().expect("kind")),
+            theirs["type"].as_str().expect("type"),
+            "{ctx}: kind"
+        );
+        assert_eq!(ours["team_ids"], theirs["team_ids"], "{ctx}: team");
+        assert_eq!(
+            ours["application_identifier"], theirs["app_id"],
+            "{ctx}: app id"
+        );
+        assert_eq!(ours["name"], theirs["name"], "{ctx}: name");
+        // facts.json keeps the plist's UTC value without a zone; ipagate writes RFC 3339 UTC.
+        let expires = ours["expiration_date"].as_str().expect("expiration_date");
+        assert_eq!(
+            expires.trim_end_matches('Z').trim_end_matches("+00:00"),
+            theirs["expires"].as_str().expect("expires"),
+            "{ctx}: expiry"
+        );
+        assert_eq!(
+            ours["devices_count"].as_u64().unwrap_or(0),
+            theirs["devices"].as_u64().expect("devices"),
+            "{ctx}: devices"
+        );
+        // Old profiles (2015) have no Platform key: facts.json says null, ipagate [].
+        if theirs["platforms"].is_null() {
+            assert_eq!(ours["platforms"], serde_json::json!([]), "{ctx}: platforms");
+        } else {
+            assert_eq!(ours["platforms"], theirs["platforms"], "{ctx}: platforms");
+        }
+        compared += 1;
+    }
+    println!(
+        "embedded profiles: {compared} agree with facts.json, {absent_both} IPAs without one on both sides"
+    );
+    assert!(
+        compared >= 10,
+        "only {compared} corpus IPAs carry a profile"
+    );
+}
