@@ -65,6 +65,7 @@ pub fn all() -> Vec<Target> {
         Target::new("macho", &["dylib", "macho"], macho_fixtures, macho_hotspots, run_macho),
         Target::new("car", &["car"], car_fixtures, bom_hotspots, run_car),
         Target::new("png", &["png"], png_fixtures, png_hotspots, run_png),
+        Target::new("profile", &["mobileprovision", "provisionprofile"], profile_fixtures, profile_hotspots, run_profile),
     ]
 }
 
@@ -351,5 +352,55 @@ fn run_png(bytes: &[u8]) -> Outcome {
             ),
         },
         Err(e) => Outcome::Error(one_line(&e)),
+    }
+}
+
+/// Profiles as the fixture builder writes them (DER CMS), one per kind plus knobs.
+fn profile_fixtures() -> Vec<(String, Vec<u8>)> {
+    use ipagate_fixtures::profile::{Kind, ProfileSpec, embedded};
+    let mut ents = plist::Dictionary::new();
+    ents.insert("aps-environment".into(), "production".into());
+    let mut out: Vec<(String, Vec<u8>)> = [
+        Kind::AppStore,
+        Kind::AdHoc,
+        Kind::Development,
+        Kind::Enterprise,
+    ]
+    .into_iter()
+    .map(|k| {
+        (
+            format!("profile-{k:?}"),
+            embedded(&ProfileSpec::of(k), "ABCDE12345", "com.example.demo", &ents),
+        )
+    })
+    .collect();
+    let wildcard = ProfileSpec {
+        app_id: Some("*".into()),
+        ..ProfileSpec::app_store()
+    };
+    out.push((
+        "profile-wildcard".into(),
+        embedded(&wildcard, "ABCDE12345", "com.example.demo", &ents),
+    ));
+    out
+}
+
+/// The CMS headers (ContentInfo, SignedData, encapsulated content: every length that matters)
+/// and the start of the plist.
+fn profile_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
+    vec![0..bytes.len().min(96)]
+}
+
+fn run_profile(bytes: &[u8]) -> Outcome {
+    match ipagate_formats::profile::parse("embedded.mobileprovision", bytes) {
+        Ok(p) => Outcome::Facts {
+            diagnostics: 0,
+            unreadable_parts: p
+                .developer_certificates
+                .iter()
+                .filter(|c| c.problem.is_some())
+                .count(),
+        },
+        Err(e) => Outcome::Error(e.to_string()),
     }
 }
