@@ -388,7 +388,13 @@ fn profile_fixtures() -> Vec<(String, Vec<u8>)> {
 /// The CMS headers (ContentInfo, SignedData, encapsulated content: every length that matters)
 /// and the start of the plist.
 fn profile_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
-    vec![0..bytes.len().min(96)]
+    let mut out = Vec::with_capacity(2);
+    out.push(0..bytes.len().min(96));
+    // The OCTET STRING header just before the plist (its length is what a reader trusts).
+    if let Some(at) = bytes.windows(5).position(|w| w == b"<?xml") {
+        out.push(at.saturating_sub(8)..at);
+    }
+    out
 }
 
 fn run_profile(bytes: &[u8]) -> Outcome {
