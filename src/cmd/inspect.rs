@@ -171,6 +171,9 @@ fn slice_json(s: &SliceFacts) -> Value {
                 "der_entitlements": sig.entitlements_der.is_some(),
                 "requirements": sig.requirements.is_some(),
                 "cms_size": sig.cms.as_ref().map(Vec::len),
+                "certificates": sig.certificates,
+                "signer": sig.signer,
+                "cms_problem": sig.cms_problem,
                 "problems": sig.problems,
             })
         }

@@ -22,7 +22,7 @@ use std::fmt;
 
 use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
-use der::{Decode, Tagged};
+use der::{Decode, Encode, Tagged};
 use plist::{Dictionary, Value};
 
 /// `id-signedData` (RFC 5652).
@@ -77,7 +77,7 @@ pub enum CertificateKind {
 }
 
 /// One X.509 certificate: fingerprints always, the rest when it parses.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Certificate {
     /// SHA-1 of the DER, lowercase hex (what `codesign -dvvv` and Xcode show).
     pub sha1: String,
@@ -282,6 +282,58 @@ fn signed_content(bytes: &[u8]) -> Result<(Vec<u8>, Encoding), ProfileError> {
                 .map_err(|_| der_err)
         }
     }
+}
+
+/// The certificates of a CMS SignedData (a code signature's, BER or DER) and the index of the
+/// signer's (matched by issuer and serial number), for certificate facts of a signature.
+pub fn cms_certificates(bytes: &[u8]) -> Result<(Vec<Certificate>, Option<usize>), ProfileError> {
+    let sd = match signed_data(bytes) {
+        Ok(sd) => sd,
+        Err(der_err) => {
+            let normalised = ber_to_der(bytes).map_err(|_| der_err.clone())?;
+            signed_data(&normalised).map_err(|_| der_err)?
+        }
+    };
+    let mut certs = Vec::new();
+    let mut ids = Vec::new();
+    for choice in sd.certificates.iter().flat_map(|set| set.0.iter()) {
+        if let cms::cert::CertificateChoices::Certificate(c) = choice {
+            let der = c
+                .to_der()
+                .map_err(|e| ProfileError(format!("cannot re-encode a certificate: {e}")))?;
+            certs.push(Certificate::from_der(&der));
+            ids.push((
+                c.tbs_certificate.issuer.clone(),
+                c.tbs_certificate.serial_number.clone(),
+            ));
+        }
+    }
+    let signer = sd
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .and_then(|si| match &si.sid {
+            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(iss) => ids
+                .iter()
+                .position(|(i, s)| *i == iss.issuer && *s == iss.serial_number),
+            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(_) => None,
+        });
+    Ok((certs, signer))
+}
+
+fn signed_data(bytes: &[u8]) -> Result<cms::signed_data::SignedData, ProfileError> {
+    let ci = cms::content_info::ContentInfo::from_der(bytes)
+        .map_err(|e| ProfileError(format!("not a CMS structure: {e}")))?;
+    if ci.content_type != ID_SIGNED_DATA {
+        return Err(ProfileError(format!(
+            "CMS content is {}, not signed data",
+            ci.content_type
+        )));
+    }
+    ci.content
+        .decode_as()
+        .map_err(|e| ProfileError(format!("CMS signed data cannot be read: {e}")))
 }
 
 fn econtent(bytes: &[u8]) -> Result<Vec<u8>, ProfileError> {
@@ -647,6 +699,44 @@ mod tests {
                 .collect();
             let _ = parse("p", &bytes);
         }
+    }
+
+    #[test]
+    fn fixture_profiles_read_back_with_certificates_and_signer() {
+        use ipagate_fixtures::profile::{Kind, ProfileSpec, embedded};
+        let bytes = embedded(
+            &ProfileSpec::of(Kind::AdHoc),
+            "ABCDE12345",
+            "com.example.demo",
+            &Dictionary::new(),
+        );
+        let p = parse("Payload/Demo.app/embedded.mobileprovision", &bytes).unwrap();
+        assert_eq!(p.kind, ProfileKind::AdHoc);
+        assert_eq!(p.encoding, Encoding::Der);
+        assert_eq!(
+            p.application_identifier.as_deref(),
+            Some("ABCDE12345.com.example.demo")
+        );
+        let cert = &p.developer_certificates[0];
+        assert_eq!(cert.kind, CertificateKind::Distribution);
+        assert_eq!(cert.subject_ou.as_deref(), Some("ABCDE12345"));
+        assert!(
+            cert.subject_cn
+                .as_deref()
+                .unwrap()
+                .starts_with("Apple Distribution")
+        );
+        let (certs, signer) = cms_certificates(&bytes).unwrap();
+        assert_eq!(certs.len(), 1);
+        assert_eq!(signer, Some(0));
+        assert!(
+            certs[0]
+                .subject_cn
+                .as_deref()
+                .unwrap()
+                .contains("Test Root")
+        );
+        assert!(cms_certificates(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_err());
     }
 
     #[test]
