@@ -281,7 +281,85 @@ pub(super) fn check_against_profiles(facts: &Facts, sink: &mut Sink) {
     }
 }
 
+/// The signer's certificate of a certificate-signed executable.
+fn leaf(b: &Binary) -> Option<&ipagate_formats::profile::Certificate> {
+    b.slices.first()?.signature()?.leaf()
+}
+
+fn check_certificate_in_profile(facts: &Facts, _: &Context, sink: &mut Sink) {
+    for (i, b) in facts.bundles.iter().enumerate() {
+        if !is_app_like(b.kind) {
+            continue;
+        }
+        let Some(p) = b.profile.as_ref().and_then(ProfileState::parsed) else {
+            continue;
+        };
+        let Some(binary) = certificate_signed(facts, i) else {
+            continue;
+        };
+        let Some(cert) = leaf(binary) else { continue };
+        if p.developer_certificates.is_empty()
+            || p.developer_certificates.iter().any(|c| c.sha1 == cert.sha1)
+        {
+            continue;
+        }
+        sink.emit(
+            Location::key(p.path.clone(), "DeveloperCertificates"),
+            format!(
+                "{} is signed with '{}' (SHA-1 {}), which is not one of the {} certificate(s) of {}",
+                binary.path,
+                cert.subject_cn.as_deref().unwrap_or("?"),
+                cert.sha1,
+                p.developer_certificates.len(),
+                p.path
+            ),
+            "sign with a certificate the profile lists, or regenerate the profile to include the signing certificate, then export again",
+        );
+    }
+}
+
+fn check_certificate_expired(facts: &Facts, ctx: &Context, sink: &mut Sink) {
+    let now = as_of(ctx);
+    for b in &facts.binaries {
+        let Some(cert) = leaf(b) else { continue };
+        let Some(not_after) = cert.not_after else {
+            continue;
+        };
+        if not_after <= now {
+            sink.emit(
+                Location::entry(b.path.clone()),
+                format!(
+                    "{} is signed with '{}', which expired on {} (as of {})",
+                    b.path,
+                    cert.subject_cn.as_deref().unwrap_or("?"),
+                    not_after.format("%Y-%m-%d"),
+                    ctx.as_of.format("%Y-%m-%d")
+                ),
+                "renew the signing certificate in the developer portal, regenerate the profiles that list it, and export again",
+            );
+        }
+    }
+}
+
 pub(super) static RULES: &[Rule] = &[
+    rule!(
+        "ITMS-90179",
+        "certificate-not-in-profile",
+        Error,
+        All,
+        check_certificate_in_profile,
+        "an executable is signed with a certificate its provisioning profile does not list",
+        "Compares the signer's certificate of the CMS signature of every certificate-signed app, extension, watch app and App Clip executable (matched by issuer and serial number, compared by SHA-1) with the DeveloperCertificates of the bundle's embedded.mobileprovision.\n\nApple rejects with \"The executable was signed with invalid entitlements\" / \"The signature of the binary is invalid or it was not signed with the certificate in the provisioning profile\"; a device refuses to install it.\n\nFix: sign with a certificate the profile lists, or regenerate the profile with the signing certificate."
+    ),
+    rule!(
+        "IPAGATE-3003",
+        "signing-certificate-expired",
+        Error,
+        All,
+        check_certificate_expired,
+        "a signature's certificate expired before --as-of",
+        "Reads the signer's certificate of the CMS signature of every signed Mach-O and compares its notAfter with the start of the --as-of day.\n\nApp Store Connect refuses uploads signed with an expired certificate, and devices refuse to launch ad-hoc, enterprise and development builds signed with one.\n\nFix: renew the certificate, regenerate the profiles and export again."
+    ),
     rule!(
         "ITMS-90161",
         "profile-invalid",
