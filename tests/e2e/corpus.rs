@@ -574,3 +574,68 @@ fn corpus_embedded_profiles_agree_with_the_independent_reader() {
         "only {compared} corpus IPAs carry a profile"
     );
 }
+
+/// The signer's certificate of every corpus app executable (read from its BER CMS blob) is one
+/// of its embedded profile's DeveloperCertificates: the certificate facts of signatures and of
+/// profiles agree with each other (facts.json records neither leaf, so this is the cross-check).
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_signing_certificates_are_listed_by_their_profiles() {
+    let Some(dir) = corpus() else { return };
+    let mut checked = 0;
+    for file in archives(&dir) {
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--binaries",
+            "--format",
+            "json",
+        ]);
+        if out.status.code() != Some(0) {
+            continue;
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let app = &doc["bundles"][0];
+        let Some(listed) = app["profile"]["developer_certificates"].as_array() else {
+            continue;
+        };
+        let app_path = app["path"].as_str().expect("path");
+        let Some(main) = doc["binaries"].as_array().and_then(|bins| {
+            bins.iter()
+                .find(|b| b["bundle"] == app_path && b["role"] == "main-executable")
+        }) else {
+            continue;
+        };
+        let sig = &main["slices"][0]["signature"];
+        let Some(signer) = sig["signer"].as_u64() else {
+            continue;
+        };
+        let leaf = &sig["certificates"][signer as usize];
+        let ctx = file.display().to_string();
+        assert!(
+            listed.iter().any(|c| c["sha1"] == leaf["sha1"]),
+            "{ctx}: signer {} not in the profile",
+            leaf["subject_cn"]
+        );
+        // Apple-issued leaves carry Apple's certificate-type extension; fastlane's
+        // "very capable app" is re-signed by a self-made "TestFixture" certificate that does not.
+        let apple_issued = leaf["subject_cn"].as_str().is_some_and(|cn| {
+            ["Apple ", "iPhone ", "iOS "]
+                .iter()
+                .any(|p| cn.starts_with(p))
+        });
+        assert!(
+            !apple_issued || matches!(leaf["kind"].as_str(), Some("distribution" | "development")),
+            "{ctx}: the leaf carries Apple's certificate-type extension: {leaf}"
+        );
+        checked += 1;
+    }
+    println!("signing certificates listed by their profiles: {checked}");
+    assert!(
+        checked >= 10,
+        "only {checked} corpus apps have a signer and a profile"
+    );
+}
