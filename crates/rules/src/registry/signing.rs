@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use ipagate_formats::binaries::{Binary, BinaryRole, SignatureState, SliceFacts};
 use ipagate_formats::codesign::{SlotState, slot_name};
-use ipagate_formats::profile::ProfileState;
+use ipagate_formats::profile::{CertificateKind, ProfileState};
 use ipagate_formats::{BundleKind, Facts};
 
 use super::helpers::is_app_like;
@@ -48,8 +48,22 @@ fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
                             "has no CMS signature (no certificate signed the CodeDirectory)"
                                 .to_owned(),
                         )
+                    } else if let Some(p) = &sig.cms_problem {
+                        Some(format!("has a CMS blob that is not a signature: {p}"))
+                    } else if sig.certificates.is_empty() {
+                        Some(
+                            "has a CMS signature without certificates (Authority=(unavailable))"
+                                .to_owned(),
+                        )
                     } else {
-                        None
+                        sig.leaf()
+                            .filter(|c| c.kind == CertificateKind::Development)
+                            .map(|leaf| {
+                                format!(
+                                    "is signed with a development certificate ('{}'), not an Apple submission certificate",
+                                    leaf.subject_cn.as_deref().unwrap_or("?")
+                                )
+                            })
                     }
                 }
             };
@@ -326,8 +340,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_signature_present,
-        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, or has no CMS signature",
-        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is not empty.\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
+        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, has no CMS signature or one without certificates, or is signed with a development certificate",
+        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is a SignedData carrying certificates, the signer's not a development certificate (Apple's OID 1.2.840.113635.100.6.1.2 or .12).\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
     ),
     rule!(
         "ITMS-90035",
