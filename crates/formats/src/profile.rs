@@ -739,6 +739,41 @@ mod tests {
         assert!(cms_certificates(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_err());
     }
 
+    /// The outer SEQUENCE re-written with an indefinite length, as BER writers do.
+    fn indefinite(der: &[u8]) -> Vec<u8> {
+        let header = match der[1] {
+            l if l < 0x80 => 2,
+            l => 2 + usize::from(l & 0x7f),
+        };
+        let mut out = vec![0x30, 0x80];
+        out.extend_from_slice(&der[header..]);
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    #[test]
+    fn ber_profiles_are_normalised_and_marked() {
+        use ipagate_fixtures::profile::{ProfileSpec, embedded};
+        let der = embedded(
+            &ProfileSpec::app_store(),
+            "ABCDE12345",
+            "com.example.demo",
+            &Dictionary::new(),
+        );
+        let ber = indefinite(&der);
+        assert_eq!(ber_to_der(&ber).unwrap(), der);
+        let p = parse("p", &ber).unwrap();
+        assert_eq!(p.encoding, Encoding::Ber);
+        assert_eq!(p.kind, ProfileKind::AppStore);
+        assert_eq!(
+            p,
+            Profile {
+                encoding: Encoding::Ber,
+                ..parse("p", &der).unwrap()
+            }
+        );
+    }
+
     #[test]
     fn kind_follows_formats_7_1() {
         let dev = Certificate {

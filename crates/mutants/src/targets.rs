@@ -378,10 +378,18 @@ fn profile_fixtures() -> Vec<(String, Vec<u8>)> {
         app_id: Some("*".into()),
         ..ProfileSpec::app_store()
     };
-    out.push((
-        "profile-wildcard".into(),
-        embedded(&wildcard, "ABCDE12345", "com.example.demo", &ents),
-    ));
+    let der = embedded(&wildcard, "ABCDE12345", "com.example.demo", &ents);
+    // The same with the outer SEQUENCE in BER indefinite-length form: the BER->DER converter.
+    let header = match der.get(1) {
+        Some(&l) if l < 0x80 => 2,
+        Some(&l) => 2 + usize::from(l & 0x7f),
+        None => der.len(),
+    };
+    let mut ber = vec![0x30, 0x80];
+    ber.extend_from_slice(der.get(header..).unwrap_or_default());
+    ber.extend_from_slice(&[0, 0]);
+    out.push(("profile-wildcard".into(), der));
+    out.push(("profile-wildcard-ber".into(), ber));
     out
 }
 
