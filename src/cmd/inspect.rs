@@ -489,6 +489,17 @@ fn slice_line(s: &SliceFacts) -> String {
                 bad_pages,
                 bad_slots
             ));
+            if let Some(leaf) = sig.leaf() {
+                line.push_str(&format!(
+                    ", by '{}' ({}, until {})",
+                    clean(leaf.subject_cn.as_deref().unwrap_or("?")),
+                    format!("{:?}", leaf.kind).to_lowercase(),
+                    leaf.not_after
+                        .map_or_else(|| "?".to_owned(), |d| d.format("%Y-%m-%d").to_string())
+                ));
+            } else if let Some(p) = &sig.cms_problem {
+                line.push_str(&format!(", CMS unreadable: {}", clean(p)));
+            }
         }
     }
     line

@@ -337,6 +337,19 @@ fn check_certificate_expired(facts: &Facts, ctx: &Context, sink: &mut Sink) {
                 ),
                 "renew the signing certificate in the developer portal, regenerate the profiles that list it, and export again",
             );
+        } else if not_after <= now + chrono::Duration::days(30) {
+            sink.emit_as(
+                Severity::Warning,
+                Location::entry(b.path.clone()),
+                format!(
+                    "{} is signed with '{}', which expires on {}, in {} day(s)",
+                    b.path,
+                    cert.subject_cn.as_deref().unwrap_or("?"),
+                    not_after.format("%Y-%m-%d"),
+                    (not_after - now).num_days()
+                ),
+                "renew the signing certificate before it expires; ad-hoc, enterprise and development builds signed with it stop launching then",
+            );
         }
     }
 }
@@ -357,8 +370,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         All,
         check_certificate_expired,
-        "a signature's certificate expired before --as-of",
-        "Reads the signer's certificate of the CMS signature of every signed Mach-O and compares its notAfter with the start of the --as-of day.\n\nApp Store Connect refuses uploads signed with an expired certificate, and devices refuse to launch ad-hoc, enterprise and development builds signed with one.\n\nFix: renew the certificate, regenerate the profiles and export again."
+        "a signature's certificate expired before --as-of (a warning when it expires within 30 days)",
+        "Reads the signer's certificate of the CMS signature of every signed Mach-O and compares its notAfter with the start of the --as-of day: expired is an error, expiring within 30 days a warning.\n\nApp Store Connect refuses uploads signed with an expired certificate, and devices refuse to launch ad-hoc, enterprise and development builds signed with one.\n\nFix: renew the certificate, regenerate the profiles and export again."
     ),
     rule!(
         "ITMS-90161",
