@@ -639,3 +639,39 @@ fn corpus_signing_certificates_are_listed_by_their_profiles() {
         "only {checked} corpus apps have a signer and a profile"
     );
 }
+
+/// Regression: calabash's chou apps use an older App ID whose prefix (Y54WEA9F74, the profile's
+/// ApplicationIdentifierPrefix) is not the team id (7S6YLL52WH). Their application-identifier and
+/// keychain groups are valid; only get-task-allow (a development build) is reported by 90164.
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_legacy_app_id_prefix_is_not_an_entitlement_mismatch() {
+    let Some(dir) = corpus() else { return };
+    for name in ["chou.ipa", "chou-cal.ipa"] {
+        let file = dir.join("ipas/calabash-run_loop").join(name);
+        let out = ipagate(&[
+            "preflight",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let messages: Vec<&str> = doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == "ITMS-90164")
+            .filter_map(|d| d["message"].as_str())
+            .collect();
+        assert_eq!(messages.len(), 1, "{name}: {messages:?}");
+        assert!(
+            messages[0].contains("get-task-allow"),
+            "{name}: {messages:?}"
+        );
+    }
+}

@@ -187,6 +187,9 @@ pub struct Profile {
     pub team_ids: Vec<String>,
     /// `TeamName`.
     pub team_name: Option<String>,
+    /// `ApplicationIdentifierPrefix[]`: usually the team id; older App IDs have their own
+    /// prefix (a "seed id"), which then starts `application-identifier` and keychain groups.
+    pub app_id_prefixes: Vec<String>,
     /// `AppIDName`.
     pub app_id_name: Option<String>,
     /// `Entitlements.application-identifier` (macOS: `com.apple.application-identifier`; may end in `*`).
@@ -429,6 +432,7 @@ fn from_dictionary(path: &str, encoding: Encoding, d: &Dictionary) -> Profile {
         uuid: string("UUID"),
         team_ids: strings("TeamIdentifier"),
         team_name: string("TeamName"),
+        app_id_prefixes: strings("ApplicationIdentifierPrefix"),
         app_id_name: string("AppIDName"),
         // macOS profiles spell it `com.apple.application-identifier`.
         application_identifier: ["application-identifier", "com.apple.application-identifier"]

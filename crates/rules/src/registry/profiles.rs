@@ -177,9 +177,14 @@ pub(super) fn entitlements_vs_profile(
         .info()
         .and_then(|i| i.bundle_id.as_ref())
         .and_then(|t| t.as_str());
+    // The team id, or an older App ID's own prefix the profile declares.
+    let prefixes: Vec<&str> = team
+        .into_iter()
+        .chain(p.app_id_prefixes.iter().map(String::as_str))
+        .collect();
     if let Some(signed) = ent.get("application-identifier").and_then(Value::as_string) {
         if let (Some(team), Some(id)) = (team, id)
-            && signed != format!("{team}.{id}")
+            && !prefixes.iter().any(|pre| signed == format!("{pre}.{id}"))
         {
             out.push((
                 "application-identifier".to_owned(),
@@ -198,7 +203,8 @@ pub(super) fn entitlements_vs_profile(
     if let Some(groups) = ent.get("keychain-access-groups").and_then(Value::as_array) {
         let patterns = p.entitlements.get("keychain-access-groups");
         for g in groups.iter().filter_map(Value::as_string) {
-            let prefixed = team.is_none_or(|t| g.starts_with(&format!("{t}.")));
+            let prefixed =
+                team.is_none() || prefixes.iter().any(|pre| g.starts_with(&format!("{pre}.")));
             let listed = patterns.is_some_and(|pat| allowed(pat, &Value::String(g.to_owned())));
             if !prefixed || !listed {
                 out.push((
