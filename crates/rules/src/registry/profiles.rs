@@ -49,19 +49,22 @@ fn certificate_signed(facts: &Facts, i: usize) -> Option<&Binary> {
     signed.then_some(b)
 }
 
-/// The platform name a profile's `Platform[]` must list for this bundle.
-fn platform_for(b: &Bundle) -> &'static str {
+/// The platform names a profile's `Platform[]` may list for this bundle (watch apps ship with
+/// iOS profiles or, from newer portals, watchOS ones).
+fn platforms_for(b: &Bundle) -> &'static [&'static str] {
     let platforms = b
         .info()
         .and_then(|i| i.raw.get("CFBundleSupportedPlatforms"))
         .and_then(Value::as_array);
     let has = |name: &str| platforms.is_some_and(|p| p.iter().any(|v| v.as_string() == Some(name)));
     if has("XROS") {
-        "xrOS"
+        &["xrOS"]
     } else if has("AppleTVOS") {
-        "tvOS"
+        &["tvOS"]
+    } else if has("WatchOS") {
+        &["iOS", "watchOS"]
     } else {
-        "iOS"
+        &["iOS"]
     }
 }
 
@@ -107,11 +110,11 @@ fn check_profile_valid(facts: &Facts, ctx: &Context, sink: &mut Sink) {
                         },
                     );
                 }
-                let platform = platform_for(b);
-                if !p.platforms.is_empty() && !p.platforms.iter().any(|x| x == platform) {
+                let platforms = platforms_for(b);
+                if !p.platforms.is_empty() && !p.platforms.iter().any(|x| platforms.contains(&x.as_str())) {
                     sink.emit(
                         Location::key(path.clone(), "Platform"),
-                        format!("{path} is for {} but {} is an {platform} bundle", p.platforms.join(", "), b.path),
+                        format!("{path} is for {} but {} is a bundle for {}", p.platforms.join(", "), b.path, platforms.join(" or ")),
                         "create the profile for the app's platform (an iOS App ID) and export again",
                     );
                 }
