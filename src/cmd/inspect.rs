@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use ipagate_formats::binaries::{Binary, SignatureState, SliceFacts};
 use ipagate_formats::macho::CpuType;
+use ipagate_formats::profile::ProfileState;
 use ipagate_formats::{Bundle, Facts, InfoPlistState, Limits, Package};
 use serde_json::{Value, json};
 
@@ -98,6 +99,7 @@ fn bundle_json(facts: &Facts, b: &Bundle) -> Value {
         "loose_dylibs": b.loose_dylibs,
         "icons": b.icons,
         "privacy_manifest": b.privacy_manifest,
+        "profile": b.profile,
     })
 }
 
@@ -169,6 +171,9 @@ fn slice_json(s: &SliceFacts) -> Value {
                 "der_entitlements": sig.entitlements_der.is_some(),
                 "requirements": sig.requirements.is_some(),
                 "cms_size": sig.cms.as_ref().map(Vec::len),
+                "certificates": sig.certificates,
+                "signer": sig.signer,
+                "cms_problem": sig.cms_problem,
                 "problems": sig.problems,
             })
         }
@@ -299,6 +304,27 @@ fn write_human(
                     writeln!(out, "{indent}  executable {} ({state})", clean(exe))?;
                 }
             }
+        }
+        match &b.profile {
+            None => {}
+            Some(ProfileState::Unreadable { problem, .. }) => {
+                writeln!(out, "{indent}  profile unreadable: {}", clean(problem))?
+            }
+            Some(ProfileState::Parsed(p)) => writeln!(
+                out,
+                "{indent}  profile {} {:?}, team {}, app id {}, {}, expires {}, {} devices, {} certificates",
+                p.kind,
+                clean(p.name.as_deref().unwrap_or("?")),
+                clean(&p.team_ids.join(",")),
+                clean(p.application_identifier.as_deref().unwrap_or("?")),
+                clean(&p.platforms.join(",")),
+                p.expiration_date.map_or_else(
+                    || "?".to_owned(),
+                    |d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+                ),
+                p.devices_count.unwrap_or(0),
+                p.developer_certificates.len(),
+            )?,
         }
         if let Some(icons) = &b.icons {
             write_icons(out, &indent, icons)?;
@@ -463,6 +489,17 @@ fn slice_line(s: &SliceFacts) -> String {
                 bad_pages,
                 bad_slots
             ));
+            if let Some(leaf) = sig.leaf() {
+                line.push_str(&format!(
+                    ", by '{}' ({}, until {})",
+                    clean(leaf.subject_cn.as_deref().unwrap_or("?")),
+                    format!("{:?}", leaf.kind).to_lowercase(),
+                    leaf.not_after
+                        .map_or_else(|| "?".to_owned(), |d| d.format("%Y-%m-%d").to_string())
+                ));
+            } else if let Some(p) = &sig.cms_problem {
+                line.push_str(&format!(", CMS unreadable: {}", clean(p)));
+            }
         }
     }
     line

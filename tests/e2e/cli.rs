@@ -141,10 +141,19 @@ fn deny_warnings_and_distribution_change_the_verdict() {
         .code(),
         Some(1)
     );
-    // An App Store-only rule does not apply to ad hoc builds.
+    // An App Store-only rule does not apply to ad hoc builds. (The same export with an ad-hoc
+    // profile: the clean package's App Store profile is the wrong kind for ad-hoc, ITMS-90161.)
+    let ad_hoc = dir.path().join("WarnAdHoc.ipa");
+    std::fs::write(
+        &ad_hoc,
+        ipagate_fixtures::scenarios::ad_hoc()
+            .remove("ITSAppUsesNonExemptEncryption")
+            .build(),
+    )
+    .expect("write");
     let out = ipagate(&[
         "preflight",
-        &path,
+        &ad_hoc.to_string_lossy(),
         "--as-of",
         "2026-11-25",
         "--deny-warnings",
@@ -408,4 +417,63 @@ fn inspect_reads_binaries_only_when_asked() {
     for key in ["archive", "bundles", "input"] {
         assert_eq!(plain[key], full[key], "{key}");
     }
+}
+
+/// The profile facts and the signature's certificates, as the README's inspect JSON section
+/// documents them, for the signed fixture (App Store profile, distribution certificate).
+#[test]
+fn inspect_json_carries_profiles_and_signing_certificates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("Signed.ipa");
+    std::fs::write(
+        &path,
+        ipagate_fixtures::scenario("clean-signed")
+            .expect("scenario")
+            .bytes(),
+    )
+    .expect("write");
+    let out = ipagate(&[
+        "inspect",
+        path.to_str().expect("utf-8"),
+        "--binaries",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let profile = &doc["bundles"][0]["profile"];
+    assert_eq!(profile["state"], "parsed", "{profile}");
+    assert_eq!(profile["encoding"], "der");
+    assert_eq!(profile["kind"], "app-store");
+    assert_eq!(profile["team_ids"], serde_json::json!(["ABCDE12345"]));
+    assert_eq!(
+        profile["application_identifier"],
+        "ABCDE12345.com.example.demo"
+    );
+    assert_eq!(profile["platforms"], serde_json::json!(["iOS"]));
+    assert_eq!(profile["expiration_date"], "2036-01-01T00:00:00Z");
+    assert!(profile["devices_count"].is_null());
+    assert_eq!(profile["entitlements"]["beta-reports-active"], true);
+    let listed = &profile["developer_certificates"][0];
+    assert_eq!(listed["kind"], "distribution");
+    // The framework has no profile.
+    let framework = doc["bundles"]
+        .as_array()
+        .expect("bundles")
+        .iter()
+        .find(|b| b["kind"] == "framework")
+        .expect("Kit.framework");
+    assert!(framework["profile"].is_null());
+    // The app executable's signer is the certificate the profile lists.
+    let main = doc["binaries"]
+        .as_array()
+        .expect("binaries")
+        .iter()
+        .find(|b| b["role"] == "main-executable" && b["bundle"] == doc["bundles"][0]["path"])
+        .expect("app executable");
+    let sig = &main["slices"][0]["signature"];
+    let signer = sig["signer"].as_u64().expect("signer") as usize;
+    assert_eq!(sig["certificates"].as_array().map(Vec::len), Some(2));
+    assert_eq!(sig["certificates"][signer]["sha1"], listed["sha1"]);
+    assert!(sig["cms_problem"].is_null());
 }

@@ -489,3 +489,189 @@ fn corpus_mach_o_and_signature_facts_agree_with_the_independent_reader() {
     eprintln!("corpus Mach-O/signature: {compared} apps, {slices_compared} slices agree");
     assert!(compared >= 18, "apps compared: {compared}");
 }
+
+/// facts.json's profile type spelling for ipagate's kind.
+fn facts_kind(kind: &str) -> &str {
+    match kind {
+        "app-store" => "appstore",
+        "ad-hoc" => "adhoc",
+        other => other,
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_embedded_profiles_agree_with_the_independent_reader() {
+    let Some(dir) = corpus() else { return };
+    let facts = facts(&dir);
+    let (mut compared, mut absent_both) = (0, 0);
+    for file in archives(&dir) {
+        let entry = &facts["files"][key(&dir, &file)];
+        let Some(app) = entry["summary"]["apps"].as_array().and_then(|a| a.first()) else {
+            continue;
+        };
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ]);
+        if out.status.code() != Some(0) {
+            continue; // the negative archives; corpus_negative_archives_* covers them
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let ours = &doc["bundles"][0]["profile"];
+        let theirs = &app["embedded_profile"];
+        let ctx = file.display().to_string();
+        if theirs.is_null() {
+            assert!(
+                ours.is_null(),
+                "{ctx}: ipagate found a profile facts.json did not: {ours}"
+            );
+            absent_both += 1;
+            continue;
+        }
+        assert_eq!(ours["state"], "parsed", "{ctx}: {ours}");
+        assert_eq!(
+            facts_kind(ours["kind"].as_str().expect("kind")),
+            theirs["type"].as_str().expect("type"),
+            "{ctx}: kind"
+        );
+        assert_eq!(ours["team_ids"], theirs["team_ids"], "{ctx}: team");
+        assert_eq!(
+            ours["application_identifier"], theirs["app_id"],
+            "{ctx}: app id"
+        );
+        assert_eq!(ours["name"], theirs["name"], "{ctx}: name");
+        // facts.json keeps the plist's UTC value without a zone; ipagate writes RFC 3339 UTC.
+        let expires = ours["expiration_date"].as_str().expect("expiration_date");
+        assert_eq!(
+            expires.trim_end_matches('Z').trim_end_matches("+00:00"),
+            theirs["expires"].as_str().expect("expires"),
+            "{ctx}: expiry"
+        );
+        assert_eq!(
+            ours["devices_count"].as_u64().unwrap_or(0),
+            theirs["devices"].as_u64().expect("devices"),
+            "{ctx}: devices"
+        );
+        // Old profiles (2015) have no Platform key: facts.json says null, ipagate [].
+        if theirs["platforms"].is_null() {
+            assert_eq!(ours["platforms"], serde_json::json!([]), "{ctx}: platforms");
+        } else {
+            assert_eq!(ours["platforms"], theirs["platforms"], "{ctx}: platforms");
+        }
+        compared += 1;
+    }
+    println!(
+        "embedded profiles: {compared} agree with facts.json, {absent_both} IPAs without one on both sides"
+    );
+    assert!(
+        compared >= 10,
+        "only {compared} corpus IPAs carry a profile"
+    );
+}
+
+/// The signer's certificate of every corpus app executable (read from its BER CMS blob) is one
+/// of its embedded profile's DeveloperCertificates: the certificate facts of signatures and of
+/// profiles agree with each other (facts.json records neither leaf, so this is the cross-check).
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_signing_certificates_are_listed_by_their_profiles() {
+    let Some(dir) = corpus() else { return };
+    let mut checked = 0;
+    for file in archives(&dir) {
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--binaries",
+            "--format",
+            "json",
+        ]);
+        if out.status.code() != Some(0) {
+            continue;
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let app = &doc["bundles"][0];
+        let Some(listed) = app["profile"]["developer_certificates"].as_array() else {
+            continue;
+        };
+        let app_path = app["path"].as_str().expect("path");
+        let Some(main) = doc["binaries"].as_array().and_then(|bins| {
+            bins.iter()
+                .find(|b| b["bundle"] == app_path && b["role"] == "main-executable")
+        }) else {
+            continue;
+        };
+        let sig = &main["slices"][0]["signature"];
+        let Some(signer) = sig["signer"].as_u64() else {
+            continue;
+        };
+        let leaf = &sig["certificates"][signer as usize];
+        let ctx = file.display().to_string();
+        assert!(
+            listed.iter().any(|c| c["sha1"] == leaf["sha1"]),
+            "{ctx}: signer {} not in the profile",
+            leaf["subject_cn"]
+        );
+        // Apple-issued leaves carry Apple's certificate-type extension; fastlane's
+        // "very capable app" is re-signed by a self-made "TestFixture" certificate that does not.
+        let apple_issued = leaf["subject_cn"].as_str().is_some_and(|cn| {
+            ["Apple ", "iPhone ", "iOS "]
+                .iter()
+                .any(|p| cn.starts_with(p))
+        });
+        assert!(
+            !apple_issued || matches!(leaf["kind"].as_str(), Some("distribution" | "development")),
+            "{ctx}: the leaf carries Apple's certificate-type extension: {leaf}"
+        );
+        checked += 1;
+    }
+    println!("signing certificates listed by their profiles: {checked}");
+    assert!(
+        checked >= 10,
+        "only {checked} corpus apps have a signer and a profile"
+    );
+}
+
+/// Regression: calabash's chou apps use an older App ID whose prefix (Y54WEA9F74, the profile's
+/// ApplicationIdentifierPrefix) is not the team id (7S6YLL52WH). Their application-identifier and
+/// keychain groups are valid; only get-task-allow (a development build) is reported by 90164.
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_legacy_app_id_prefix_is_not_an_entitlement_mismatch() {
+    let Some(dir) = corpus() else { return };
+    for name in ["chou.ipa", "chou-cal.ipa"] {
+        let file = dir.join("ipas/calabash-run_loop").join(name);
+        let out = ipagate(&[
+            "preflight",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let messages: Vec<&str> = doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == "ITMS-90164")
+            .filter_map(|d| d["message"].as_str())
+            .collect();
+        assert_eq!(messages.len(), 1, "{name}: {messages:?}");
+        assert!(
+            messages[0].contains("get-task-allow"),
+            "{name}: {messages:?}"
+        );
+    }
+}

@@ -611,3 +611,35 @@ fn purpose_strings_silence_their_triggers() {
         "an empty string does not count"
     );
 }
+
+/// `--distribution ad-hoc` passes the ad-hoc export that the profile-kind rule fails for the App
+/// Store (issue 9).
+#[test]
+fn ad_hoc_export_passes_for_ad_hoc_and_fails_for_app_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ad-hoc.ipa");
+    std::fs::write(&path, ipagate_fixtures::scenarios::ad_hoc().build()).expect("write");
+    let run = |distribution: &str| {
+        let out = ipagate(&[
+            "preflight",
+            path.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+            "--distribution",
+            distribution,
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+        (out.status.code(), fired(&doc))
+    };
+    let (code, got) = run("ad-hoc");
+    assert_eq!(code, Some(0), "{got:?}");
+    assert!(got.is_empty(), "{got:?}");
+    let (code, got) = run("app-store");
+    assert_eq!(code, Some(1));
+    assert!(
+        got.contains(&("ITMS-90161".to_owned(), "profile-invalid".to_owned())),
+        "{got:?}"
+    );
+}

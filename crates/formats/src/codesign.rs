@@ -240,11 +240,22 @@ pub struct Signature {
     pub entitlements_der: Option<Vec<u8>>,
     /// The CMS blob's payload (empty for ad-hoc signatures).
     pub cms: Option<Vec<u8>>,
+    /// The CMS signature's certificates (leaf, intermediate, root as the signer embedded them).
+    pub certificates: Vec<crate::profile::Certificate>,
+    /// Index in [`Signature::certificates`] of the signer's certificate (the leaf).
+    pub signer: Option<usize>,
+    /// Why a non-empty CMS blob could not be read as SignedData (32 bytes of filler, say).
+    pub cms_problem: Option<String>,
     /// Blobs that could not be read, worded for a message.
     pub problems: Vec<String>,
 }
 
 impl Signature {
+    /// The signer's certificate, if the CMS names one it carries.
+    pub fn leaf(&self) -> Option<&crate::profile::Certificate> {
+        self.certificates.get(self.signer?)
+    }
+
     /// The XML entitlements (the blob's payload), if any.
     pub fn entitlements_plist(&self) -> Option<&[u8]> {
         self.entitlements_xml.as_deref().and_then(|b| b.get(8..))
@@ -335,6 +346,15 @@ pub fn parse(bytes: &[u8]) -> Result<Signature, SignatureError> {
                         .push(format!("CodeDirectory in unexpected slot {slot:#x}"));
                 }
             }
+        }
+    }
+    if let Some(cms) = out.cms.as_deref().filter(|c| !c.is_empty()) {
+        match crate::profile::cms_certificates(cms) {
+            Ok((certs, signer)) => {
+                out.certificates = certs;
+                out.signer = signer;
+            }
+            Err(e) => out.cms_problem = Some(e.0),
         }
     }
     Ok(out)

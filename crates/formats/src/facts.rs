@@ -272,6 +272,8 @@ pub struct Bundle {
     /// The localised Info.plist values of an app or extension: every
     /// `<locale>.lproj/InfoPlist.strings` at the top of the bundle, in path order.
     pub localized_info: Vec<LocalizedInfo>,
+    /// Its `embedded.mobileprovision`, if the bundle has one (`None`: no such file).
+    pub profile: Option<crate::profile::ProfileState>,
 }
 
 /// One `<locale>.lproj/InfoPlist.strings`.
@@ -692,7 +694,29 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
         icons: None,
         privacy_manifest: read_privacy_manifest(package, dir),
         localized_info: read_localized_info(package, dir),
+        profile: read_profile(package, dir),
     })
+}
+
+/// `<dir>/embedded.mobileprovision`, bounded by [`crate::Limits::max_profile_size`]. A file that
+/// cannot be read or parsed becomes [`ProfileState::Unreadable`] naming the problem.
+fn read_profile(package: &Package, dir: &str) -> Option<crate::profile::ProfileState> {
+    use crate::profile::ProfileState;
+    let path = format!("{dir}/embedded.mobileprovision");
+    let entry = package.entry(&path)?;
+    let unreadable = |problem: String| ProfileState::Unreadable {
+        path: path.clone(),
+        problem,
+    };
+    Some(
+        match package.read(entry, package.limits().max_profile_size) {
+            Err(e) => unreadable(format!("cannot read: {e}")),
+            Ok(bytes) => match crate::profile::parse(&path, &bytes) {
+                Ok(p) => ProfileState::Parsed(Box::new(p)),
+                Err(e) => unreadable(e.0),
+            },
+        },
+    )
 }
 
 /// `<dir>/<locale>.lproj/InfoPlist.strings` of an app or extension folder (one pass over the

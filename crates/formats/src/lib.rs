@@ -39,6 +39,7 @@ pub mod macho;
 mod package;
 pub mod png;
 pub mod privacy;
+pub mod profile;
 pub mod sanitize;
 pub mod source;
 pub mod symbols;

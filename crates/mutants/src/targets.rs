@@ -65,6 +65,7 @@ pub fn all() -> Vec<Target> {
         Target::new("macho", &["dylib", "macho"], macho_fixtures, macho_hotspots, run_macho),
         Target::new("car", &["car"], car_fixtures, bom_hotspots, run_car),
         Target::new("png", &["png"], png_fixtures, png_hotspots, run_png),
+        Target::new("profile", &["mobileprovision", "provisionprofile"], profile_fixtures, profile_hotspots, run_profile),
     ]
 }
 
@@ -351,5 +352,69 @@ fn run_png(bytes: &[u8]) -> Outcome {
             ),
         },
         Err(e) => Outcome::Error(one_line(&e)),
+    }
+}
+
+/// Profiles as the fixture builder writes them (DER CMS), one per kind plus knobs.
+fn profile_fixtures() -> Vec<(String, Vec<u8>)> {
+    use ipagate_fixtures::profile::{Kind, ProfileSpec, embedded};
+    let mut ents = plist::Dictionary::new();
+    ents.insert("aps-environment".into(), "production".into());
+    let mut out: Vec<(String, Vec<u8>)> = [
+        Kind::AppStore,
+        Kind::AdHoc,
+        Kind::Development,
+        Kind::Enterprise,
+    ]
+    .into_iter()
+    .map(|k| {
+        (
+            format!("profile-{k:?}"),
+            embedded(&ProfileSpec::of(k), "ABCDE12345", "com.example.demo", &ents),
+        )
+    })
+    .collect();
+    let wildcard = ProfileSpec {
+        app_id: Some("*".into()),
+        ..ProfileSpec::app_store()
+    };
+    let der = embedded(&wildcard, "ABCDE12345", "com.example.demo", &ents);
+    // The same with the outer SEQUENCE in BER indefinite-length form: the BER->DER converter.
+    let header = match der.get(1) {
+        Some(&l) if l < 0x80 => 2,
+        Some(&l) => 2 + usize::from(l & 0x7f),
+        None => der.len(),
+    };
+    let mut ber = vec![0x30, 0x80];
+    ber.extend_from_slice(der.get(header..).unwrap_or_default());
+    ber.extend_from_slice(&[0, 0]);
+    out.push(("profile-wildcard".into(), der));
+    out.push(("profile-wildcard-ber".into(), ber));
+    out
+}
+
+/// The CMS headers (ContentInfo, SignedData, encapsulated content: every length that matters)
+/// and the start of the plist.
+fn profile_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(2);
+    out.push(0..bytes.len().min(96));
+    // The OCTET STRING header just before the plist (its length is what a reader trusts).
+    if let Some(at) = bytes.windows(5).position(|w| w == b"<?xml") {
+        out.push(at.saturating_sub(8)..at);
+    }
+    out
+}
+
+fn run_profile(bytes: &[u8]) -> Outcome {
+    match ipagate_formats::profile::parse("embedded.mobileprovision", bytes) {
+        Ok(p) => Outcome::Facts {
+            diagnostics: 0,
+            unreadable_parts: p
+                .developer_certificates
+                .iter()
+                .filter(|c| c.problem.is_some())
+                .count(),
+        },
+        Err(e) => Outcome::Error(e.to_string()),
     }
 }

@@ -188,6 +188,7 @@ fn as_package(p: &SourcePlist) -> Option<Facts> {
             icons: None,
             privacy_manifest: manifest,
             localized_info: Vec::new(),
+            profile: None,
         }],
         binaries: Vec::new(),
         not_macho: Vec::new(),

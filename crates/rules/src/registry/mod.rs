@@ -167,6 +167,7 @@ mod icons;
 mod identity;
 mod macho;
 mod privacy;
+mod profiles;
 mod signing;
 mod swift;
 mod watch;
@@ -182,6 +183,7 @@ static FAMILIES: &[(&[Rule], Tiers)] = &[
     (privacy::RULES, Tiers::BUNDLES),
     (macho::RULES, Tiers::ALL),
     (signing::RULES, Tiers::ALL),
+    (profiles::RULES, Tiers::ALL),
     (swift::RULES, Tiers::BUNDLES),
     (watch::RULES, Tiers::BUNDLES),
 ];

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use ipagate_formats::binaries::{Binary, BinaryRole, SignatureState, SliceFacts};
 use ipagate_formats::codesign::{SlotState, slot_name};
+use ipagate_formats::profile::{CertificateKind, ProfileState};
 use ipagate_formats::{BundleKind, Facts};
 
 use super::helpers::is_app_like;
@@ -47,8 +48,22 @@ fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
                             "has no CMS signature (no certificate signed the CodeDirectory)"
                                 .to_owned(),
                         )
+                    } else if let Some(p) = &sig.cms_problem {
+                        Some(format!("has a CMS blob that is not a signature: {p}"))
+                    } else if sig.certificates.is_empty() {
+                        Some(
+                            "has a CMS signature without certificates (Authority=(unavailable))"
+                                .to_owned(),
+                        )
                     } else {
-                        None
+                        sig.leaf()
+                            .filter(|c| c.kind == CertificateKind::Development)
+                            .map(|leaf| {
+                                format!(
+                                    "is signed with a development certificate ('{}'), not an Apple submission certificate",
+                                    leaf.subject_cn.as_deref().unwrap_or("?")
+                                )
+                            })
                     }
                 }
             };
@@ -238,6 +253,7 @@ fn check_get_task_allow(facts: &Facts, _: &Context, sink: &mut Sink) {
             );
         }
     }
+    super::profiles::check_against_profiles(facts, sink);
 }
 
 fn check_beta_entitlement(facts: &Facts, _: &Context, sink: &mut Sink) {
@@ -259,40 +275,61 @@ fn check_beta_entitlement(facts: &Facts, _: &Context, sink: &mut Sink) {
 }
 
 fn check_team_consistency(facts: &Facts, _: &Context, sink: &mut Sink) {
-    let mut teams: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // (team, what, location) for every signature and every profile.
+    let mut seen: Vec<(&str, String, Location)> = Vec::new();
     for (b, _) in signed_code(facts) {
         let team = b
             .slices
             .first()
             .and_then(SliceFacts::signature)
-            .and_then(|s| s.code_directories.first())
+            .and_then(|sig| sig.code_directories.first())
             .and_then(|cd| cd.team_id.as_deref());
         if let Some(team) = team {
-            teams.entry(team).or_default().push(b.path.as_str());
+            seen.push((
+                team,
+                format!("{} is signed by team {team}", b.path),
+                Location::entry(b.path.clone()),
+            ));
         }
     }
+    for b in &facts.bundles {
+        if let Some(p) = b.profile.as_ref().and_then(ProfileState::parsed)
+            && let Some(team) = p.team_id()
+        {
+            seen.push((
+                team,
+                format!("{} belongs to team {team}", p.path),
+                Location::key(p.path.clone(), "TeamIdentifier"),
+            ));
+        }
+    }
+    let teams: BTreeMap<&str, ()> = seen.iter().map(|(t, _, _)| (*t, ())).collect();
     if teams.len() < 2 {
         return;
     }
+    // The app's team: its signature's, else its profile's.
     let app_team = super::macho::main_binary(facts, 0)
         .and_then(|b| b.slices.first())
         .and_then(SliceFacts::signature)
-        .and_then(|s| s.code_directories.first())
-        .and_then(|cd| cd.team_id.as_deref());
-    for (team, paths) in &teams {
-        if Some(*team) == app_team {
+        .and_then(|sig| sig.code_directories.first())
+        .and_then(|cd| cd.team_id.as_deref())
+        .or_else(|| {
+            facts
+                .bundles
+                .first()
+                .and_then(|b| b.profile.as_ref())
+                .and_then(ProfileState::parsed)
+                .and_then(|p| p.team_id())
+        });
+    for (team, what, location) in seen {
+        if Some(team) == app_team {
             continue;
         }
-        for path in paths {
-            sink.emit(
-                Location::entry((*path).to_owned()),
-                format!(
-                    "{path} is signed by team {team} but the app by team {}",
-                    app_team.unwrap_or("(unsigned)")
-                ),
-                "re-sign every nested framework and extension with the app's identity (Xcode's export does this)",
-            );
-        }
+        sink.emit(
+            location,
+            format!("{what} but the app's team is {}", app_team.unwrap_or("(unknown)")),
+            "sign every nested framework and extension with the app's identity and embed profiles of the app's team (Xcode's export does this)",
+        );
     }
 }
 
@@ -303,8 +340,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_signature_present,
-        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, or has no CMS signature",
-        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is not empty.\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
+        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, has no CMS signature or one without certificates, or is signed with a development certificate",
+        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is a SignedData carrying certificates, the signer's not a development certificate (Apple's OID 1.2.840.113635.100.6.1.2 or .12).\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
     ),
     rule!(
         "ITMS-90035",
@@ -339,8 +376,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_get_task_allow,
-        "the signed entitlements contain get-task-allow = true (a development signature)",
-        "Checks the entitlements signed into every app, extension and framework for get-task-allow = true, which only development profiles allow. (Comparing every entitlement with the provisioning profile comes with the profile reader.)\n\nApple rejects with \"Invalid Code Signing Entitlements ... the bundle contains a key value that is not allowed: 'true' for the key 'get-task-allow'\".\n\nFix: export with an App Store distribution profile."
+        "the signed entitlements contain get-task-allow = true, or an entitlement the provisioning profile does not allow",
+        "Checks the entitlements signed into every app, extension and framework for get-task-allow = true, which only development profiles allow. Then compares the entitlements of every certificate-signed app, extension, watch app and App Clip with its embedded.mobileprovision (formats.md 8): application-identifier must be TEAM.CFBundleIdentifier (or an older App ID prefix the profile lists in ApplicationIdentifierPrefix) and match the profile's (a trailing '*' matches any suffix); every keychain-access-groups item must carry the team (or App ID) prefix and match a profile pattern; every other key must be in the profile, booleans true only where the profile says true, strings and array items matching the profile's values or patterns.\n\nApple rejects with \"Invalid Code Signing Entitlements ... the bundle contains a key value that is not allowed: 'true' for the key 'get-task-allow'\".\n\nFix: export with an App Store distribution profile."
     ),
     rule!(
         "ITMS-90191",
@@ -357,7 +394,7 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         All,
         check_team_consistency,
-        "nested code is signed by a different team than the app",
-        "Compares the team id of the CodeDirectory of every signed app, extension and framework executable with the app's.\n\nWith library validation a device refuses to load code signed by another team, and App Store Connect expects one identity throughout; a vendor framework embedded without re-signing is the usual cause.\n\nFix: re-sign every nested bundle with the app's identity (Xcode's 'Embed & Sign')."
+        "nested code is signed by a different team than the app, or a provisioning profile belongs to another team",
+        "Compares the team id of the CodeDirectory of every signed app, extension and framework executable, and the TeamIdentifier of every embedded.mobileprovision, with the app's (its signature's, else its profile's).\n\nWith library validation a device refuses to load code signed by another team, and App Store Connect expects one identity throughout; a vendor framework embedded without re-signing is the usual cause.\n\nFix: re-sign every nested bundle with the app's identity (Xcode's 'Embed & Sign')."
     ),
 ];
