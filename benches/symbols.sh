@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The privacy gate's binary scan at size, in one run (issue 12, "Speed"): on signed IPAs whose
+# executable is 10 / 100 / 200 MB (an arm64 slice importing 2,000 symbols, the rest random text),
+#   unzip -p IPA Payload/Demo.app/Demo > /dev/null          (inflating the binary, nothing else)
+#   ipagate preflight --no-input-hash                         (every rule: inflate, page hashes,
+#                                                             load commands, the symbol scan)
+# and prints the medians and the ratio. The scan runs whenever binaries are read (it shares their
+# one inflate), so it cannot be switched off for a "without" column here; its own cost against the
+# inflate is the `symbols` criterion group (target scan <= 2x inflate).
+#
+#   bash benches/symbols.sh                # RUNS=10 SIZES="10 100 200"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${RUNS:-10}"
+SIZES="${SIZES:-10 100 200}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-symbols.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+say() { printf '== %s\n' "$*" >&2; }
+command -v hyperfine >/dev/null || { say "hyperfine is not installed (apt-get install hyperfine): cannot compare"; exit 2; }
+command -v unzip >/dev/null || { say "unzip is not installed: cannot compare"; exit 2; }
+
+say "building ipagate and the IPA writer (release)"
+cargo build --release --quiet --bin ipagate
+cargo build --release --quiet -p ipagate-fixtures --example symbols_ipa
+bin="$PWD/target/release/ipagate"
+median() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$@"; }
+printf '\n| binary | unzip -p > /dev/null | preflight | preflight / unzip |\n|---:|---:|---:|---:|\n'
+for mb in $SIZES; do
+  ipa="$work/Symbols-$mb.ipa"
+  target/release/examples/symbols_ipa "$ipa" "$mb"
+  say "timing a $mb MB binary ($(du -h "$ipa" | cut -f1) IPA)"
+  hyperfine -N -i -w 1 -r "$RUNS" --export-json "$work/t.json" \
+    "unzip -p $ipa Payload/Demo.app/Demo" \
+    "$bin preflight --no-input-hash --format json $ipa" >/dev/null 2>&1
+  u=$(median "$work/t.json" 0); p=$(median "$work/t.json" 1)
+  python3 -c 'import sys; u,p=map(float,sys.argv[2:]); print(f"| {sys.argv[1]} MB | {u*1e3:.1f} ms | {p*1e3:.1f} ms | {p/u:.2f}x |")' "$mb" "$u" "$p"
+done
