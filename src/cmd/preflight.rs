@@ -4,13 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-use ipagate_formats::{Facts, Limits, Package};
+use anyhow::Context as _;
+use ipagate_formats::Facts;
 use ipagate_rules::{Config, Context, Diagnostic, Distribution, Severity, Summary};
-use serde_json::{Value, json};
-use sha2::Digest;
+use serde_json::Value;
 
-use crate::cmd::inspect::{Format, tool_json};
+use crate::cmd::inspect::Format;
 use crate::exit;
 use crate::style::{ColorChoice, Style, clean};
 
@@ -78,18 +77,7 @@ fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
 
 /// Which rule data a report was judged with.
 pub fn data_json(data: &ipagate_rules::data::Data) -> Value {
-    json!({
-        "privacy": {
-            "version": data.privacy.version,
-            "last_verified": data.privacy.last_verified.to_string(),
-            "origin": data.privacy_origin,
-        },
-        "deadlines": {
-            "version": data.deadlines.version,
-            "last_verified": data.deadlines.last_verified.to_string(),
-            "origin": data.deadlines_origin,
-        },
-    })
+    serde_json::to_value(ipagate_gate::DataUsed::of(data)).unwrap_or(Value::Null)
 }
 
 /// The rule data: built in, or with the files of `--data DIR` in their place.
@@ -117,28 +105,6 @@ pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     Config::from_toml(&text).with_context(|| format!("invalid config {}", path.display()))
 }
 
-/// SHA-256 of the input's bytes as the checks read them (the handle opened once), streamed in
-/// 1 MiB positioned reads: memory independent of the file size, and the digest describes the
-/// bytes that were checked even if the file is replaced during the run.
-fn sha256_source(src: &dyn ipagate_formats::ReadAt) -> std::io::Result<String> {
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut offset = 0u64;
-    loop {
-        let n = src.read_at(&mut buf, offset)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        offset += n as u64;
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 /// Runs `preflight`.
 pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
     let mut config = load_config(args.config.as_deref())?;
@@ -150,49 +116,22 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         data: std::sync::Arc::new(load_data(args.data.as_deref())?),
     };
-    // The digest of the input (for the report) is computed beside the checks, not before them,
-    // from the same handle the checks read.
-    let package = Package::open(&args.path, &Limits::default())?;
-    let (facts, sha) = std::thread::scope(|scope| {
-        let hasher = package
-            .source()
-            .filter(|_| !args.no_input_hash)
-            .map(|src| scope.spawn(|| sha256_source(&**src)));
-        // Only what the enabled rules read: with the binary rules off, no executable is inflated.
-        let facts =
-            ipagate_formats::inspect_with(&package, ipagate_rules::tiers_needed(&ctx, &config));
-        let sha = hasher.map(|h| h.join());
-        (facts, sha)
-    });
-    let facts = facts?;
-    let sha256 = match sha {
-        None => None,
-        Some(Ok(Ok(digest))) => Some(digest),
-        Some(Ok(Err(e))) => {
-            return Err(e).with_context(|| format!("cannot read {}", args.path.display()));
-        }
-        Some(Err(_)) => bail!("hashing {} failed", args.path.display()),
+    let options = ipagate_gate::GateOptions {
+        hash: !args.no_input_hash,
+        ..ipagate_gate::GateOptions::new(ctx, config)
     };
-    let diagnostics = ipagate_rules::check(&facts, &ctx, &config);
-    let summary = Summary::of(&diagnostics, config.deny_warnings);
+    let checked = ipagate_gate::check(&args.path, &options)?;
+    let summary = checked.summary;
     let mut out = crate::output::stdout();
     match args.format {
         Format::Json => {
-            let doc = report_json(
-                &package,
-                &facts,
-                &ctx,
-                &diagnostics,
-                &summary,
-                sha256.as_deref(),
-            );
-            crate::cmd::write_json(&mut out, &doc)?;
+            crate::cmd::write_json(&mut out, &serde_json::to_value(checked.report())?)?;
         }
         Format::Human => write_human(
             &mut out,
-            &facts,
-            &ctx,
-            &diagnostics,
+            &checked.facts,
+            &checked.context,
+            &checked.diagnostics,
             &summary,
             Style::for_stdout(args.color),
         )?,
@@ -200,7 +139,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
     out.flush()?;
     // The process ends right after this: freeing every entry of a 100,000-entry index one by
     // one would only cost time.
-    std::mem::forget(package);
+    std::mem::forget(checked);
     Ok(if summary.passed {
         exit::SUCCESS
     } else {
@@ -210,60 +149,6 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
 
 fn str_of(t: &Option<ipagate_formats::Text>) -> Option<&str> {
     t.as_ref().and_then(ipagate_formats::Text::as_str)
-}
-
-fn platform(info: &ipagate_formats::InfoPlist) -> Option<String> {
-    info.dt_platform_name.clone().or_else(|| {
-        info.supported_platforms
-            .as_ref()
-            .and_then(|p| p.first())
-            .map(|p| p.to_ascii_lowercase())
-    })
-}
-
-/// The JSON document of `preflight` (schema_version 1, documented in the README).
-pub fn report_json(
-    package: &Package,
-    facts: &Facts,
-    ctx: &Context,
-    diagnostics: &[Diagnostic],
-    summary: &Summary,
-    sha256: Option<&str>,
-) -> Value {
-    let app = facts.app();
-    let info = app.info();
-    json!({
-        "schema_version": 1,
-        "tool": tool_json(),
-        "input": {
-            "path": package.path().display().to_string(),
-            "size": package.stats().file_size,
-            "sha256": sha256,
-            "layout": facts.layout,
-        },
-        "as_of": ctx.as_of.format("%Y-%m-%d").to_string(),
-        "distribution": ctx.distribution,
-        "data": data_json(&ctx.data),
-        "app": {
-            "bundle_id": info.and_then(|i| i.bundle_id_str()),
-            "version": info.and_then(|i| str_of(&i.short_version)),
-            "build": info.and_then(|i| str_of(&i.build_version)),
-            "platform": info.and_then(platform),
-            "minimum_os": info.and_then(|i| str_of(&i.minimum_os)),
-        },
-        "bundles": facts.bundles.iter().map(|b| {
-            let i = b.info();
-            json!({
-                "path": b.path,
-                "kind": b.kind,
-                "bundle_id": i.and_then(|i| i.bundle_id_str()),
-                "version": i.and_then(|i| str_of(&i.short_version)),
-                "build": i.and_then(|i| str_of(&i.build_version)),
-            })
-        }).collect::<Vec<_>>(),
-        "diagnostics": diagnostics,
-        "summary": summary,
-    })
 }
 
 /// Writes diagnostics like a compiler: `error[CODE]: message`, `--> location`, `= help: …`.

@@ -477,3 +477,24 @@ fn inspect_json_carries_profiles_and_signing_certificates() {
     assert_eq!(sig["certificates"][signer]["sha1"], listed["sha1"]);
     assert!(sig["cms_problem"].is_null());
 }
+
+/// The JSON report is typed data in `ipagate-gate` now; these golden files were written by the ad-hoc JSON the
+/// command module built before, so the move changed no byte.
+#[test]
+fn json_report_snapshots_of_the_bundled_fixtures() {
+    for (name, code) in [("Broken", 1), ("Demo", 0)] {
+        let fixture = format!("{}/fixtures/{name}.ipa", env!("CARGO_MANIFEST_DIR"));
+        let out = ipagate(&[
+            "preflight",
+            &fixture,
+            "--as-of",
+            "2026-12-01",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(code), "{name}");
+        let text =
+            String::from_utf8_lossy(&out.stdout).replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
+        snapshot(&format!("preflight-{name}-json.txt"), &text);
+    }
+}

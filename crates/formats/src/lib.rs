@@ -52,6 +52,6 @@ pub use facts::{
     SuspiciousName, Symlink, Tiers, Unpackable, inspect, inspect_with,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
-pub use io::{EntryDataError, EntryReader, EntrySlice, ReadAt};
+pub use io::{EntryDataError, EntryReader, EntrySlice, FileSource, ReadAt};
 pub use limits::Limits;
 pub use package::{ArchiveStats, Entry, Layout, Package};
