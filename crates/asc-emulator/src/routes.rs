@@ -117,6 +117,10 @@ fn list_spec(kind: &str, loose: bool) -> Option<ListSpec> {
             required: &["build"],
             ..ListSpec::default()
         },
+        "betaAppLocalizations" => ListSpec {
+            filters: &["locale", "app"],
+            ..ListSpec::default()
+        },
         "reviewSubmissions" => ListSpec {
             filters: &["platform", "state", "app"],
             required: &["app"],
@@ -131,6 +135,10 @@ fn related_list_spec(kind: &str, rel: &str) -> ListSpec {
     match (kind, rel) {
         ("apps", "appStoreVersions") => ListSpec {
             filters: &["platform", "versionString", "appVersionState", "id"],
+            ..ListSpec::default()
+        },
+        ("apps", "betaAppLocalizations") => ListSpec {
+            filters: &["locale"],
             ..ListSpec::default()
         },
         ("apps", "buildUploads") => ListSpec {

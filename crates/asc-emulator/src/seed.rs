@@ -54,6 +54,37 @@ pub struct SeedApp {
     /// TestFlight groups.
     #[serde(default)]
     pub beta_groups: Vec<SeedBetaGroup>,
+    /// TestFlight test information per locale (`betaAppLocalizations`).
+    #[serde(default)]
+    pub beta_app_localizations: Vec<SeedBetaAppLocalization>,
+    /// The beta review contact (`betaAppReviewDetail`); absent: every field empty, as for a new app.
+    pub beta_app_review_detail: Option<SeedBetaAppReviewDetail>,
+}
+
+/// One `betaAppLocalizations` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedBetaAppLocalization {
+    /// `locale` (default `en-US`).
+    pub locale: Option<String>,
+    /// `feedbackEmail`.
+    pub feedback_email: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+}
+
+/// The app's `betaAppReviewDetail`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedBetaAppReviewDetail {
+    /// `contactFirstName`.
+    pub contact_first_name: Option<String>,
+    /// `contactLastName`.
+    pub contact_last_name: Option<String>,
+    /// `contactPhone`.
+    pub contact_phone: Option<String>,
+    /// `contactEmail`.
+    pub contact_email: Option<String>,
 }
 
 /// One build.

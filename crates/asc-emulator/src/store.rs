@@ -78,6 +78,18 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
                 true,
             ),
             rel("buildUploads", "buildUploads", ManyReverse("app"), true),
+            rel(
+                "betaAppLocalizations",
+                "betaAppLocalizations",
+                ManyReverse("app"),
+                true,
+            ),
+            rel(
+                "betaAppReviewDetail",
+                "betaAppReviewDetails",
+                OneReverse("app"),
+                true,
+            ),
         ],
     ),
     (
@@ -159,6 +171,8 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
         "betaAppReviewSubmissions",
         &[rel("build", "builds", One, true)],
     ),
+    ("betaAppLocalizations", &[rel("app", "apps", One, true)]),
+    ("betaAppReviewDetails", &[rel("app", "apps", One, true)]),
     (
         "reviewSubmissions",
         &[
@@ -818,6 +832,27 @@ impl Store {
             resource.one.insert("app", app_id.clone());
             resource.many.insert("builds", builds);
             self.insert("betaGroups", resource);
+        }
+        for l in &app.beta_app_localizations {
+            let id = self.new_id("betaAppLocalizations");
+            let mut resource = Resource::new(id);
+            resource.set("locale", l.locale.clone().unwrap_or_else(|| "en-US".into()));
+            resource.set_opt("feedbackEmail", l.feedback_email.clone());
+            resource.set_opt("description", l.description.clone());
+            resource.one.insert("app", app_id.clone());
+            self.insert("betaAppLocalizations", resource);
+        }
+        {
+            // Every app has one (Apple creates it with the app); its fields start empty.
+            let d = app.beta_app_review_detail.clone().unwrap_or_default();
+            let mut resource = Resource::new(app_id.clone());
+            resource.set_opt("contactFirstName", d.contact_first_name);
+            resource.set_opt("contactLastName", d.contact_last_name);
+            resource.set_opt("contactPhone", d.contact_phone);
+            resource.set_opt("contactEmail", d.contact_email);
+            resource.set("demoAccountRequired", false);
+            resource.one.insert("app", app_id.clone());
+            self.insert("betaAppReviewDetails", resource);
         }
         Ok(())
     }

@@ -31,6 +31,7 @@
 pub mod auth;
 pub mod client;
 pub mod credentials;
+pub mod distribution;
 pub mod error;
 pub mod history;
 pub mod jsonapi;

@@ -363,3 +363,111 @@ impl ResourceType for BuildUploadFile {
     type Attributes = BuildUploadFileAttributes;
     type Relationships = NoRelationships;
 }
+
+/// Declares a resource type whose attributes are all optional strings/booleans, with no relationships read.
+macro_rules! simple_resource {
+    ($(#[$doc:meta])* $name:ident, $attrs:ident, $type:literal, { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        #[doc = concat!("`", $type, "` attributes (the part ipagate reads).")]
+        #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $attrs {
+            $($(#[$fdoc])* pub $field: Option<$ty>,)*
+        }
+
+        impl ResourceType for $name {
+            const TYPE: &'static str = $type;
+            type Attributes = $attrs;
+            type Relationships = NoRelationships;
+        }
+    };
+}
+
+simple_resource!(
+    /// `betaGroups`.
+    BetaGroup, BetaGroupAttributes, "betaGroups", {
+        /// Name shown in App Store Connect.
+        name: String,
+        /// Internal (team) group.
+        is_internal_group: bool,
+    }
+);
+
+simple_resource!(
+    /// `buildBetaDetails`.
+    BuildBetaDetail, BuildBetaDetailAttributes, "buildBetaDetails", {
+        /// Notify testers automatically.
+        auto_notify_enabled: bool,
+        /// Internal testing state (PROCESSING, MISSING_EXPORT_COMPLIANCE, READY_FOR_BETA_TESTING, …).
+        internal_build_state: String,
+        /// External testing state (… READY_FOR_BETA_SUBMISSION, WAITING_FOR_BETA_REVIEW, …).
+        external_build_state: String,
+    }
+);
+
+simple_resource!(
+    /// `betaBuildLocalizations` (What to Test).
+    BetaBuildLocalization, BetaBuildLocalizationAttributes, "betaBuildLocalizations", {
+        /// What to Test.
+        whats_new: String,
+        /// Locale (en-US, …).
+        locale: String,
+    }
+);
+
+simple_resource!(
+    /// `betaAppLocalizations` (TestFlight test information per locale).
+    BetaAppLocalization, BetaAppLocalizationAttributes, "betaAppLocalizations", {
+        /// Feedback address (required for beta review).
+        feedback_email: String,
+        /// Marketing URL.
+        marketing_url: String,
+        /// Privacy policy URL.
+        privacy_policy_url: String,
+        /// Beta app description.
+        description: String,
+        /// Locale.
+        locale: String,
+    }
+);
+
+simple_resource!(
+    /// `betaAppReviewDetails` (contact for beta review).
+    BetaAppReviewDetail, BetaAppReviewDetailAttributes, "betaAppReviewDetails", {
+        /// Contact first name.
+        contact_first_name: String,
+        /// Contact last name.
+        contact_last_name: String,
+        /// Contact phone.
+        contact_phone: String,
+        /// Contact email.
+        contact_email: String,
+        /// Sign-in required.
+        demo_account_required: bool,
+        /// Demo account name.
+        demo_account_name: String,
+        /// Notes.
+        notes: String,
+    }
+);
+
+simple_resource!(
+    /// `betaAppReviewSubmissions`.
+    BetaAppReviewSubmission, BetaAppReviewSubmissionAttributes, "betaAppReviewSubmissions", {
+        /// WAITING_FOR_REVIEW, IN_REVIEW, REJECTED, APPROVED.
+        beta_review_state: String,
+    }
+);
+
+simple_resource!(
+    /// `reviewSubmissions` (App Store review).
+    ReviewSubmission, ReviewSubmissionAttributes, "reviewSubmissions", {
+        /// Platform.
+        platform: Platform,
+        /// READY_FOR_REVIEW, WAITING_FOR_REVIEW, IN_REVIEW, UNRESOLVED_ISSUES, CANCELING, COMPLETING, COMPLETE.
+        state: String,
+    }
+);

@@ -30,15 +30,63 @@ pub async fn upload(
     on_event: Emit<'_>,
 ) -> Result<UploadOutcome, UploadError> {
     let identity = read_identity(input)?;
+    let file = Arc::new(File::open(input).map_err(|source| UploadError::Io {
+        path: input.to_owned(),
+        source,
+    })?);
+    // Hashing runs on the blocking pool while the upload starts; the SHA-256 is needed only to find a journal
+    // (when one may exist), to name a new one, and for the commit.
+    let hash = Hash::start(file.clone());
+    run(client, input, identity, file, hash, options, on_event).await
+}
+
+/// An input a caller has already read and hashed through an open handle (`publish`, after the gate passed).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The handle the gate read: the bytes uploaded are the bytes checked, even if the path changed since.
+    pub file: Arc<File>,
+    /// What the IPA says it is (see [`crate::identity_of`]).
+    pub identity: Identity,
+    /// SHA-256 of the handle's bytes (lowercase hex).
+    pub sha256: String,
+}
+
+/// [`upload`] for an input already identified and hashed: no second open, no second hash.
+pub async fn upload_checked(
+    client: &Client,
+    input: &Path,
+    checked: Checked,
+    options: &UploadOptions,
+    on_event: Emit<'_>,
+) -> Result<UploadOutcome, UploadError> {
+    let hash = Hash::known(checked.sha256);
+    run(
+        client,
+        input,
+        checked.identity,
+        checked.file,
+        hash,
+        options,
+        on_event,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run(
+    client: &Client,
+    input: &Path,
+    identity: Identity,
+    file: Arc<File>,
+    hash: Hash,
+    options: &UploadOptions,
+    on_event: Emit<'_>,
+) -> Result<UploadOutcome, UploadError> {
     let io = |source| UploadError::Io {
         path: input.to_owned(),
         source,
     };
-    let file = Arc::new(File::open(input).map_err(io)?);
     let size = file.metadata().map_err(io)?.len();
-    // Hashing runs on the blocking pool while the upload starts; the SHA-256 is needed only to find a journal
-    // (when one may exist), to name a new one, and for the commit.
-    let hash = Hash::start(file.clone());
     let file_name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -276,6 +324,12 @@ struct Hash {
 }
 
 impl Hash {
+    /// A hash computed elsewhere.
+    fn known(sha256: String) -> Hash {
+        let (_tx, rx) = tokio::sync::watch::channel(Some(Ok(sha256)));
+        Hash { rx }
+    }
+
     fn start(file: Arc<File>) -> Hash {
         let (tx, rx) = tokio::sync::watch::channel(None);
         tokio::spawn(async move {

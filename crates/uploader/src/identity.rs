@@ -99,6 +99,13 @@ pub fn read_identity(path: &Path) -> Result<Identity, IdentityError> {
             source,
         }
     })?;
+    identity_of(&shown, &facts)
+}
+
+/// The identity of already-read facts (`shown` names the input in errors): what `publish` uses after the gate
+/// read the same facts from the handle it checked.
+pub fn identity_of(shown: &str, facts: &ipagate_formats::Facts) -> Result<Identity, IdentityError> {
+    let shown = shown.to_owned();
     let info = match &facts.app().info {
         InfoPlistState::Parsed(info) => info,
         InfoPlistState::Missing => {

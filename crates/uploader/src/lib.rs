@@ -26,8 +26,8 @@ mod flow;
 pub mod identity;
 pub mod journal;
 
-pub use flow::upload;
-pub use identity::{Identity, IdentityError, read_identity};
+pub use flow::{Checked, upload, upload_checked};
+pub use identity::{Identity, IdentityError, identity_of, read_identity};
 
 use std::path::PathBuf;
 use std::time::Duration;
