@@ -39,6 +39,9 @@ enum Command {
     /// Upload an .ipa through App Store Connect's Build Upload API: parallel, streamed, resumable parts, then wait
     /// for processing (no gate: see `preflight`).
     Upload(cmd::upload::UploadArgs),
+    /// Gate, upload, wait for processing, then TestFlight (What to Test, groups, beta review) and the App Store
+    /// (version, review submission): nothing is sent unless the gate passes.
+    Publish(cmd::publish::PublishArgs),
 }
 
 impl Command {
@@ -55,6 +58,7 @@ impl Command {
             Command::BuildNumber(B::Show(a)) => a.format == F::Json,
             Command::Lint(a) => a.format == cmd::inspect::Format::Json,
             Command::Upload(a) => a.prints_json(),
+            Command::Publish(a) => a.prints_json(),
             Command::Explain(_) | Command::Sandbox(_) => false,
         }
     }
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         Command::Sandbox(args) => cmd::sandbox::run(args),
         Command::BuildNumber(args) => cmd::build_number::run(args),
         Command::Upload(args) => cmd::upload::run(args),
+        Command::Publish(args) => cmd::publish::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

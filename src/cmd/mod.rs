@@ -6,6 +6,7 @@ pub mod build_number;
 pub mod inspect;
 pub mod lint;
 pub mod preflight;
+pub mod publish;
 pub mod rules_cmd;
 pub mod sandbox;
 pub mod upload;

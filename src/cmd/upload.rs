@@ -161,7 +161,7 @@ pub fn run(args: UploadArgs) -> anyhow::Result<u8> {
 }
 
 /// App Store Connect said no (as opposed to bad input or a failing service).
-fn rejected(e: &UploadError) -> bool {
+pub(crate) fn rejected(e: &UploadError) -> bool {
     matches!(
         e,
         UploadError::BuildNumberTaken { .. } | UploadError::AppNotFound { .. }
@@ -169,14 +169,14 @@ fn rejected(e: &UploadError) -> bool {
 }
 
 /// Shows events: a bar on a terminal, JSON lines, or nothing. Collects dry-run lines for the report.
-struct Reporter {
+pub(crate) struct Reporter {
     mode: Progress,
     bar: Option<indicatif::ProgressBar>,
-    would: Mutex<Vec<serde_json::Value>>,
+    pub(crate) would: Mutex<Vec<serde_json::Value>>,
 }
 
 impl Reporter {
-    fn new(mode: Progress) -> Reporter {
+    pub(crate) fn new(mode: Progress) -> Reporter {
         let animated = mode == Progress::Auto
             && std::io::stderr().is_terminal()
             && std::env::var_os("CI").is_none();
@@ -198,7 +198,7 @@ impl Reporter {
         }
     }
 
-    fn event(&self, event: Event) {
+    pub(crate) fn event(&self, event: Event) {
         if let Event::WouldSend { method, path, what } = &event {
             self.would
                 .lock()
@@ -236,9 +236,31 @@ impl Reporter {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+
+    /// A step of `publish` after the upload: a JSON line `{"event": name, …fields}`, or the spinner's message.
+    pub(crate) fn step(&self, name: &str, fields: serde_json::Value) {
+        match self.mode {
+            Progress::Json => {
+                let mut line = json!({"event": name});
+                if let (Some(obj), serde_json::Value::Object(extra)) =
+                    (line.as_object_mut(), fields)
+                {
+                    obj.extend(extra);
+                }
+                crate::output::eprint_line(&line.to_string());
+            }
+            Progress::None => {}
+            Progress::Auto => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(clean(&crate::output::redact(&name.replace('_', " "))));
+                    bar.tick();
+                }
+            }
         }
     }
 }
@@ -318,7 +340,7 @@ fn print_outcome(
         .filter(|d| d.severity == ipagate_uploader::Severity::Error)
         .count();
     let warnings = outcome.diagnostics.len() - errors;
-    write_diagnostics(&mut out, outcome, &style)?;
+    write_diagnostics(&mut out, &outcome.diagnostics, &style)?;
     match outcome.state.as_str() {
         "COMPLETE" if errors == 0 => writeln!(
             out,
@@ -354,12 +376,12 @@ fn print_outcome(
 }
 
 /// `error[ITMS-90062]: message` / `--> where` / `= help: …`, as `preflight` prints its diagnostics.
-fn write_diagnostics(
+pub(crate) fn write_diagnostics(
     out: &mut impl Write,
-    outcome: &UploadOutcome,
+    diagnostics: &[ipagate_uploader::Diagnostic],
     style: &Style,
 ) -> anyhow::Result<()> {
-    for d in &outcome.diagnostics {
+    for d in diagnostics {
         let label = format!("{}[{}]", d.severity, clean(&d.code));
         let label = match d.severity {
             ipagate_uploader::Severity::Error => style.error(&label),

@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod lint;
 mod papercuts;
+mod publish;
 mod rules;
 mod sandbox;
 mod secrets;

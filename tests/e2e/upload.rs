@@ -16,19 +16,25 @@ const KEY_ID: &str = "E2EUPLOAD1";
 const BUNDLE: &str = "com.example.demo";
 const PART: u64 = 32 * 1024;
 
-struct Sandbox {
-    emu: Emulator,
-    pair: testkey::KeyPair,
-    dir: tempfile::TempDir,
+/// The emulator with one app, a key on disk, and an IPA in a temporary folder (shared with `publish`'s tests).
+pub(crate) struct Sandbox {
+    pub(crate) emu: Emulator,
+    pub(crate) pair: testkey::KeyPair,
+    pub(crate) dir: tempfile::TempDir,
     key_path: PathBuf,
-    ipa: PathBuf,
+    pub(crate) ipa: PathBuf,
 }
 
 impl Sandbox {
     async fn start(processing: Processing) -> Sandbox {
-        let pair = testkey::generate(KEY_ID);
         let seed = json!({"apps": [{"id": "1234567890", "bundleId": BUNDLE,
             "builds": [{"version": "41", "preReleaseVersion": "1.2.3"}]}]});
+        Sandbox::start_with(seed, processing).await
+    }
+
+    /// Starts the emulator with `seed`; the IPA is a generated com.example.demo 1.2.3 (42).
+    pub(crate) async fn start_with(seed: Value, processing: Processing) -> Sandbox {
+        let pair = testkey::generate(KEY_ID);
         let config = Config {
             seed: Seed::from_json(&seed.to_string()).unwrap(),
             issuer_id: ISSUER.into(),
@@ -63,8 +69,13 @@ impl Sandbox {
     }
 
     fn command(&self, extra: &[&str]) -> Command {
+        self.command_for("upload", extra)
+    }
+
+    /// `ipagate SUBCOMMAND IPA --state-dir state --poll-interval-ms 5 EXTRA…` with the sandbox's credentials.
+    pub(crate) fn command_for(&self, subcommand: &str, extra: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
-        cmd.arg("upload")
+        cmd.arg(subcommand)
             .arg(&self.ipa)
             .args(["--state-dir", "state", "--poll-interval-ms", "5"])
             .args(extra)
@@ -121,7 +132,7 @@ impl Sandbox {
             .collect()
     }
 
-    fn secret_lines(&self) -> Vec<String> {
+    pub(crate) fn secret_lines(&self) -> Vec<String> {
         self.pair
             .private_pkcs8_pem
             .lines()
@@ -130,7 +141,7 @@ impl Sandbox {
             .collect()
     }
 
-    fn assert_assembled(&self, file_id: &str) {
+    pub(crate) fn assert_assembled(&self, file_id: &str) {
         let assembled = std::fs::read(self.emu.upload_file_path(file_id)).unwrap();
         assert!(
             assembled == std::fs::read(&self.ipa).unwrap(),

@@ -80,8 +80,8 @@ mod uploads;
 pub use auth::{ApiKey, KeyError, MAX_TOKEN_LIFETIME_SECS};
 pub use faults::{FaultPlan, FaultRule, RateLimitBurst};
 pub use seed::{
-    Seed, SeedApp, SeedAppStoreVersion, SeedBetaAppLocalization, SeedBetaAppReviewDetail, SeedBetaGroup,
-    SeedBuild, SeedBuildUpload, SeedError,
+    Seed, SeedApp, SeedAppStoreVersion, SeedBetaAppLocalization, SeedBetaAppReviewDetail,
+    SeedBetaGroup, SeedBuild, SeedBuildUpload, SeedError,
 };
 pub use server::{
     BODY_READ_TIMEOUT, Emulator, HEADER_READ_TIMEOUT, LoggedRequest, MAX_LOG_BYTES,

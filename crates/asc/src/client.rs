@@ -946,7 +946,11 @@ fn status_error(
     }
 }
 
-pub(crate) fn encode_body<B: Serialize>(method: &str, url: &Url, body: &B) -> Result<Vec<u8>, RequestError> {
+pub(crate) fn encode_body<B: Serialize>(
+    method: &str,
+    url: &Url,
+    body: &B,
+) -> Result<Vec<u8>, RequestError> {
     serde_json::to_vec(body).map_err(|source| RequestError::BadJson {
         method: method.to_owned(),
         path: shown_path(url),

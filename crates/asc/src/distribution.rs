@@ -24,7 +24,8 @@ pub const EDITABLE_VERSION_STATES: &[&str] = &[
 ];
 
 /// States of a review submission still in progress (what `--cancel-previous-submissions` cancels).
-pub const OPEN_SUBMISSION_STATES: &[&str] = &["WAITING_FOR_REVIEW", "IN_REVIEW", "UNRESOLVED_ISSUES"];
+pub const OPEN_SUBMISSION_STATES: &[&str] =
+    &["WAITING_FOR_REVIEW", "IN_REVIEW", "UNRESOLVED_ISSUES"];
 
 /// Longest What to Test text App Store Connect accepts, in characters.
 pub const MAX_WHATS_NEW_CHARS: usize = 4000;
@@ -72,10 +73,7 @@ impl BuildStatus {
 
     /// FAILED or INVALID.
     pub fn failed(&self) -> bool {
-        matches!(
-            self.processing_state.as_deref(),
-            Some("FAILED" | "INVALID")
-        )
+        matches!(self.processing_state.as_deref(), Some("FAILED" | "INVALID"))
     }
 }
 
@@ -176,7 +174,9 @@ pub struct Group {
 /// Every beta group of `app_id` (`GET /v1/betaGroups?filter[app]=…`, all pages).
 pub async fn beta_groups(client: &Client, app_id: &str) -> Result<Vec<Group>, RequestError> {
     let query = Query::new().filter("app", &[app_id]).limit(200);
-    let all = client.get_all::<BetaGroup>("/v1/betaGroups", &query).await?;
+    let all = client
+        .get_all::<BetaGroup>("/v1/betaGroups", &query)
+        .await?;
     Ok(all
         .data
         .into_iter()
@@ -321,10 +321,7 @@ pub async fn beta_review_missing(
             &Query::new(),
         )
         .await?;
-    let attrs = detail
-        .data
-        .and_then(|d| d.attributes)
-        .unwrap_or_default();
+    let attrs = detail.data.and_then(|d| d.attributes).unwrap_or_default();
     for (name, value) in [
         ("the review contact's first name", &attrs.contact_first_name),
         ("the review contact's last name", &attrs.contact_last_name),
@@ -434,7 +431,8 @@ pub async fn prepare_version(
     build_id: &str,
     changes: &VersionChanges,
 ) -> Result<(String, bool), RequestError> {
-    let editable = app_store_versions(client, app_id, platform.clone(), EDITABLE_VERSION_STATES).await?;
+    let editable =
+        app_store_versions(client, app_id, platform.clone(), EDITABLE_VERSION_STATES).await?;
     let mut attributes = serde_json::Map::new();
     attributes.insert("versionString".into(), json!(changes.version_string));
     for (name, value) in [

@@ -494,44 +494,12 @@ async fn create_upload(
 /// What `ipagate build-number next --version V` answers for this app (same history, same bumper).
 async fn next_build_number(client: &Client, identity: &Identity, app_id: &str) -> String {
     use ipagate_asc::history::{AppSelector, HistoryQuery, fetch_build_history};
-    use ipagate_bumper::{Candidate, MarketingVersion, Policy, SourceKind, VersionScope, decide};
     let query = HistoryQuery {
         app: AppSelector::AppId(app_id.to_owned()),
         platform: identity.platform.clone(),
     };
-    let history = match fetch_build_history(client, &query).await {
-        Ok(h) => h,
-        Err(e) => return format!("(unknown: {e})"),
-    };
-    let builds = history.builds.iter().map(|b| {
-        Candidate::new(
-            SourceKind::Build,
-            &b.build_number,
-            b.marketing_version.as_deref(),
-            b.processing_state
-                .as_ref()
-                .map_or("UNKNOWN", |s| s.as_str()),
-        )
-    });
-    let uploads = history.uploads.iter().map(|u| {
-        Candidate::new(
-            SourceKind::BuildUpload,
-            &u.build_number,
-            u.marketing_version.as_deref(),
-            u.state.as_ref().map_or("UNKNOWN", |s| s.as_str()),
-        )
-    });
-    let candidates: Vec<Candidate> = builds.chain(uploads).collect();
-    let scope = match MarketingVersion::parse(&identity.version) {
-        Ok(v) => VersionScope::Version(v),
-        Err(_) => VersionScope::AllVersions,
-    };
-    let policy = Policy {
-        scope,
-        ..Policy::default()
-    };
-    match decide(&candidates, &policy) {
-        Ok(d) => d.next.to_string(),
+    match fetch_build_history(client, &query).await {
+        Ok(history) => crate::precheck::next_of(&history, identity),
         Err(e) => format!("(unknown: {e})"),
     }
 }

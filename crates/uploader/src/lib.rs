@@ -25,6 +25,7 @@
 mod flow;
 pub mod identity;
 pub mod journal;
+pub mod precheck;
 
 pub use flow::{Checked, upload, upload_checked};
 pub use identity::{Identity, IdentityError, identity_of, read_identity};
