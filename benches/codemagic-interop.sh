@@ -25,7 +25,7 @@ cleanup() {
     kill "$sandbox_pid" 2>/dev/null || true
     wait "$sandbox_pid" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -66,7 +66,9 @@ cat >"$work/seed.json" <<'EOF'
             {"id":"b39","version":"39","preReleaseVersion":"1.2.3","platform":"IOS","processingState":"VALID","uploadedDate":"2026-01-01T03:04:05Z","expired":false}],
   "buildUploads":[{"cfBundleShortVersionString":"1.2.3","cfBundleVersion":"42","platform":"IOS","state":"PROCESSING","uploadedDate":"2026-01-03T00:00:00Z"}],
   "appStoreVersions":[{"versionString":"1.2.2","platform":"IOS","appVersionState":"READY_FOR_DISTRIBUTION","build":"40"}],
-  "betaGroups":[{"name":"QA","isInternalGroup":true}]}]}
+  "betaGroups":[{"name":"QA","isInternalGroup":true}],
+  "betaAppLocalizations":[{"locale":"en-US","feedbackEmail":"beta@example.com"}],
+  "betaAppReviewDetail":{"contactFirstName":"Ada","contactLastName":"Lovelace","contactPhone":"+44 20 7946 0000","contactEmail":"ada@example.com"}}]}
 EOF
 start_sandbox "$bin" "$work/seed.json" "$work"
 
@@ -116,7 +118,38 @@ check "get-latest-build-number --all-versions" '"41"' \
 check "get-latest-app-store-build-number" '"40"' \
   get-latest-app-store-build-number 1234567890 --json
 
-# 5. What codemagic did.
+# 5. codemagic's post-upload TestFlight steps on the processed build b41 (what `publish --testflight` does after
+#    altool): What to Test, a beta group, beta review. Checked on the sandbox's state, not on codemagic's output.
+run_step() { # name, codemagic args...
+  local name="$1" status=0
+  shift
+  codemagic "$@" --no-color >"$work/step.out" 2>"$work/codemagic.err" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "MISMATCH $name: codemagic exited $status" >&2
+    tail -n 20 "$work/codemagic.err" >&2
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+run_step "builds add-beta-test-info" builds add-beta-test-info b41 --whats-new "Bug fixes" --locale en-US
+run_step "beta-groups add-build" beta-groups add-build b41 --beta-group QA
+run_step "builds submit-to-testflight" builds submit-to-testflight b41 --max-build-processing-wait 1
+if "$python" - "$base" <<'PY'
+import json, sys, urllib.request
+state = json.load(urllib.request.urlopen(sys.argv[1] + "/_sandbox/state"))
+rel = lambda r, name: r.get("relationships", {}).get(name)
+notes = [l for l in state.get("betaBuildLocalizations", [])
+         if rel(l, "build") == "b41" and l["attributes"].get("whatsNew") == "Bug fixes"]
+groups = [g for g in state.get("betaGroups", []) if "b41" in (rel(g, "builds") or [])]
+reviews = [s for s in state.get("betaAppReviewSubmissions", []) if rel(s, "build") == "b41"]
+problems = [what for what, ok in (("What to Test", notes), ("group QA", groups), ("beta review", reviews)) if not ok]
+print("sandbox state after codemagic's TestFlight steps:", "ok" if not problems else "missing " + ", ".join(problems))
+sys.exit(1 if problems else 0)
+PY
+then :; else failures=$((failures + 1)); fi
+
+# 6. What codemagic did.
 echo "== sandbox request log"
 "$python" - "$base" <<'PY'
 import json, sys, urllib.request
@@ -130,4 +163,4 @@ if [ "$failures" -ne 0 ]; then
   echo "FAILED: $failures codemagic answer(s) differ from the seed" >&2
   exit 1
 fi
-echo "codemagic interop: 3 passed, 0 failed"
+echo "codemagic interop: 3 answers and 3 TestFlight steps passed, 0 failed"

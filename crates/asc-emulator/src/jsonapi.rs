@@ -237,8 +237,15 @@ impl<'a> View<'a> {
     /// One resource object.
     pub fn resource(&self, kind: &str, r: &Resource, primary: bool) -> Value {
         let mut attrs = Map::new();
+        let known = crate::store::attributes_of(kind);
+        for name in known {
+            if self.shows(kind, name) {
+                let value = r.attrs.get(*name).cloned().unwrap_or(Value::Null);
+                attrs.insert((*name).to_owned(), value);
+            }
+        }
         for (name, value) in &r.attrs {
-            if !value.is_null() && self.shows(kind, name) {
+            if !value.is_null() && !known.contains(&name.as_str()) && self.shows(kind, name) {
                 attrs.insert(name.clone(), value.clone());
             }
         }
@@ -278,6 +285,17 @@ impl<'a> View<'a> {
             }
             if !obj.is_empty() {
                 rels.insert(rel.name.into(), Value::Object(obj));
+            }
+        }
+        for name in crate::store::linked_relationships_of(kind) {
+            if !rels.contains_key(*name) {
+                rels.insert(
+                    (*name).to_owned(),
+                    json!({"links": {
+                        "self": format!("{own}/relationships/{name}"),
+                        "related": format!("{own}/{name}"),
+                    }}),
+                );
             }
         }
         let mut out = json!({"type": kind, "id": r.id, "links": {"self": own}});

@@ -191,6 +191,262 @@ pub(crate) const TYPES: &[(&str, &[RelDef])] = &[
     ),
 ];
 
+/// Every attribute of each served type, in the spec's order (4.4.1): answers show each one, `null` when unset,
+/// as App Store Connect does (clients such as codemagic-cli-tools require the keys).
+pub(crate) const ATTRIBUTES: &[(&str, &[&str])] = &[
+    (
+        "apps",
+        &[
+            "accessibilityUrl",
+            "name",
+            "bundleId",
+            "sku",
+            "primaryLocale",
+            "isOrEverWasMadeForKids",
+            "subscriptionStatusUrl",
+            "subscriptionStatusUrlVersion",
+            "subscriptionStatusUrlForSandbox",
+            "subscriptionStatusUrlVersionForSandbox",
+            "contentRightsDeclaration",
+            "streamlinedPurchasingEnabled",
+        ],
+    ),
+    (
+        "builds",
+        &[
+            "version",
+            "uploadedDate",
+            "expirationDate",
+            "expired",
+            "minOsVersion",
+            "lsMinimumSystemVersion",
+            "computedMinMacOsVersion",
+            "computedMinVisionOsVersion",
+            "iconAssetToken",
+            "processingState",
+            "buildAudienceType",
+            "usesNonExemptEncryption",
+        ],
+    ),
+    ("preReleaseVersions", &["version", "platform"]),
+    (
+        "appStoreVersions",
+        &[
+            "platform",
+            "versionString",
+            "appStoreState",
+            "appVersionState",
+            "copyright",
+            "reviewType",
+            "releaseType",
+            "earliestReleaseDate",
+            "usesIdfa",
+            "downloadable",
+            "createdDate",
+        ],
+    ),
+    (
+        "buildBetaDetails",
+        &[
+            "autoNotifyEnabled",
+            "internalBuildState",
+            "externalBuildState",
+        ],
+    ),
+    (
+        "betaGroups",
+        &[
+            "name",
+            "createdDate",
+            "isInternalGroup",
+            "hasAccessToAllBuilds",
+            "publicLinkEnabled",
+            "publicLinkId",
+            "publicLinkLimitEnabled",
+            "publicLinkLimit",
+            "publicLink",
+            "feedbackEnabled",
+            "iosBuildsAvailableForAppleSiliconMac",
+            "iosBuildsAvailableForAppleVision",
+        ],
+    ),
+    ("betaBuildLocalizations", &["whatsNew", "locale"]),
+    (
+        "betaAppReviewSubmissions",
+        &["betaReviewState", "submittedDate"],
+    ),
+    ("reviewSubmissions", &["platform", "submittedDate", "state"]),
+    ("reviewSubmissionItems", &["state"]),
+    (
+        "betaAppLocalizations",
+        &[
+            "feedbackEmail",
+            "marketingUrl",
+            "privacyPolicyUrl",
+            "tvOsPrivacyPolicy",
+            "description",
+            "locale",
+        ],
+    ),
+    (
+        "betaAppReviewDetails",
+        &[
+            "contactFirstName",
+            "contactLastName",
+            "contactPhone",
+            "contactEmail",
+            "demoAccountName",
+            "demoAccountPassword",
+            "demoAccountRequired",
+            "notes",
+        ],
+    ),
+    (
+        "buildUploads",
+        &[
+            "cfBundleShortVersionString",
+            "cfBundleVersion",
+            "createdDate",
+            "state",
+            "platform",
+            "uploadedDate",
+        ],
+    ),
+    (
+        "buildUploadFiles",
+        &[
+            "assetDeliveryState",
+            "assetToken",
+            "assetType",
+            "fileName",
+            "fileSize",
+            "sourceFileChecksums",
+            "uploadOperations",
+            "uti",
+        ],
+    ),
+];
+
+/// The spec's attributes of `kind` (empty for a type not listed).
+pub(crate) fn attributes_of(kind: &str) -> &'static [&'static str] {
+    ATTRIBUTES
+        .iter()
+        .find(|(t, _)| *t == kind)
+        .map_or(&[], |(_, a)| *a)
+}
+
+/// The relationships of each served type that the spec gives `links` (4.4.1): answers show every one (links only
+/// for those the emulator does not serve), as App Store Connect does.
+pub(crate) const LINKED_RELATIONSHIPS: &[(&str, &[&str])] = &[
+    (
+        "apps",
+        &[
+            "accessibilityDeclarations",
+            "appEncryptionDeclarations",
+            "ciProduct",
+            "betaTesters",
+            "betaGroups",
+            "appStoreVersions",
+            "appTags",
+            "preReleaseVersions",
+            "betaAppLocalizations",
+            "builds",
+            "betaLicenseAgreement",
+            "betaAppReviewDetail",
+            "appInfos",
+            "appClips",
+            "appPricePoints",
+            "endUserLicenseAgreement",
+            "appPriceSchedule",
+            "appAvailabilityV2",
+            "inAppPurchases",
+            "subscriptionGroups",
+            "gameCenterEnabledVersions",
+            "perfPowerMetrics",
+            "appCustomProductPages",
+            "inAppPurchasesV2",
+            "promotedPurchases",
+            "appEvents",
+            "reviewSubmissions",
+            "subscriptionGracePeriod",
+            "customerReviews",
+            "customerReviewSummarizations",
+            "gameCenterDetail",
+            "appStoreVersionExperimentsV2",
+            "alternativeDistributionKey",
+            "analyticsReportRequests",
+            "marketplaceSearchDetail",
+            "buildUploads",
+            "backgroundAssets",
+            "betaFeedbackScreenshotSubmissions",
+            "betaFeedbackCrashSubmissions",
+            "searchKeywords",
+            "webhooks",
+            "androidToIosAppMappingDetails",
+        ],
+    ),
+    (
+        "builds",
+        &[
+            "preReleaseVersion",
+            "individualTesters",
+            "betaGroups",
+            "betaBuildLocalizations",
+            "appEncryptionDeclaration",
+            "betaAppReviewSubmission",
+            "app",
+            "buildBetaDetail",
+            "appStoreVersion",
+            "icons",
+            "perfPowerMetrics",
+            "diagnosticSignatures",
+        ],
+    ),
+    ("preReleaseVersions", &["builds", "app"]),
+    (
+        "appStoreVersions",
+        &[
+            "appStoreVersionLocalizations",
+            "build",
+            "appStoreVersionPhasedRelease",
+            "gameCenterAppVersion",
+            "routingAppCoverage",
+            "appStoreReviewDetail",
+            "appStoreVersionSubmission",
+            "appClipDefaultExperience",
+            "appStoreVersionExperiments",
+            "appStoreVersionExperimentsV2",
+            "customerReviews",
+            "alternativeDistributionPackage",
+        ],
+    ),
+    ("buildBetaDetails", &["build"]),
+    (
+        "betaGroups",
+        &[
+            "app",
+            "builds",
+            "betaTesters",
+            "betaRecruitmentCriteria",
+            "betaRecruitmentCriterionCompatibleBuildCheck",
+        ],
+    ),
+    ("betaBuildLocalizations", &["build"]),
+    ("betaAppReviewSubmissions", &["build"]),
+    ("reviewSubmissions", &["items"]),
+    ("betaAppLocalizations", &["app"]),
+    ("betaAppReviewDetails", &["app"]),
+    ("buildUploads", &["buildUploadFiles"]),
+];
+
+/// The spec's linked relationships of `kind`.
+pub(crate) fn linked_relationships_of(kind: &str) -> &'static [&'static str] {
+    LINKED_RELATIONSHIPS
+        .iter()
+        .find(|(t, _)| *t == kind)
+        .map_or(&[], |(_, a)| *a)
+}
+
 /// The relationships of `kind`, or `None` for a type the emulator does not serve.
 pub(crate) fn rels_of(kind: &str) -> Option<&'static [RelDef]> {
     TYPES.iter().find(|(t, _)| *t == kind).map(|(_, r)| *r)
