@@ -36,7 +36,8 @@ fn seed() -> Value {
 /// The sandbox with the bundled fixture that passes the gate (com.example.demo 1.2.3 (42), signed for the App
 /// Store) in place of the generated IPA.
 async fn sandbox(seed: Value, fixture: &str) -> Sandbox {
-    let sb = Sandbox::start_with(seed, Processing::AfterPolls(2)).await;
+    // The build stays PROCESSING for 3 reads after its upload completed, as on App Store Connect.
+    let sb = Sandbox::start_with(seed, Processing::AfterPolls(2), 3).await;
     let source = format!("{}/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(source, &sb.ipa).unwrap();
     sb
@@ -291,11 +292,19 @@ async fn no_app_record_and_dry_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_preflight_is_loud_and_recorded() {
-    let sb = Sandbox::start_with(seed(), Processing::AfterPolls(1)).await;
+    let sb = Sandbox::start_with(seed(), Processing::AfterPolls(1), 0).await;
     // The generated IPA (unsigned: the gate would refuse it).
     let out = publish(
         &sb,
-        &["--skip-preflight", "--format", "json", "--progress", "none"],
+        &[
+            "--skip-preflight",
+            "--beta-group",
+            "QA",
+            "--format",
+            "json",
+            "--progress",
+            "none",
+        ],
     )
     .await;
     let doc = json_of(&out);
@@ -305,6 +314,16 @@ async fn skip_preflight_is_loud_and_recorded() {
     assert!(doc["preflight"].is_null());
     assert_eq!(doc["outcome"], "published");
     assert_eq!(doc["processing"]["export_compliance"], "unknown");
+    // Processed, but testers wait until export compliance is answered.
+    assert_eq!(
+        doc["processing"]["internal_build_state"],
+        "MISSING_EXPORT_COMPLIANCE"
+    );
+    assert!(
+        text(&out.stderr).contains("export compliance is unanswered"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,4 +342,96 @@ async fn bad_what_to_test_is_a_usage_error_before_anything() {
         text(&out.stderr)
     );
     assert!(sb.emu.request_log().is_empty());
+}
+
+/// A second build while the first waits for beta review and App Store review: refused without the flags, then
+/// `--expire-previous` and `--cancel-previous-submissions` clear the way; What to Test in two locales.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_build_expires_and_cancels_what_is_in_the_way() {
+    use ipagate_fixtures::{Bundle, Ipa};
+    let sb = Sandbox::start_with(seed(), Processing::AfterPolls(1), 1).await;
+    let flags = [
+        "--skip-preflight",
+        "--uses-non-exempt-encryption",
+        "false",
+        "--submit-beta-review",
+        "--app-store",
+        "--format",
+        "json",
+        "--progress",
+        "none",
+    ];
+    let out = publish(&sb, &flags).await;
+    let first = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{first:#}");
+    let first_build = first["processing"]["build_id"].as_str().unwrap().to_owned();
+    assert_eq!(first["app_store"]["version_created"], true);
+
+    Ipa::from_bundle(Bundle::app("Demo", "com.example.demo").executable_size(300_000))
+        .version("1.2.3", "43")
+        .write_to(&sb.ipa)
+        .unwrap();
+    let before = mutating(&sb).len();
+    let out = publish(&sb, &flags).await;
+    let refused = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{refused:#}");
+    let codes: Vec<&str> = refused["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["ASC-BETA-REVIEW-BUSY", "ASC-REVIEW-IN-PROGRESS"],
+        "{refused:#}"
+    );
+    assert_eq!(mutating(&sb).len(), before, "a refusal changed something");
+
+    let notes = sb.dir.path().join("notes.json");
+    std::fs::write(
+        &notes,
+        r#"{"en-GB": "New login screen.", "de-DE": "Neuer Anmeldebildschirm."}"#,
+    )
+    .unwrap();
+    let mut more = flags.to_vec();
+    more.extend([
+        "--expire-previous",
+        "--cancel-previous-submissions",
+        "--whats-new-json",
+    ]);
+    more.push(notes.to_str().unwrap());
+    let out = publish(&sb, &more).await;
+    let second = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{second:#}");
+    assert_eq!(second["testflight"]["expired_builds"], json!([first_build]));
+    assert_eq!(
+        second["testflight"]["whats_new_locales"],
+        json!(["en-GB", "de-DE"])
+    );
+    assert_eq!(second["app_store"]["version_created"], false);
+    assert_eq!(
+        second["app_store"]["canceled_submissions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let state = sb.emu.state_json();
+    let expired = rows(&state, "builds")
+        .into_iter()
+        .find(|b| b["id"] == first_build.as_str())
+        .unwrap()["attributes"]["expired"]
+        .clone();
+    assert_eq!(expired, true);
+    let states: Vec<&str> = rows(&state, "reviewSubmissions")
+        .iter()
+        .map(|s| s["attributes"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["COMPLETE", "WAITING_FOR_REVIEW"]);
+    let locales: Vec<&str> = rows(&state, "betaBuildLocalizations")
+        .iter()
+        .map(|l| l["attributes"]["locale"].as_str().unwrap())
+        .collect();
+    assert_eq!(locales, ["en-GB", "de-DE"]);
 }

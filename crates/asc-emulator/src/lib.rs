@@ -119,6 +119,10 @@ pub struct Config {
     pub hourly_request_budget: u32,
     /// When uploads leave PROCESSING.
     pub processing: Processing,
+    /// GETs of `/v1/builds/{id}` an uploaded build stays PROCESSING for, after its upload completed (0: VALID at
+    /// once). Either way its beta detail then waits for export compliance (MISSING_EXPORT_COMPLIANCE) until
+    /// `usesNonExemptEncryption` is set.
+    pub build_processing_polls: u32,
     /// Size of each upload part offered in `uploadOperations`.
     pub upload_part_size: u64,
     /// Match `filter[bundleId]` by prefix, as the real server was reported to do at times
@@ -149,6 +153,7 @@ impl Default for Config {
             faults: FaultPlan::default(),
             hourly_request_budget: 3600,
             processing: Processing::AfterPolls(2),
+            build_processing_polls: 0,
             upload_part_size: DEFAULT_PART_SIZE,
             loose_bundle_id_filter: false,
             upload_url_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),

@@ -178,6 +178,14 @@ pub(crate) fn v1(ctx: Ctx<'_>, method: &str, segments: &[&str]) -> Result<Reply,
             if kind == "buildUploads" {
                 poll_upload(ctx.store, ctx.options, id, ctx.now);
             }
+            if kind == "builds"
+                && let Some(count) = ctx.store.build_polls.get_mut(*id)
+            {
+                *count = count.saturating_add(1);
+                if *count >= ctx.store.build_processing_polls {
+                    ctx.store.finish_build_processing(id);
+                }
+            }
             if kind == "buildUploadFiles" {
                 reissue_operations(ctx.store, ctx.options, id, ctx.now);
             }
@@ -651,6 +659,29 @@ fn create(mut ctx: Ctx<'_>, kind: &'static str) -> Result<Reply, ApiError> {
             let build = e
                 .relation(ctx.store, "build", "builds", true)?
                 .unwrap_or_default();
+            let not_ready = ctx
+                .store
+                .get("builds", &build)
+                .and_then(|b| b.one.get("buildBetaDetail"))
+                .and_then(|d| ctx.store.get("buildBetaDetails", d))
+                .and_then(|d| d.attr_str("externalBuildState"))
+                .filter(|s| {
+                    matches!(
+                        *s,
+                        "PROCESSING" | "MISSING_EXPORT_COMPLIANCE" | "PROCESSING_EXCEPTION"
+                    )
+                })
+                .map(str::to_owned);
+            if let Some(state) = not_ready {
+                return Err(ApiError::new(
+                    409,
+                    STATE_INVALID,
+                    "The request cannot be fulfilled because of the state of another resource.",
+                    format!(
+                        "The build '{build}' cannot be submitted for beta review while it is {state}"
+                    ),
+                ));
+            }
             let taken = ctx
                 .store
                 .table(kind)
@@ -934,7 +965,22 @@ fn update(ctx: Ctx<'_>, kind: &'static str, id: &str) -> Result<Reply, ApiError>
                 build
                     .attrs
                     .insert("usesNonExemptEncryption".into(), json!(v));
+                let detail = build.one.get("buildBetaDetail").cloned();
+                if let Some(d) = detail.and_then(|d| ctx.store.get_mut("buildBetaDetails", &d))
+                    && d.attr_str("internalBuildState") == Some("MISSING_EXPORT_COMPLIANCE")
+                {
+                    d.attrs
+                        .insert("internalBuildState".into(), json!("READY_FOR_BETA_TESTING"));
+                    d.attrs.insert(
+                        "externalBuildState".into(),
+                        json!("READY_FOR_BETA_SUBMISSION"),
+                    );
+                }
             }
+            let build = ctx
+                .store
+                .get_mut(kind, id)
+                .ok_or_else(|| ApiError::not_found(kind, id))?;
             if expired == Some(true) {
                 build.attrs.insert("expired".into(), json!(true));
                 let detail = build.one.get("buildBetaDetail").cloned();

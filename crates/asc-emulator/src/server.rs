@@ -184,7 +184,8 @@ impl Emulator {
             ip => ip,
         };
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
-        let store = Store::from_seed(&config.seed, &base_url).map_err(StartError::Seed)?;
+        let mut store = Store::from_seed(&config.seed, &base_url).map_err(StartError::Seed)?;
+        store.build_processing_polls = config.build_processing_polls;
         let (upload_dir, owned_upload_dir) = match &config.upload_dir {
             Some(dir) => (dir.clone(), false),
             None => (

@@ -551,6 +551,10 @@ pub(crate) struct Store {
     pub parts: HashMap<String, Vec<PartState>>,
     /// Uploads created over the API and how often each was polled while PROCESSING.
     pub polls: HashMap<String, u32>,
+    /// Builds of such uploads still PROCESSING, and how often each was read since.
+    pub build_polls: HashMap<String, u32>,
+    /// GETs of a build its processing takes ([`crate::Config::build_processing_polls`]).
+    pub build_processing_polls: u32,
 }
 
 /// `2026-01-02T03:04:05Z`.
@@ -782,6 +786,31 @@ impl Store {
         None
     }
 
+    /// An uploaded build's processing ends: VALID, and its beta detail waits for export compliance unless the
+    /// build already answers it (as App Store Connect does when the Info.plist has no
+    /// `ITSAppUsesNonExemptEncryption`).
+    pub fn finish_build_processing(&mut self, build_id: &str) {
+        self.build_polls.remove(build_id);
+        let Some(build) = self.get_mut("builds", build_id) else {
+            return;
+        };
+        build.set("processingState", "VALID");
+        let answered = build
+            .attrs
+            .get("usesNonExemptEncryption")
+            .is_some_and(|v| v.is_boolean());
+        let detail = build.one.get("buildBetaDetail").cloned();
+        if let Some(d) = detail.and_then(|d| self.get_mut("buildBetaDetails", &d)) {
+            let (internal, external) = if answered {
+                ("READY_FOR_BETA_TESTING", "READY_FOR_BETA_SUBMISSION")
+            } else {
+                ("MISSING_EXPORT_COMPLIANCE", "MISSING_EXPORT_COMPLIANCE")
+            };
+            d.set("internalBuildState", internal);
+            d.set("externalBuildState", external);
+        }
+    }
+
     /// Moves an upload to COMPLETE and creates its build; returns the build id.
     pub fn complete_upload(&mut self, upload_id: &str, now: DateTime<Utc>) -> Option<String> {
         let upload = self.get("buildUploads", upload_id)?.clone();
@@ -808,7 +837,11 @@ impl Store {
                     version: &number,
                     marketing: &marketing,
                     platform: &platform,
-                    processing_state: "VALID",
+                    processing_state: if self.build_processing_polls > 0 {
+                        "PROCESSING"
+                    } else {
+                        "VALID"
+                    },
                     uploaded_date: &uploaded,
                     expired: false,
                     min_os_version: None,
@@ -817,6 +850,13 @@ impl Store {
                 },
             ),
         };
+        if !upload.one.contains_key("build") {
+            if self.build_processing_polls > 0 {
+                self.build_polls.insert(build.clone(), 0);
+            } else {
+                self.finish_build_processing(&build);
+            }
+        }
         let upload = self.get_mut("buildUploads", upload_id)?;
         set_upload_state(upload, "COMPLETE", Vec::new());
         upload

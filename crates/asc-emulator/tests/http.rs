@@ -802,10 +802,38 @@ async fn upload_state_machine_turns_an_upload_into_a_build() {
         "VALID"
     );
     assert_eq!(visible.body["data"]["attributes"]["version"], "43");
+    // Testers wait for export compliance until the build answers it.
+    let detail = h.get(&format!("/v1/builds/{build}/buildBetaDetail")).await;
+    assert_eq!(
+        detail.body["data"]["attributes"]["internalBuildState"],
+        "MISSING_EXPORT_COMPLIANCE"
+    );
+    let review = h
+        .send(
+            "POST",
+            "/v1/betaAppReviewSubmissions",
+            Some(&json!({"data": {"type": "betaAppReviewSubmissions",
+                "relationships": {"build": {"data": {"type": "builds", "id": build}}}}})),
+        )
+        .await;
+    assert_eq!(review.status, 409, "{}", review.body);
+    let answered = h
+        .send(
+            "PATCH",
+            &format!("/v1/builds/{build}"),
+            Some(&json!({"data": {"type": "builds", "id": build,
+                "attributes": {"usesNonExemptEncryption": false}}})),
+        )
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
     let detail = h.get(&format!("/v1/builds/{build}/buildBetaDetail")).await;
     assert_eq!(
         detail.body["data"]["attributes"]["internalBuildState"],
         "READY_FOR_BETA_TESTING"
+    );
+    assert_eq!(
+        detail.body["data"]["attributes"]["externalBuildState"],
+        "READY_FOR_BETA_SUBMISSION"
     );
     // Once complete, its number is taken.
     let dup = h
