@@ -68,6 +68,14 @@ pub struct SandboxArgs {
     /// POST /_sandbox/advance finishes it.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub processing_polls: u32,
+    /// Reads of GET /v1/builds/ID an uploaded build stays PROCESSING for after its upload completed (then VALID,
+    /// waiting for export compliance until usesNonExemptEncryption is set).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub build_processing_polls: u32,
+    /// Give the key a role that may read but not change anything (every POST/PATCH/DELETE is a 403), to rehearse
+    /// a key without the App Manager or Admin role.
+    #[arg(long)]
+    pub read_only_key: bool,
     /// Requests per key per hour before 429 (Apple: 3600).
     #[arg(long, default_value_t = 3600, value_name = "N")]
     pub hourly_request_budget: u32,
@@ -141,6 +149,11 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
     } else {
         ApiKey::team(&key_id, &public_pem)
     };
+    let key = if args.read_only_key {
+        key.read_only()
+    } else {
+        key
+    };
     let config = Config {
         seed,
         issuer_id: issuer_id.clone(),
@@ -151,6 +164,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
             0 => Processing::Manual,
             n => Processing::AfterPolls(n),
         },
+        build_processing_polls: args.build_processing_polls,
         upload_url_lifetime: std::time::Duration::from_secs(args.upload_url_lifetime.max(1)),
         upload_dir: args.upload_dir.clone(),
         reject_sha256_checksums: args.reject_sha256_checksums,

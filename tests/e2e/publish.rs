@@ -37,7 +37,11 @@ fn seed() -> Value {
 /// Store) in place of the generated IPA.
 async fn sandbox(seed: Value, fixture: &str) -> Sandbox {
     // The build stays PROCESSING for 3 reads after its upload completed, as on App Store Connect.
-    let sb = Sandbox::start_with(seed, Processing::AfterPolls(2), 3).await;
+    let sb = Sandbox::start_with(seed, |c| {
+        c.processing = Processing::AfterPolls(2);
+        c.build_processing_polls = 3;
+    })
+    .await;
     let source = format!("{}/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(source, &sb.ipa).unwrap();
     sb
@@ -292,7 +296,7 @@ async fn no_app_record_and_dry_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_preflight_is_loud_and_recorded() {
-    let sb = Sandbox::start_with(seed(), Processing::AfterPolls(1), 0).await;
+    let sb = Sandbox::start_with(seed(), |c| c.processing = Processing::AfterPolls(1)).await;
     // The generated IPA (unsigned: the gate would refuse it).
     let out = publish(
         &sb,
@@ -349,7 +353,11 @@ async fn bad_what_to_test_is_a_usage_error_before_anything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_build_expires_and_cancels_what_is_in_the_way() {
     use ipagate_fixtures::{Bundle, Ipa};
-    let sb = Sandbox::start_with(seed(), Processing::AfterPolls(1), 1).await;
+    let sb = Sandbox::start_with(seed(), |c| {
+        c.processing = Processing::AfterPolls(1);
+        c.build_processing_polls = 1;
+    })
+    .await;
     let flags = [
         "--skip-preflight",
         "--uses-non-exempt-encryption",
@@ -434,4 +442,35 @@ async fn a_second_build_expires_and_cancels_what_is_in_the_way() {
         .map(|l| l["attributes"]["locale"].as_str().unwrap())
         .collect();
     assert_eq!(locales, ["en-GB", "de-DE"]);
+}
+
+/// A key whose role cannot upload: the first change is a 403, reported with the role publishing needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_without_the_role_is_told_which_role_it_needs() {
+    let sb = Sandbox::start_with(seed(), |c| {
+        c.keys = c.keys.drain(..).map(|k| k.read_only()).collect();
+    })
+    .await;
+    std::fs::copy(
+        format!("{}/fixtures/Demo.ipa", env!("CARGO_MANIFEST_DIR")),
+        &sb.ipa,
+    )
+    .unwrap();
+    let out = publish(&sb, &["--color", "never", "--progress", "none"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("error[ASC-FORBIDDEN]"), "{stdout}");
+    assert!(stdout.contains("App Manager or Admin"), "{stdout}");
+    // Only the refused create reached the server as a change.
+    assert_eq!(
+        mutating(&sb),
+        ["POST /v1/buildUploads"],
+        "{:?}",
+        mutating(&sb)
+    );
 }

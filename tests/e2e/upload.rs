@@ -29,26 +29,21 @@ impl Sandbox {
     async fn start(processing: Processing) -> Sandbox {
         let seed = json!({"apps": [{"id": "1234567890", "bundleId": BUNDLE,
             "builds": [{"version": "41", "preReleaseVersion": "1.2.3"}]}]});
-        Sandbox::start_with(seed, processing, 0).await
+        Sandbox::start_with(seed, |c| c.processing = processing).await
     }
 
-    /// Starts the emulator with `seed` (uploaded builds stay PROCESSING for `build_polls` reads); the IPA is a
-    /// generated com.example.demo 1.2.3 (42).
-    pub(crate) async fn start_with(
-        seed: Value,
-        processing: Processing,
-        build_polls: u32,
-    ) -> Sandbox {
+    /// Starts the emulator with `seed` and whatever `configure` changes; the IPA is a generated
+    /// com.example.demo 1.2.3 (42).
+    pub(crate) async fn start_with(seed: Value, configure: impl FnOnce(&mut Config)) -> Sandbox {
         let pair = testkey::generate(KEY_ID);
-        let config = Config {
+        let mut config = Config {
             seed: Seed::from_json(&seed.to_string()).unwrap(),
             issuer_id: ISSUER.into(),
             keys: vec![ApiKey::team(&pair.key_id, &pair.public_pem)],
             upload_part_size: PART,
-            processing,
-            build_processing_polls: build_polls,
             ..Config::default()
         };
+        configure(&mut config);
         let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

@@ -39,6 +39,9 @@ pub struct ApiKey {
     pub public_key_pem: String,
     /// An individual key: tokens carry `sub: "user"` instead of `iss`.
     pub individual: bool,
+    /// A key whose role may read but not change anything (Developer, Marketing, Sales…): every POST, PATCH and
+    /// DELETE under `/v1` is a 403 `FORBIDDEN_ERROR`, as for a key without the App Manager or Admin role.
+    pub read_only: bool,
 }
 
 impl ApiKey {
@@ -48,6 +51,15 @@ impl ApiKey {
             key_id: key_id.to_string(),
             public_key_pem: public_key_pem.to_string(),
             individual: false,
+            read_only: false,
+        }
+    }
+
+    /// The same key with a role that cannot change anything.
+    pub fn read_only(self) -> ApiKey {
+        ApiKey {
+            read_only: true,
+            ..self
         }
     }
 
@@ -122,6 +134,8 @@ pub(crate) struct Target<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     pub key_id: String,
+    /// See [`ApiKey::read_only`].
+    pub read_only: bool,
 }
 
 impl Verifier {
@@ -207,6 +221,7 @@ impl Verifier {
         }
         Ok(Caller {
             key_id: key.key_id.clone(),
+            read_only: key.read_only,
         })
     }
 }

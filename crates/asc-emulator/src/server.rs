@@ -708,6 +708,18 @@ async fn api(
             return (error_response(&error), Some(reason));
         }
     };
+    if caller.read_only && method != "GET" {
+        let error = ApiError::new(
+            403,
+            "FORBIDDEN_ERROR",
+            "This request is forbidden for security reasons",
+            "The API key in use does not allow this request",
+        );
+        return (
+            error_response(&error),
+            Some("the key's role is read-only".into()),
+        );
+    }
     let remaining = shared.consume(&caller.key_id);
     let rate_header = HeaderValue::from_str(&format!(
         "user-hour-lim:{};user-hour-rem:{};",
