@@ -244,6 +244,8 @@ pub fn report_json(
         "as_of": ctx.as_of.format("%Y-%m-%d").to_string(),
         "distribution": ctx.distribution,
         "data": data_json(&ctx.data),
+        // What was read for the enabled rules: the binaries, and each slice's symbol scan.
+        "read": { "binaries": facts.tiers.binaries, "symbols": facts.tiers.symbols },
         "app": {
             "bundle_id": info.and_then(|i| i.bundle_id_str()),
             "version": info.and_then(|i| str_of(&i.short_version)),
