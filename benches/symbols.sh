@@ -4,9 +4,14 @@
 #   unzip -p IPA Payload/Demo.app/Demo > /dev/null          (inflating the binary, nothing else)
 #   ipagate preflight --no-input-hash                         (every rule: inflate, page hashes,
 #                                                             load commands, the symbol scan)
-# and prints the medians and the ratio. The scan runs whenever binaries are read (it shares their
-# one inflate), so it cannot be switched off for a "without" column here; its own cost against the
-# inflate is the `symbols` criterion group (target scan <= 2x inflate).
+#   ipagate preflight --no-input-hash --config no-symbols.toml
+#                                                             (the four rules that read symbols -
+#                                                             91053, 91061, 90683, 90078 - off:
+#                                                             the symbols tier is skipped, the
+#                                                             binaries are still read and hashed)
+# and prints the medians and the ratios. "with / without" is the cost of the symbol scan on the
+# whole gate (issue 12: preflight within 1.5x of before the privacy gate); the scan's own cost
+# against the inflate is the `symbols` criterion group (target scan <= 2x inflate).
 #
 #   bash benches/symbols.sh                # RUNS=10 SIZES="10 100 200"
 set -euo pipefail
@@ -23,15 +28,22 @@ say "building ipagate and the IPA writer (release)"
 cargo build --release --quiet --bin ipagate
 cargo build --release --quiet -p ipagate-fixtures --example symbols_ipa
 bin="$PWD/target/release/ipagate"
+nosym="$work/no-symbols.toml"
+printf '[rules]\nITMS-91053 = "off"\nITMS-91061 = "off"\nITMS-90683 = "off"\nITMS-90078 = "off"\n' > "$nosym"
 median() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$@"; }
-printf '\n| binary | unzip -p > /dev/null | preflight | preflight / unzip |\n|---:|---:|---:|---:|\n'
+printf '\n| binary | unzip -p > /dev/null | preflight (symbols tier) | preflight (no symbols tier) | with / without | with / unzip |\n|---:|---:|---:|---:|---:|---:|\n'
 for mb in $SIZES; do
   ipa="$work/Symbols-$mb.ipa"
   target/release/examples/symbols_ipa "$ipa" "$mb"
+  # The tiers really differ: the report says what was read.
+  read_of() { "$bin" preflight --no-input-hash --format json "$@" "$ipa" | python3 -c 'import json,sys; r=json.load(sys.stdin)["read"]; print(r["binaries"], r["symbols"])'; }
+  [ "$(read_of)" = "True True" ] || { say "preflight did not read binaries and symbols by default"; exit 1; }
+  [ "$(read_of --config "$nosym")" = "True False" ] || { say "preflight skipped the binaries or scanned symbols with their rules off"; exit 1; }
   say "timing a $mb MB binary ($(du -h "$ipa" | cut -f1) IPA)"
   hyperfine -N -i -w 1 -r "$RUNS" --export-json "$work/t.json" \
     "unzip -p $ipa Payload/Demo.app/Demo" \
-    "$bin preflight --no-input-hash --format json $ipa" >/dev/null 2>&1
-  u=$(median "$work/t.json" 0); p=$(median "$work/t.json" 1)
-  python3 -c 'import sys; u,p=map(float,sys.argv[2:]); print(f"| {sys.argv[1]} MB | {u*1e3:.1f} ms | {p*1e3:.1f} ms | {p/u:.2f}x |")' "$mb" "$u" "$p"
+    "$bin preflight --no-input-hash --format json $ipa" \
+    "$bin preflight --no-input-hash --format json --config $nosym $ipa" >/dev/null 2>&1
+  u=$(median "$work/t.json" 0); p=$(median "$work/t.json" 1); n=$(median "$work/t.json" 2)
+  python3 -c 'import sys; u,p,n=map(float,sys.argv[2:]); print(f"| {sys.argv[1]} MB | {u*1e3:.1f} ms | {p*1e3:.1f} ms | {n*1e3:.1f} ms | {p/n:.2f}x | {p/u:.2f}x |")' "$mb" "$u" "$p" "$n"
 done

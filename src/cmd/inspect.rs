@@ -37,6 +37,10 @@ pub struct InspectArgs {
     /// and the small files are read, whatever the size of the binaries).
     #[arg(long)]
     pub binaries: bool,
+    /// Also list each slice's imported symbols, Objective-C selectors and class names (what the
+    /// privacy rules read; implies --binaries).
+    #[arg(long)]
+    pub symbols: bool,
 }
 
 /// Opens and reads a package; the error names the file and the problem.
@@ -51,10 +55,9 @@ pub fn read_facts(
 
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
-    let tiers = if args.binaries {
-        ipagate_formats::Tiers::ALL
-    } else {
-        ipagate_formats::Tiers::BUNDLES
+    let tiers = ipagate_formats::Tiers {
+        binaries: args.binaries,
+        symbols: args.symbols,
     };
     let (package, facts) = read_facts(&args.path, tiers)?;
     let mut out = crate::output::stdout();
@@ -124,11 +127,28 @@ fn binary_json(facts: &Facts, b: &Binary) -> Value {
         "role": b.role,
         "container": b.container,
         "problems": b.problems,
-        "slices": b.slices.iter().map(slice_json).collect::<Vec<_>>(),
+        "slices": b.slices.iter().map(|s| slice_json(s, facts.tiers.symbols)).collect::<Vec<_>>(),
     })
 }
 
-fn slice_json(s: &SliceFacts) -> Value {
+/// A slice's symbols: `not-scanned` when the tier was off (so that "imports nothing" and "not
+/// looked at" differ), else the lists or why they could not be read.
+fn symbols_json(s: &SliceFacts, scanned: bool) -> Value {
+    match &s.symbols {
+        _ if !scanned => json!({ "state": "not-scanned" }),
+        Some(Ok(sym)) => json!({
+            "state": "scanned",
+            "imports": sym.imports,
+            "selectors": sym.selectors,
+            "classnames": sym.classnames,
+            "truncated": sym.truncated,
+        }),
+        Some(Err(p)) => json!({ "state": "unreadable", "problem": p }),
+        None => json!({ "state": "unreadable", "problem": "the slice lies outside the file" }),
+    }
+}
+
+fn slice_json(s: &SliceFacts, symbols_scanned: bool) -> Value {
     let m = &s.macho;
     let signature = match &s.signature {
         SignatureState::Absent => json!({ "state": "absent" }),
@@ -200,6 +220,7 @@ fn slice_json(s: &SliceFacts) -> Value {
         "code_signature": m.code_signature,
         "problem": m.problem,
         "signature": signature,
+        "symbols": symbols_json(s, symbols_scanned),
     })
 }
 
@@ -333,7 +354,7 @@ fn write_human(
     if !facts.tiers.binaries {
         writeln!(
             out,
-            "  {} not read (--binaries reads slices, signatures and entitlements)",
+            "  {} not read (--binaries reads slices, signatures and entitlements; --symbols also their imports)",
             style.bold("mach-o")
         )?;
     }
@@ -343,7 +364,7 @@ fn write_human(
             writeln!(out, "    problem: {}", clean(p))?;
         }
         for s in &b.slices {
-            writeln!(out, "    {}", slice_line(s))?;
+            writeln!(out, "    {}", slice_line(s, facts.tiers.symbols))?;
         }
     }
     for n in &facts.not_macho {
@@ -437,7 +458,7 @@ fn write_icons(
 }
 
 /// One line per slice: arch, platform and versions, signature summary.
-fn slice_line(s: &SliceFacts) -> String {
+fn slice_line(s: &SliceFacts, symbols_scanned: bool) -> String {
     let m = &s.macho;
     let mut line = format!("{} {}", clean(&m.arch), m.filetype);
     if let Some(v) = m.build_version {
@@ -456,6 +477,18 @@ fn slice_line(s: &SliceFacts) -> String {
     }
     if let Some(p) = &m.problem {
         line.push_str(&format!(", problem: {}", clean(p)));
+    }
+    match &s.symbols {
+        _ if !symbols_scanned => line.push_str(", symbols not scanned (--symbols)"),
+        Some(Ok(sym)) => line.push_str(&format!(
+            ", {} imports, {} selectors, {} classes{}",
+            sym.imports.len(),
+            sym.selectors.len(),
+            sym.classnames.len(),
+            if sym.truncated { " (truncated)" } else { "" }
+        )),
+        Some(Err(p)) => line.push_str(&format!(", symbols unreadable: {}", clean(p))),
+        None => line.push_str(", symbols unreadable: the slice lies outside the file"),
     }
     match &s.signature {
         SignatureState::Absent => line.push_str(", unsigned"),

@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use ipagate_formats::source::{SourceFacts, SourceTarget};
 use ipagate_rules::{Context, Distribution, Summary};
 use serde_json::json;
 
@@ -37,14 +38,76 @@ pub struct LintArgs {
     pub data: Option<PathBuf>,
 }
 
+const FAMILY: &str = "TARGETED_DEVICE_FAMILY";
+const APP_ICON: &str = "ASSETCATALOG_COMPILER_APPICON_NAME";
+
+/// The iOS app targets of the Xcode projects above the icon sets, with the device families they
+/// build for and the icon set they compile as their app icon: `ipagate-bumper` resolves the build
+/// settings as it does for build numbers (xcconfig layers, `$(VAR)` references), so the formats
+/// and rules crates never parse a project. A project that cannot be read, or a target whose
+/// settings cannot be resolved, adds nothing: its icon sets are then checked without the
+/// family-dependent sizes, as when no project is found at all.
+fn source_targets(facts: &SourceFacts) -> Vec<SourceTarget> {
+    let mut out: Vec<SourceTarget> = Vec::new();
+    for pbxproj in ipagate_formats::source::projects_near(facts) {
+        let Ok(rows) = ipagate_bumper::targets::target_settings(&pbxproj, &[FAMILY, APP_ICON])
+        else {
+            continue;
+        };
+        let srcroot = pbxproj
+            .parent()
+            .and_then(|xcodeproj| xcodeproj.parent())
+            .unwrap_or(&pbxproj)
+            .to_path_buf();
+        for row in rows {
+            let app = row
+                .product_type
+                .strip_prefix("com.apple.product-type.")
+                .is_some_and(|t| t.starts_with("application"));
+            let Some(icon) = row.get(APP_ICON).filter(|v| !v.value.is_empty()) else {
+                continue;
+            };
+            if !app || row.sdk != "iphoneos" || row.problem.is_some() {
+                continue;
+            }
+            let family = row.get(FAMILY);
+            let families = SourceTarget::parse_families(family.map_or("", |f| f.value.as_str()));
+            let from = family.and_then(|f| f.defined_in.clone());
+            // Every configuration together: a family any of them builds for needs its icons.
+            match out.iter_mut().find(|t| {
+                t.project == pbxproj.display().to_string()
+                    && t.name == row.target
+                    && t.app_icon == icon.value
+            }) {
+                Some(t) => {
+                    t.families.extend(families);
+                    t.families.sort_unstable();
+                    t.families.dedup();
+                    t.families_from = t.families_from.take().or(from);
+                }
+                None => out.push(SourceTarget {
+                    project: pbxproj.display().to_string(),
+                    srcroot: srcroot.clone(),
+                    name: row.target.clone(),
+                    app_icon: icon.value.clone(),
+                    families,
+                    families_from: from,
+                }),
+            }
+        }
+    }
+    out
+}
+
 /// Runs `lint`.
 pub fn run(args: LintArgs) -> anyhow::Result<u8> {
     let mut config = load_config(args.config.as_deref())?;
     config.deny_warnings |= args.deny_warnings;
-    let facts = ipagate_formats::source::scan(&args.paths);
+    let mut facts = ipagate_formats::source::scan(&args.paths);
     if let Some(missing) = facts.missing.first() {
         anyhow::bail!("cannot lint {missing}: no such file or folder");
     }
+    facts.targets = source_targets(&facts);
     let ctx = Context {
         distribution: Distribution::AppStore,
         as_of: chrono::Utc::now().date_naive(),
@@ -58,7 +121,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
             let doc = json!({
                 "schema_version": 1,
                 "tool": tool_json(),
-                "checked": { "icon_sets": facts.icon_sets.len(), "plists": facts.plists.len() },
+                "checked": { "icon_sets": facts.icon_sets.len(), "plists": facts.plists.len(), "app_targets": facts.targets.len() },
                 "diagnostics": diagnostics,
                 "summary": summary,
             });

@@ -100,7 +100,10 @@ fn a_clean_tree_passes_and_build_settings_are_not_judged() {
     let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["diagnostics"], json!([]));
-    assert_eq!(doc["checked"], json!({"icon_sets": 1, "plists": 3}));
+    assert_eq!(
+        doc["checked"],
+        json!({"icon_sets": 1, "plists": 3, "app_targets": 0})
+    );
 }
 
 #[test]
@@ -150,6 +153,16 @@ fn each_lint_rule_trips_on_one_broken_tree() {
             std::fs::write(
                 r.join("App/App.entitlements"),
                 plist_xml(&[("aps-environment", "staging")]),
+            )
+            .unwrap();
+        }),
+        ("entitlement-key-unknown", "error", |r| {
+            std::fs::write(
+                r.join("App/App.entitlements"),
+                plist_xml(&[
+                    ("aps-environment", "development"),
+                    ("com.apple.keystore.device", "yes"),
+                ]),
             )
             .unwrap();
         }),
@@ -349,4 +362,235 @@ fn icon_set_findings_point_at_their_contents_json_line() {
     let d = &doc["diagnostics"][0];
     assert_eq!(d["rule"], "aps-environment-invalid", "{doc}");
     assert!(d["location"].get("position").is_none(), "{doc}");
+}
+
+/// Entitlement keys are checked against the iOS allow-list (`crates/rules/data/ios-entitlements.txt`):
+/// an unknown key is an error (App Store Connect's ITMS-90045), an unlisted `com.apple.developer.`
+/// capability or a macOS sandbox key a warning, each at its key's line and column; known keys
+/// pass.
+#[test]
+fn entitlement_keys_are_checked_against_the_ios_list_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    let ent = dir.path().join("App/App.entitlements");
+    std::fs::write(
+        &ent,
+        plist_xml(&[
+            ("application-identifier", "ABCDE12345.com.example.app"),
+            ("aps-environment", "development"),
+            (
+                "com.apple.developer.associated-domains",
+                "applinks:example.com",
+            ),
+            ("com.apple.security.application-groups", "group.com.example"),
+            (
+                "com.apple.developer.icloud-container-environment",
+                "Production",
+            ),
+            (
+                "keychain-access-groups",
+                "$(AppIdentifierPrefix)com.example.app",
+            ),
+        ]),
+    )
+    .unwrap();
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+
+    std::fs::write(
+        &ent,
+        plist_xml(&[
+            ("aps-environment", "development"),
+            ("com.apple.keystore.device", "yes"),
+            ("com.apple.developer.brand-new-capability", "yes"),
+            ("com.apple.security.app-sandbox", "yes"),
+        ]),
+    )
+    .unwrap();
+    let (code, doc) = lint(&[ent.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{doc}");
+    let got = rules(&doc);
+    assert_eq!(
+        got,
+        [
+            (
+                "entitlement-key-unknown".to_string(),
+                "warning".to_string(),
+                "com.apple.developer.brand-new-capability".to_string()
+            ),
+            (
+                "entitlement-key-unknown".to_string(),
+                "error".to_string(),
+                "com.apple.keystore.device".to_string()
+            ),
+            (
+                "entitlement-key-unknown".to_string(),
+                "warning".to_string(),
+                "com.apple.security.app-sandbox".to_string()
+            ),
+        ],
+        "{doc}"
+    );
+    let unknown = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["location"]["key"] == "com.apple.keystore.device")
+        .unwrap();
+    assert_eq!(unknown["code"], "IPAGATE-1208");
+    assert!(
+        unknown["message"].as_str().unwrap().contains("ITMS-90045"),
+        "{unknown}"
+    );
+    // plist_xml writes each key on its own line after `<dict>` (line 3), two lines per pair.
+    assert_eq!(
+        unknown["location"]["position"],
+        json!({"line": 6, "column": 3})
+    );
+    let out = ipagate(&["lint", "--color", "never", ent.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{}:6:3: com.apple.keystore.device", ent.display())),
+        "{text}"
+    );
+    // The rule can be configured like any other (by name or code).
+    let config = dir.path().join("ipagate.toml");
+    std::fs::write(&config, "[rules]\nIPAGATE-1208 = \"off\"\n").unwrap();
+    let (code, doc) = lint(&["--config", config.to_str().unwrap(), ent.to_str().unwrap()]);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+}
+
+/// Writes `App.xcodeproj` at the tree's root: one iOS app target `App` whose app icon is
+/// `AppIcon`, built for `families` (`None`: the setting left out), plus a macOS app target using
+/// the same set (never judged for iPhone/iPad sizes).
+fn xcode_project(root: &Path, families: Option<&str>) {
+    use crate::build_number_projects::{Base, pbxproj, t};
+    let mut settings = vec![("ASSETCATALOG_COMPILER_APPICON_NAME", "AppIcon")];
+    if let Some(f) = families {
+        settings.push(("TARGETED_DEVICE_FAMILY", f));
+    }
+    let mac = [
+        ("ASSETCATALOG_COMPILER_APPICON_NAME", "AppIcon"),
+        ("SDKROOT", "macosx"),
+    ];
+    let text = pbxproj(
+        &[("SDKROOT", "iphoneos")],
+        Base::None,
+        &[
+            t("App", "application", &settings),
+            t("MacApp", "application", &mac),
+        ],
+    );
+    std::fs::create_dir_all(root.join("App.xcodeproj")).unwrap();
+    std::fs::write(root.join("App.xcodeproj/project.pbxproj"), text).unwrap();
+}
+
+/// Drops the Contents.json entries of the clean set whose file is `file` (the slot is gone, not
+/// just its file).
+fn drop_slot(root: &Path, file: &str) {
+    let p = root.join("App/Assets.xcassets/AppIcon.appiconset/Contents.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    v["images"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| i["filename"] != file);
+    write_json(&p, &v);
+}
+
+/// The sizes an icon set must hold follow the device families of the targets whose app icon it
+/// is (TARGETED_DEVICE_FAMILY in the project, resolved like build numbers are): iPad sizes only
+/// for a target built for iPad, the iPhone size only for one built for iPhone (also when the
+/// setting is left out, Xcode's default); nothing is required when no project says.
+#[test]
+fn icon_idioms_follow_the_targets_device_families() {
+    let run = |families: Option<&str>, dropped: &[&str], project: bool| -> (Option<i32>, Value) {
+        let dir = tempfile::tempdir().unwrap();
+        clean_tree(dir.path());
+        if project {
+            xcode_project(dir.path(), families);
+        }
+        for f in dropped {
+            drop_slot(dir.path(), f);
+        }
+        // Staged files only (as pre-commit passes them): the project is found above the set.
+        let contents = dir
+            .path()
+            .join("App/Assets.xcassets/AppIcon.appiconset/Contents.json");
+        lint(&[contents.to_str().unwrap()])
+    };
+    // The clean set has every size: passes for iPhone and iPad.
+    let (code, doc) = run(Some("1,2"), &[], true);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+    assert_eq!(doc["checked"]["app_targets"], 1, "{doc}");
+
+    // No iPad Pro slot: an error for an iPad target...
+    let (code, doc) = run(Some("1,2"), &["ipad-167.png"], true);
+    assert_eq!(code, Some(1), "{doc}");
+    let d = &doc["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), d["rule"].as_str()),
+        (Some("ITMS-90023"), Some("icon-ipad-missing")),
+        "{doc}"
+    );
+    let message = d["message"].as_str().unwrap();
+    assert!(
+        message.contains("83.5pt @2x (167×167)")
+            && message.contains("target 'App' builds for iPad")
+            && message.contains("TARGETED_DEVICE_FAMILY = 1,2 in App.xcodeproj (target App, "),
+        "{message}"
+    );
+    assert_eq!(d["location"]["key"], "/images", "{doc}");
+    assert_eq!(
+        d["location"]["position"],
+        json!({"line": 2, "column": 13}),
+        "{doc}"
+    );
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 1, "{doc}");
+    // ...and nothing for an iPhone-only one.
+    let (code, doc) = run(Some("1"), &["ipad-152.png", "ipad-167.png"], true);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+
+    // No 120×120 iPhone slot: an error for iPhone (explicit or by default), nothing for iPad only.
+    for families in [Some("1"), Some("1,2"), None] {
+        let (code, doc) = run(families, &["iphone-120.png"], true);
+        assert_eq!(code, Some(1), "{families:?}: {doc}");
+        let rules: Vec<&str> = doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules, ["icon-iphone-missing"], "{families:?}: {doc}");
+    }
+    let (_, doc) = run(None, &["iphone-120.png"], true);
+    assert!(
+        doc["diagnostics"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TARGETED_DEVICE_FAMILY is not set: Xcode builds for iPhone"),
+        "{doc}"
+    );
+    let (code, doc) = run(Some("2"), &["iphone-120.png", "iphone-180.png"], true);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+
+    // No project: families unknown, no size is required.
+    let (code, doc) = run(None, &["iphone-120.png", "ipad-167.png"], false);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+    assert_eq!(doc["checked"]["app_targets"], 0, "{doc}");
+}
+
+/// A single-size set (Xcode 14+) holds every size the families need: Xcode derives them from the
+/// 1024 image.
+#[test]
+fn a_single_size_set_satisfies_every_family() {
+    let dir = tempfile::tempdir().unwrap();
+    xcode_project(dir.path(), Some("1,2"));
+    let set = dir.path().join("App/Assets.xcassets/AppIcon.appiconset");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::write(set.join("icon.png"), png(PngKind::Rgb, 1024, 1024, true)).unwrap();
+    let any = json!({"filename": "icon.png", "idiom": "universal", "platform": "ios", "size": "1024x1024"});
+    write_json(&set.join("Contents.json"), &json!({"images": [any]}));
+    let (code, doc) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+    assert_eq!(doc["checked"]["app_targets"], 1, "{doc}");
 }

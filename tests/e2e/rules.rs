@@ -643,3 +643,103 @@ fn ad_hoc_export_passes_for_ad_hoc_and_fails_for_app_store() {
         "{got:?}"
     );
 }
+
+/// The symbol scan is a tier of its own (issue 12): `preflight` runs it only when one of the rules
+/// that read symbols (91053, 91061, 90683, 90078) is enabled, and says in its report what it
+/// read; `inspect` shows a slice's symbols as `not-scanned` unless `--symbols` asks for them.
+#[test]
+fn the_symbol_scan_runs_only_for_the_rules_that_read_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = ipagate_fixtures::scenario("required-reason-api-undeclared").expect("scenario");
+    let ipa = dir.path().join("app.ipa");
+    std::fs::write(&ipa, s.bytes()).expect("write");
+    let ipa = ipa.to_str().expect("utf-8");
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "preflight",
+            ipa,
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-25",
+        ];
+        args.extend_from_slice(extra);
+        let out = ipagate(&args);
+        serde_json::from_slice(&out.stdout).expect("json report")
+    };
+    let codes = |doc: &Value| -> BTreeSet<String> {
+        doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // Default: every rule, so binaries and their symbols are read, and 91053 trips.
+    let all = run(&[]);
+    assert_eq!(all["read"]["binaries"], true, "{all:#}");
+    assert_eq!(all["read"]["symbols"], true, "{all:#}");
+    assert!(codes(&all).contains("ITMS-91053"), "{all:#}");
+    // The four symbol readers off: binaries still read (signing rules), the scan skipped.
+    let config = dir.path().join("ipagate.toml");
+    std::fs::write(
+        &config,
+        "[rules]\nITMS-91053 = \"off\"\nITMS-91061 = \"off\"\nITMS-90683 = \"off\"\npush-entitlement-missing = \"off\"\n",
+    )
+    .expect("write config");
+    let config = config.to_str().expect("utf-8");
+    let without = run(&["--config", config]);
+    assert_eq!(without["read"]["binaries"], true, "{without:#}");
+    assert_eq!(without["read"]["symbols"], false, "{without:#}");
+    assert!(!codes(&without).contains("ITMS-91053"), "{without:#}");
+    // Every other finding is the same.
+    let mut rest = codes(&all);
+    rest.remove("ITMS-91053");
+    assert_eq!(codes(&without), rest);
+    // Not an App Store upload: no privacy rule applies, nothing scanned.
+    let adhoc = run(&["--distribution", "ad-hoc"]);
+    assert_eq!(adhoc["read"]["symbols"], false, "{adhoc:#}");
+
+    // inspect: --binaries reads slices but marks the symbols as not scanned...
+    let slice = |args: &[&str]| -> Value {
+        let mut all = vec!["inspect", ipa, "--format", "json"];
+        all.extend_from_slice(args);
+        let out = ipagate(&all);
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("json facts");
+        doc["binaries"]
+            .as_array()
+            .expect("binaries read")
+            .iter()
+            .find(|b| b["path"] == "Payload/Demo.app/Demo")
+            .expect("the app's executable")["slices"][0]
+            .clone()
+    };
+    let unscanned = slice(&["--binaries"]);
+    assert_eq!(
+        unscanned["symbols"]["state"], "not-scanned",
+        "{unscanned:#}"
+    );
+    assert!(unscanned["symbols"].get("imports").is_none());
+    // ...and --symbols lists them.
+    let scanned = slice(&["--symbols"]);
+    assert_eq!(scanned["symbols"]["state"], "scanned", "{scanned:#}");
+    let imports = scanned["symbols"]["imports"].as_array().expect("imports");
+    assert!(imports.iter().any(|s| s == "stat"), "{scanned:#}");
+    assert!(
+        scanned["symbols"]["selectors"]
+            .as_array()
+            .expect("selectors")
+            .iter()
+            .any(|s| s == "systemUptime")
+    );
+    // The human view says so too.
+    let human = ipagate(&["inspect", ipa, "--binaries"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("symbols not scanned (--symbols)"), "{text}");
+    let human = ipagate(&["inspect", ipa, "--symbols"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains(" imports, ") && text.contains(" selectors, "),
+        "{text}"
+    );
+}

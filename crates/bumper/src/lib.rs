@@ -30,6 +30,7 @@ pub mod project;
 pub mod resolve;
 pub mod settings;
 pub mod show;
+pub mod targets;
 pub mod xcconfig;
 mod xcode;
 

@@ -109,6 +109,7 @@ pub struct Found {
 /// The settings of one target and configuration, and files they name that do not exist.
 pub struct Resolver<'a> {
     files: &'a Files,
+    sdk: String,
     stack: Stack,
     missing: Vec<PathBuf>,
     srcroot: &'a Path,
@@ -174,11 +175,42 @@ impl<'a> Resolver<'a> {
         missing.dedup();
         Ok(Resolver {
             files,
+            sdk,
             stack,
             missing,
             srcroot: &project.srcroot,
             flutter,
         })
+    }
+
+    /// The SDK an App Store build of the target uses (`iphoneos`, `watchos`, `macosx`, …).
+    pub fn sdk(&self) -> &str {
+        &self.sdk
+    }
+
+    /// The value of any build setting, expanded and trimmed; empty when it is set nowhere (as in Xcode).
+    pub fn setting(&self, key: &str) -> Result<String, String> {
+        Ok(self.stack.value(key)?.0.trim().to_owned())
+    }
+
+    /// Where the assignment that gives `key` its value is, worded for people (`Config/Base.xcconfig:3`,
+    /// `App.xcodeproj (target App, Release)`); `None` when it is set nowhere or only by Xcode.
+    pub fn defined_in(&self, key: &str) -> Option<String> {
+        match &self.stack.get(key)?.origin {
+            Origin::Xcconfig { file, line, .. } => {
+                Some(format!("{}:{line}", self.files.display(file)))
+            }
+            Origin::Pbxproj {
+                file,
+                owner,
+                configuration,
+                ..
+            } => Some(format!(
+                "{} ({owner}, {configuration})",
+                self.files.display(file.parent().unwrap_or(file))
+            )),
+            Origin::Builtin => None,
+        }
     }
 
     /// The target's Info.plist, when it names one.

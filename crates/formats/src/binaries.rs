@@ -52,7 +52,9 @@ pub struct SliceFacts {
     pub pages: Vec<PageCheck>,
     /// The XML entitlements blob parsed (`Err` says why it is not a dictionary).
     pub entitlements: Option<Result<plist::Dictionary, String>>,
-    /// Imported symbols and selector names (`Err` says why the symbol table is unreadable).
+    /// Imported symbols and selector names (`Err` says why the symbol table is unreadable);
+    /// `None` when the scan was not asked for ([`crate::Tiers::symbols`]) or the slice lies
+    /// outside the file.
     pub symbols: Option<Result<crate::symbols::SliceSymbols, String>>,
 }
 
@@ -132,8 +134,9 @@ fn enclosing(index: &HashMap<&str, usize>, path: &str) -> Option<usize> {
     None
 }
 
-/// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes.
-pub fn read_binaries(package: &Package, bundles: &[Bundle]) -> BinaryFacts {
+/// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes; with
+/// `scan_symbols`, also lists each slice's imports, selectors and class names.
+pub fn read_binaries(package: &Package, bundles: &[Bundle], scan_symbols: bool) -> BinaryFacts {
     let mut candidates: Vec<Candidate<'_>> = Vec::new();
     let index: HashMap<&str, usize> = bundles
         .iter()
@@ -186,7 +189,7 @@ pub fn read_binaries(package: &Package, bundles: &[Bundle]) -> BinaryFacts {
     }
     let results: Vec<Result<Option<Binary>, NotMachO>> = candidates
         .par_iter()
-        .map(|c| read_one(package, bundles, c))
+        .map(|c| read_one(package, bundles, c, scan_symbols))
         .collect();
     let mut out = BinaryFacts::default();
     for r in results {
@@ -203,6 +206,7 @@ fn read_one(
     package: &Package,
     bundles: &[Bundle],
     c: &Candidate<'_>,
+    scan_symbols: bool,
 ) -> Result<Option<Binary>, NotMachO> {
     let limits = package.limits();
     let main = c.role == BinaryRole::MainExecutable;
@@ -261,10 +265,12 @@ fn read_one(
         &bytes,
         file,
         &inputs,
+        scan_symbols,
     )))
 }
 
-/// Slices, signatures and hash checks of one Mach-O file held in memory.
+/// Slices, signatures and hash checks of one Mach-O file held in memory; with `scan_symbols`,
+/// each slice's symbols too.
 pub fn binary_facts(
     path: &str,
     bundle: Option<usize>,
@@ -272,11 +278,12 @@ pub fn binary_facts(
     bytes: &[u8],
     file: MachOFile,
     inputs: &SpecialInputs<'_>,
+    scan_symbols: bool,
 ) -> Binary {
     let slices = file
         .slices
         .into_iter()
-        .map(|s| slice_facts(bytes, s, inputs))
+        .map(|s| slice_facts(bytes, s, inputs, scan_symbols))
         .collect();
     Binary {
         path: path.to_string(),
@@ -288,7 +295,12 @@ pub fn binary_facts(
     }
 }
 
-fn slice_facts(file: &[u8], slice: Slice, inputs: &SpecialInputs<'_>) -> SliceFacts {
+fn slice_facts(
+    file: &[u8],
+    slice: Slice,
+    inputs: &SpecialInputs<'_>,
+    scan_symbols: bool,
+) -> SliceFacts {
     let mut facts = SliceFacts {
         signature: SignatureState::Absent,
         special_slots: Vec::new(),
@@ -297,7 +309,10 @@ fn slice_facts(file: &[u8], slice: Slice, inputs: &SpecialInputs<'_>) -> SliceFa
         symbols: None,
         macho: slice,
     };
-    facts.symbols = facts.macho.bytes(file).map(crate::symbols::scan);
+    // Only the privacy rules read symbols: without them the symbol table is never walked.
+    if scan_symbols {
+        facts.symbols = facts.macho.bytes(file).map(crate::symbols::scan);
+    }
     let Some(range) = facts.macho.code_signature else {
         return facts;
     };

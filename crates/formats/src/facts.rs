@@ -379,28 +379,54 @@ pub struct Facts {
     /// Declared executables that are not readable Mach-O files (empty unless [`Tiers::binaries`]).
     pub not_macho: Vec<crate::binaries::NotMachO>,
     /// What was read: with `binaries` off, `binaries` and `not_macho` are empty because they
-    /// were not looked at, not because there are none.
+    /// were not looked at, not because there are none; with `symbols` off, every slice's
+    /// `symbols` is `None` because the scan was skipped.
     pub tiers: Tiers,
 }
 
 /// Which expensive facts to read. Bundles and Info.plists are always read; binaries mean
-/// inflating every executable and hashing its pages.
+/// inflating every executable and hashing its pages; symbols mean also walking each slice's
+/// symbol table and Objective-C sections (only the privacy rules read them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tiers {
     /// Mach-O slices, code signatures and their hash checks.
     pub binaries: bool,
+    /// Each slice's imported symbols, selector names and class names
+    /// ([`crate::binaries::SliceFacts::symbols`]); implies `binaries` (the scan shares their
+    /// one inflate).
+    pub symbols: bool,
 }
 
 impl Tiers {
     /// Everything.
-    pub const ALL: Tiers = Tiers { binaries: true };
+    pub const ALL: Tiers = Tiers {
+        binaries: true,
+        symbols: true,
+    };
+    /// Binaries without the symbol scan (what the signing and Mach-O rules read).
+    pub const BINARIES: Tiers = Tiers {
+        binaries: true,
+        symbols: false,
+    };
     /// Bundles and Info.plists only (what `inspect` read before the signing gate).
-    pub const BUNDLES: Tiers = Tiers { binaries: false };
+    pub const BUNDLES: Tiers = Tiers {
+        binaries: false,
+        symbols: false,
+    };
 
     /// Everything either asks for.
     pub const fn union(self, other: Tiers) -> Tiers {
         Tiers {
             binaries: self.binaries || other.binaries,
+            symbols: self.symbols || other.symbols,
+        }
+    }
+
+    /// The same, with what a tier implies made explicit (symbols are read from the binaries).
+    pub const fn normalized(self) -> Tiers {
+        Tiers {
+            binaries: self.binaries || self.symbols,
+            symbols: self.symbols,
         }
     }
 }
@@ -441,6 +467,7 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
 /// then reads each bundle's Info.plist on the rayon pool, in parallel; then, if asked, every
 /// Mach-O file.
 pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::OpenError> {
+    let tiers = tiers.normalized();
     let app_root = package.app_root().to_string();
     // Borrowed from the entry paths: one pass, no allocation per entry.
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
@@ -557,7 +584,7 @@ pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::Ope
         }
     });
     let found = if tiers.binaries {
-        crate::binaries::read_binaries(package, &bundles)
+        crate::binaries::read_binaries(package, &bundles, tiers.symbols)
     } else {
         crate::binaries::BinaryFacts::default()
     };

@@ -77,6 +77,8 @@ pub struct SourcePlist {
     pub aps_environment: Option<SourceValue>,
     /// `CFBundleIdentifier` (Info.plist).
     pub bundle_id: Option<SourceValue>,
+    /// The top-level keys, in file order (entitlements: what the unknown-key check reads).
+    pub keys: Vec<String>,
     /// An Info.plist's typed keys, with every value that is (or contains) a build-setting
     /// reference left out: what the package rules may judge before a build.
     #[serde(skip)]
@@ -180,6 +182,50 @@ fn without_build_settings(dict: &Dictionary) -> Dictionary {
         .collect()
 }
 
+/// Device families an app target builds for (`TARGETED_DEVICE_FAMILY`: 1 iPhone, 2 iPad, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceTarget {
+    /// The `project.pbxproj` it is read from.
+    pub project: String,
+    /// The folder the project's paths are relative to (`$(SRCROOT)`).
+    pub srcroot: PathBuf,
+    /// The target's name.
+    pub name: String,
+    /// `ASSETCATALOG_COMPILER_APPICON_NAME`: the icon set it compiles as its app icon.
+    pub app_icon: String,
+    /// The families of every configuration together, sorted (`[1]` when the setting is empty, as
+    /// Xcode builds an iOS app for iPhone only then).
+    pub families: Vec<u64>,
+    /// Where the families come from (`App.xcodeproj (target App, Release)`), or `None` when
+    /// the setting is set nowhere and the default applies.
+    pub families_from: Option<String>,
+}
+
+impl SourceTarget {
+    /// Parses a `TARGETED_DEVICE_FAMILY` value (`1,2`, `1, 2`, `2`); numbers that do not parse
+    /// are dropped, an empty value is iPhone (Xcode's default for iOS).
+    pub fn parse_families(value: &str) -> Vec<u64> {
+        let mut out: Vec<u64> = value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter_map(|f| f.trim().parse().ok())
+            .collect();
+        if value.trim().is_empty() {
+            out.push(1);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether this target's app icon is `set` (same name, and the set lies under the project).
+    pub fn uses(&self, set: &IconSet) -> bool {
+        let dir = Path::new(&set.dir);
+        let name = dir.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+        name == self.app_icon
+            && std::fs::canonicalize(dir).is_ok_and(|d| d.starts_with(&self.srcroot))
+    }
+}
+
 /// Everything `lint` looked at.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct SourceFacts {
@@ -189,6 +235,46 @@ pub struct SourceFacts {
     pub plists: Vec<SourcePlist>,
     /// Paths given that do not exist.
     pub missing: Vec<String>,
+    /// The iOS app targets of the Xcode projects around the icon sets ([`projects_near`]), with
+    /// the families they build for. This crate does not resolve build settings: the caller fills
+    /// it (the CLI, through `ipagate-bumper`); empty when unknown, and the icon-idiom check is
+    /// then skipped.
+    pub targets: Vec<SourceTarget>,
+}
+
+/// Deepest ancestor folder of an icon set looked at for an `.xcodeproj`.
+const MAX_PROJECT_ASCENT: usize = 12;
+
+/// The `project.pbxproj` files of the Xcode projects in the nearest folder above each icon set
+/// that has any (looked for up to the repository root, the folder holding `.git`, or
+/// [`MAX_PROJECT_ASCENT`] levels), sorted and deduplicated. Works whether `lint` walked a tree or was given staged files only.
+pub fn projects_near(facts: &SourceFacts) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for set in &facts.icon_sets {
+        let Ok(dir) = std::fs::canonicalize(&set.dir) else {
+            continue;
+        };
+        for folder in dir.ancestors().skip(1).take(MAX_PROJECT_ASCENT) {
+            let Ok(entries) = std::fs::read_dir(folder) else {
+                continue;
+            };
+            let before = out.len();
+            for e in entries.filter_map(Result::ok) {
+                let path = e.path();
+                let pbxproj = path.join("project.pbxproj");
+                if path.extension().is_some_and(|x| x == "xcodeproj") && pbxproj.is_file() {
+                    out.push(pbxproj);
+                }
+            }
+            // The nearest folder with a project holds the set's project(s).
+            if out.len() > before || folder.join(".git").exists() {
+                break;
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Reads the facts of the given files and folders (folders are walked; a file inside an
@@ -274,6 +360,7 @@ fn read_plist(path: &Path, kind: SourcePlistKind) -> SourcePlist {
         problem: None,
         aps_environment: None,
         bundle_id: None,
+        keys: Vec::new(),
         info: None,
         manifest: None,
         places: Vec::new(),
@@ -291,6 +378,7 @@ fn read_plist(path: &Path, kind: SourcePlistKind) -> SourcePlist {
             let text = |k: &str| d.get(k).and_then(Value::as_string).map(SourceValue::of);
             p.aps_environment = text("aps-environment");
             p.bundle_id = text("CFBundleIdentifier");
+            p.keys = d.keys().cloned().collect();
             if let Ok(xml) = std::str::from_utf8(&bytes)
                 && !bytes.starts_with(b"bplist")
             {
@@ -388,4 +476,46 @@ fn read_set(dir: &Path) -> IconSet {
         set.images.push(image);
     }
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targeted_device_family_values() {
+        assert_eq!(SourceTarget::parse_families("1,2"), [1, 2]);
+        assert_eq!(SourceTarget::parse_families(" 2, 1 "), [1, 2]);
+        assert_eq!(SourceTarget::parse_families("2"), [2]);
+        // Set nowhere: Xcode builds an iOS app for iPhone.
+        assert_eq!(SourceTarget::parse_families(""), [1]);
+        assert_eq!(SourceTarget::parse_families("1,x"), [1]);
+    }
+
+    #[test]
+    fn the_nearest_project_above_a_set_is_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let set = root.join("App/Assets.xcassets/AppIcon.appiconset");
+        std::fs::create_dir_all(&set).expect("mkdir");
+        std::fs::write(set.join("Contents.json"), "{\"images\": []}").expect("write");
+        let facts = scan(&[set.join("Contents.json")]);
+        assert_eq!(facts.icon_sets.len(), 1);
+        // No project anywhere up to the repository root.
+        std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+        assert!(projects_near(&facts).is_empty());
+        // One at the root; a folder named .xcodeproj without a pbxproj is not one.
+        std::fs::create_dir_all(root.join("App.xcodeproj")).expect("mkdir");
+        std::fs::create_dir_all(root.join("Empty.xcodeproj")).expect("mkdir");
+        std::fs::write(root.join("App.xcodeproj/project.pbxproj"), "{}").expect("write");
+        let found = projects_near(&facts);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].ends_with("App.xcodeproj/project.pbxproj"));
+        // A nearer one wins.
+        std::fs::create_dir_all(root.join("App/Inner.xcodeproj")).expect("mkdir");
+        std::fs::write(root.join("App/Inner.xcodeproj/project.pbxproj"), "{}").expect("write");
+        let found = projects_near(&facts);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].ends_with("Inner.xcodeproj/project.pbxproj"));
+    }
 }

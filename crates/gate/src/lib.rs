@@ -227,6 +227,8 @@ pub struct Report {
     pub distribution: Distribution,
     /// The rule data used.
     pub data: DataUsed,
+    /// What was read for the enabled rules.
+    pub read: ReadTiers,
     /// The main app.
     pub app: AppSummary,
     /// Every bundle, main app first.
@@ -267,6 +269,15 @@ pub struct Input {
     pub sha256: Option<String>,
     /// ipa, app, xcarchive, …
     pub layout: Layout,
+}
+
+/// `read`: the expensive facts read for the enabled rules (a rule whose facts were not read cannot fire).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ReadTiers {
+    /// Mach-O slices, code signatures and their hash checks.
+    pub binaries: bool,
+    /// Each slice's symbol scan (the privacy required-reason rules).
+    pub symbols: bool,
 }
 
 /// `data`: which rule data judged the build.
@@ -369,6 +380,10 @@ impl Checked {
             as_of: self.context.as_of.format("%Y-%m-%d").to_string(),
             distribution: self.context.distribution,
             data: DataUsed::of(&self.context.data),
+            read: ReadTiers {
+                binaries: self.facts.tiers.binaries,
+                symbols: self.facts.tiers.symbols,
+            },
             app: AppSummary {
                 bundle_id: info.and_then(|i| i.bundle_id_str()).map(str::to_owned),
                 version: info.and_then(|i| text(&i.short_version)),

@@ -74,16 +74,19 @@ impl Config {
         let mut overrides = BTreeMap::new();
         let mut keys: BTreeMap<&'static str, String> = BTreeMap::new();
         for (key, level) in raw.rules {
-            let rule =
-                crate::registry::find(&key).ok_or_else(|| ConfigError::UnknownRule(key.clone()))?;
-            if let Some(first) = keys.insert(rule.name, key.clone()) {
+            // Package rules, and the rules only `lint` runs (a lint twin shares its package rule's name).
+            let name = crate::registry::find(&key)
+                .map(|r| r.name)
+                .or_else(|| crate::lint::find(&key).map(|r| r.name))
+                .ok_or_else(|| ConfigError::UnknownRule(key.clone()))?;
+            if let Some(first) = keys.insert(name, key.clone()) {
                 return Err(ConfigError::Conflict {
-                    name: rule.name,
+                    name,
                     first,
                     second: key,
                 });
             }
-            overrides.insert(rule.name, level);
+            overrides.insert(name, level);
         }
         Ok(Config {
             deny_warnings: raw.deny_warnings,

@@ -119,6 +119,7 @@ impl Summary {
 #[cfg(test)]
 mod tiers_tests {
     use super::*;
+    use ipagate_formats::Tiers;
 
     fn ctx() -> Context {
         Context {
@@ -149,5 +150,48 @@ mod tiers_tests {
         assert!(!find("ITMS-90060").expect("rule").needs.binaries);
         assert!(find("ITMS-91053").expect("rule").needs.binaries);
         assert!(find("ITMS-90087").expect("rule").needs.binaries);
+    }
+
+    /// The rules that read each slice's symbols (issue 12's privacy family).
+    const SYMBOL_RULES: [&str; 4] = ["ITMS-91053", "ITMS-91061", "ITMS-90683", "ITMS-90078"];
+
+    #[test]
+    fn the_symbol_scan_runs_only_when_a_privacy_rule_that_reads_symbols_is_enabled() {
+        let ctx = ctx();
+        // By default: binaries and their symbols.
+        assert_eq!(tiers_needed(&ctx, &Config::default()), Tiers::ALL);
+        // Exactly these rules read symbols; the signing and Mach-O rules do not.
+        let readers: Vec<&str> = rules()
+            .iter()
+            .filter(|r| r.needs.symbols)
+            .map(|r| r.code)
+            .collect();
+        let mut expected = SYMBOL_RULES.to_vec();
+        expected.sort_unstable();
+        assert_eq!(readers, expected);
+        assert!(!find("ITMS-90087").expect("rule").needs.symbols);
+        assert!(!find("ITMS-90034").expect("rule").needs.symbols);
+        // The four off: binaries are still read (signing, Mach-O), the symbol scan is not.
+        let off: String = SYMBOL_RULES
+            .iter()
+            .map(|c| format!("{c} = \"off\"\n"))
+            .collect();
+        let config = Config::from_toml(&format!("[rules]\n{off}")).expect("config");
+        assert_eq!(tiers_needed(&ctx, &config), Tiers::BINARIES);
+        // Any one of them back on: scanned again.
+        for code in SYMBOL_RULES {
+            let one = off.replace(
+                &format!("{code} = \"off\""),
+                &format!("{code} = \"warning\""),
+            );
+            let config = Config::from_toml(&format!("[rules]\n{one}")).expect("config");
+            assert!(tiers_needed(&ctx, &config).symbols, "{code}");
+        }
+        // Outside App Store distribution the privacy rules do not apply: no scan.
+        let adhoc = Context {
+            distribution: Distribution::AdHoc,
+            ..ctx
+        };
+        assert!(!tiers_needed(&adhoc, &Config::default()).symbols);
     }
 }

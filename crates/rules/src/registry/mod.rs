@@ -56,8 +56,8 @@ pub struct Rule {
     pub summary: &'static str,
     /// What it checks, why Apple rejects it, how to fix it.
     pub explain: &'static str,
-    /// The facts it reads beyond bundles and Info.plists (Mach-O slices, signatures, symbols):
-    /// a gate reads only what its enabled rules need.
+    /// The facts it reads beyond bundles and Info.plists (Mach-O slices and signatures; each
+    /// slice's symbols): a gate reads only what its enabled rules need.
     pub needs: ipagate_formats::Tiers,
     pub(crate) check: fn(&Facts, &Context, &mut Sink),
 }
@@ -148,8 +148,16 @@ macro_rules! rule {
             check: $check,
         }
     };
-    // A rule that reads the binaries (Mach-O slices, signatures, symbols).
+    // A rule that reads the binaries (Mach-O slices, signatures, entitlements).
     (binaries; $code:literal, $name:literal, $sev:ident, $scope:ident, $check:ident, $summary:literal, $explain:literal) => {
+        Rule {
+            needs: ipagate_formats::Tiers::BINARIES,
+            ..rule!($code, $name, $sev, $scope, $check, $summary, $explain)
+        }
+    };
+    // A rule that also reads each slice's imported symbols, selectors and class names (the
+    // symbol scan runs only when such a rule is enabled).
+    (symbols; $code:literal, $name:literal, $sev:ident, $scope:ident, $check:ident, $summary:literal, $explain:literal) => {
         Rule {
             needs: ipagate_formats::Tiers::ALL,
             ..rule!($code, $name, $sev, $scope, $check, $summary, $explain)
@@ -181,9 +189,9 @@ static FAMILIES: &[(&[Rule], Tiers)] = &[
     (icons::RULES, Tiers::BUNDLES),
     (identity::RULES, Tiers::BUNDLES),
     (privacy::RULES, Tiers::BUNDLES),
-    (macho::RULES, Tiers::ALL),
-    (signing::RULES, Tiers::ALL),
-    (profiles::RULES, Tiers::ALL),
+    (macho::RULES, Tiers::BINARIES),
+    (signing::RULES, Tiers::BINARIES),
+    (profiles::RULES, Tiers::BINARIES),
     (swift::RULES, Tiers::BUNDLES),
     (watch::RULES, Tiers::BUNDLES),
 ];
