@@ -44,6 +44,7 @@ pub mod sanitize;
 pub mod source;
 pub mod symbols;
 pub mod textpos;
+pub mod trust;
 mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
