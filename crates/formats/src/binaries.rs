@@ -17,6 +17,7 @@ use crate::codesign::{self, PageCheck, Signature, SlotCheck, SpecialInputs};
 use crate::facts::Bundle;
 use crate::macho::{self, MachOFile, Slice};
 use crate::package::{Entry, Package};
+use crate::trust::TrustAnchors;
 
 /// Why this file was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -133,7 +134,7 @@ fn enclosing(index: &HashMap<&str, usize>, path: &str) -> Option<usize> {
 }
 
 /// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes.
-pub fn read_binaries(package: &Package, bundles: &[Bundle]) -> BinaryFacts {
+pub fn read_binaries(package: &Package, bundles: &[Bundle], anchors: &TrustAnchors) -> BinaryFacts {
     let mut candidates: Vec<Candidate<'_>> = Vec::new();
     let index: HashMap<&str, usize> = bundles
         .iter()
@@ -186,7 +187,7 @@ pub fn read_binaries(package: &Package, bundles: &[Bundle]) -> BinaryFacts {
     }
     let results: Vec<Result<Option<Binary>, NotMachO>> = candidates
         .par_iter()
-        .map(|c| read_one(package, bundles, c))
+        .map(|c| read_one(package, bundles, c, anchors))
         .collect();
     let mut out = BinaryFacts::default();
     for r in results {
@@ -203,6 +204,7 @@ fn read_one(
     package: &Package,
     bundles: &[Bundle],
     c: &Candidate<'_>,
+    anchors: &TrustAnchors,
 ) -> Result<Option<Binary>, NotMachO> {
     let limits = package.limits();
     let main = c.role == BinaryRole::MainExecutable;
@@ -254,17 +256,19 @@ fn read_one(
         info_plist: info_plist.as_deref(),
         code_resources: code_resources.as_deref(),
     };
-    Ok(Some(binary_facts(
+    Ok(Some(binary_facts_trusting(
         &c.entry.path,
         c.bundle,
         c.role,
         &bytes,
         file,
         &inputs,
+        anchors,
     )))
 }
 
-/// Slices, signatures and hash checks of one Mach-O file held in memory.
+/// Slices, signatures and hash checks of one Mach-O file held in memory (signatures verified
+/// against Apple's roots).
 pub fn binary_facts(
     path: &str,
     bundle: Option<usize>,
@@ -273,10 +277,31 @@ pub fn binary_facts(
     file: MachOFile,
     inputs: &SpecialInputs<'_>,
 ) -> Binary {
+    binary_facts_trusting(
+        path,
+        bundle,
+        role,
+        bytes,
+        file,
+        inputs,
+        TrustAnchors::apple(),
+    )
+}
+
+/// [`binary_facts`] with signatures verified against `anchors`.
+pub fn binary_facts_trusting(
+    path: &str,
+    bundle: Option<usize>,
+    role: BinaryRole,
+    bytes: &[u8],
+    file: MachOFile,
+    inputs: &SpecialInputs<'_>,
+    anchors: &TrustAnchors,
+) -> Binary {
     let slices = file
         .slices
         .into_iter()
-        .map(|s| slice_facts(bytes, s, inputs))
+        .map(|s| slice_facts(bytes, s, inputs, anchors))
         .collect();
     Binary {
         path: path.to_string(),
@@ -288,7 +313,12 @@ pub fn binary_facts(
     }
 }
 
-fn slice_facts(file: &[u8], slice: Slice, inputs: &SpecialInputs<'_>) -> SliceFacts {
+fn slice_facts(
+    file: &[u8],
+    slice: Slice,
+    inputs: &SpecialInputs<'_>,
+    anchors: &TrustAnchors,
+) -> SliceFacts {
     let mut facts = SliceFacts {
         signature: SignatureState::Absent,
         special_slots: Vec::new(),
@@ -305,7 +335,7 @@ fn slice_facts(file: &[u8], slice: Slice, inputs: &SpecialInputs<'_>) -> SliceFa
         facts.signature = SignatureState::Unreadable("the slice lies outside the file".into());
         return facts;
     };
-    match codesign::parse_in_slice(bytes, range.dataoff, range.datasize) {
+    match codesign::parse_in_slice_with(bytes, range.dataoff, range.datasize, anchors) {
         Err(e) => facts.signature = SignatureState::Unreadable(e.to_string()),
         Ok(sig) => {
             for cd in &sig.code_directories {

@@ -283,11 +283,26 @@ pub enum SignatureError {
     SuperBlob(String),
 }
 
-/// Parses the SuperBlob at `dataoff..dataoff+datasize` of `slice`.
+/// Parses the SuperBlob at `dataoff..dataoff+datasize` of `slice` (trust against Apple's roots).
 pub fn parse_in_slice(
     slice: &[u8],
     dataoff: u32,
     datasize: u32,
+) -> Result<Signature, SignatureError> {
+    parse_in_slice_with(
+        slice,
+        dataoff,
+        datasize,
+        crate::trust::TrustAnchors::apple(),
+    )
+}
+
+/// [`parse_in_slice`] with the CMS verified against `anchors`.
+pub fn parse_in_slice_with(
+    slice: &[u8],
+    dataoff: u32,
+    datasize: u32,
+    anchors: &crate::trust::TrustAnchors,
 ) -> Result<Signature, SignatureError> {
     let start = dataoff as usize;
     let bytes = start
@@ -298,7 +313,7 @@ pub fn parse_in_slice(
             size: datasize,
             slice_size: slice.len(),
         })?;
-    parse(bytes)
+    parse_with(bytes, anchors)
 }
 
 /// Parses a SuperBlob held in memory, verifying its CMS against Apple's roots.

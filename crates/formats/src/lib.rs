@@ -50,7 +50,7 @@ mod zipdir;
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
     ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, LocalizedInfo,
-    SuspiciousName, Symlink, Tiers, Unpackable, inspect, inspect_with,
+    SuspiciousName, Symlink, Tiers, Unpackable, inspect, inspect_trusting, inspect_with,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use io::{EntryDataError, EntryReader, EntrySlice, ReadAt};

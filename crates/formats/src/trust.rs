@@ -946,6 +946,137 @@ mod tests {
         assert!(tlv(&[0x1f, 0x01, 0x00]).is_none());
     }
 
+    use ipagate_fixtures::profile::{
+        CmsFault, Identity, ProfileSpec, code_signature_cms, embedded, test_root_certificate,
+    };
+
+    fn test_root() -> TrustAnchors {
+        TrustAnchors::with_roots([test_root_certificate().as_slice()]).unwrap()
+    }
+
+    /// A fixture code signature over two fake CodeDirectories, verified against `anchors`.
+    fn code_signature(fault: CmsFault, anchors: &TrustAnchors) -> Trust {
+        let (cd1, cd256) = (b"a SHA-1 CodeDirectory".to_vec(), b"a SHA-256 one".to_vec());
+        let id = Identity {
+            fault,
+            ..Identity::default()
+        };
+        let cms = code_signature_cms("ABCDE12345", id, &cd1, &[(1, &cd1), (2, &cd256)]);
+        let cds: &[(HashType, &[u8])] = &[(HashType::Sha1, &cd1), (HashType::Sha256, &cd256)];
+        verify(
+            &cms,
+            Content::Detached {
+                signed: &cd1,
+                code_directories: cds,
+            },
+            anchors,
+        )
+    }
+
+    #[test]
+    fn fixture_code_signatures_verify_against_the_test_root_only() {
+        let t = code_signature(CmsFault::None, &test_root());
+        let Trust::Verified {
+            chain,
+            signing_time,
+        } = &t
+        else {
+            panic!("{t:?}");
+        };
+        assert_eq!(chain.len(), 2);
+        assert!(
+            chain[0]
+                .subject
+                .starts_with("Apple Distribution: Example Corp")
+        );
+        assert!(chain[1].subject.contains("ipagate Test Root CA"));
+        assert_eq!(
+            signing_time.map(|t| t.timestamp()),
+            Some(ipagate_fixtures::profile::ISSUED as i64)
+        );
+        // The same bytes against Apple's roots: a valid CMS whose chain is not Apple's.
+        let apple = code_signature(CmsFault::None, TrustAnchors::apple());
+        assert_eq!(
+            apple.problem(),
+            Some(TrustProblem::UntrustedRoot),
+            "{apple:?}"
+        );
+    }
+
+    #[test]
+    fn each_cms_fault_is_named() {
+        let root = test_root();
+        for (fault, want) in [
+            (CmsFault::StaleDigest, TrustProblem::MessageDigestMismatch),
+            (CmsFault::WrongCdhash, TrustProblem::CdhashMismatch),
+            (CmsFault::BadSignature, TrustProblem::SignatureInvalid),
+            (CmsFault::ForeignRoot, TrustProblem::UntrustedRoot),
+        ] {
+            let t = code_signature(fault, &root);
+            assert_eq!(t.problem(), Some(want), "{fault:?}: {t:?}");
+            assert_eq!(want.is_signature_problem(), fault != CmsFault::ForeignRoot);
+        }
+        // A CodeDirectory changed after signing: the digest no longer matches.
+        let cd1 = b"a SHA-1 CodeDirectory".to_vec();
+        let cms = code_signature_cms("ABCDE12345", Identity::default(), &cd1, &[(1, &cd1)]);
+        let t = verify(
+            &cms,
+            Content::Detached {
+                signed: b"another CodeDirectory",
+                code_directories: &[(HashType::Sha1, b"another CodeDirectory")],
+            },
+            &root,
+        );
+        assert_eq!(t.problem(), Some(TrustProblem::CdhashMismatch), "{t:?}");
+    }
+
+    #[test]
+    fn fixture_profiles_verify_and_their_faults_are_named() {
+        let root = test_root();
+        let profile = |fault| {
+            let spec = ProfileSpec {
+                fault,
+                ..ProfileSpec::app_store()
+            };
+            embedded(
+                &spec,
+                "ABCDE12345",
+                "com.example.demo",
+                &plist::Dictionary::new(),
+            )
+        };
+        let good = profile(CmsFault::None);
+        assert!(verify_profile(&good, &root).is_verified());
+        assert_eq!(
+            verify_profile(&good, TrustAnchors::apple()).problem(),
+            Some(TrustProblem::UntrustedRoot)
+        );
+        for (fault, want) in [
+            (CmsFault::StaleDigest, TrustProblem::MessageDigestMismatch),
+            (CmsFault::BadSignature, TrustProblem::SignatureInvalid),
+            (CmsFault::ForeignRoot, TrustProblem::UntrustedRoot),
+        ] {
+            assert_eq!(verify_profile(&profile(fault), &root).problem(), Some(want));
+        }
+        // The plist edited inside the envelope (same length): the digest no longer matches.
+        let mut edited = good.clone();
+        let at = edited
+            .windows(12)
+            .position(|w| w == b"Example Corp")
+            .unwrap();
+        edited[at] = b'X';
+        assert_eq!(
+            verify_profile(&edited, &root).problem(),
+            Some(TrustProblem::MessageDigestMismatch)
+        );
+        // Truncated anywhere: malformed, never a panic.
+        for cut in (0..good.len()).step_by(97) {
+            assert!(!verify_profile(&good[..cut], &root).is_verified());
+        }
+        // A root that is not a certificate is refused up front.
+        assert!(TrustAnchors::with_roots([&b"not DER"[..]]).is_err());
+    }
+
     #[test]
     fn bare_plist_profiles_are_skipped() {
         assert!(matches!(
