@@ -45,6 +45,10 @@ pub struct PreflightArgs {
     /// time grows with the file's size.
     #[arg(long)]
     pub no_input_hash: bool,
+    /// Tests only: verify signatures and profiles against this DER root certificate instead of
+    /// Apple's pinned roots (the fixtures are signed by a test CA, `fixtures/TestRoot.der`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub trust_root: Option<PathBuf>,
 }
 
 /// `--distribution` values.
@@ -150,6 +154,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         data: std::sync::Arc::new(load_data(args.data.as_deref())?),
     };
+    let anchors = crate::cmd::inspect::trust_anchors(args.trust_root.as_deref())?;
     // The digest of the input (for the report) is computed beside the checks, not before them,
     // from the same handle the checks read.
     let package = Package::open(&args.path, &Limits::default())?;
@@ -159,8 +164,11 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
             .filter(|_| !args.no_input_hash)
             .map(|src| scope.spawn(|| sha256_source(&**src)));
         // Only what the enabled rules read: with the binary rules off, no executable is inflated.
-        let facts =
-            ipagate_formats::inspect_with(&package, ipagate_rules::tiers_needed(&ctx, &config));
+        let facts = ipagate_formats::inspect_trusting(
+            &package,
+            ipagate_rules::tiers_needed(&ctx, &config),
+            &anchors,
+        );
         let sha = hasher.map(|h| h.join());
         (facts, sha)
     });

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use ipagate_formats::binaries::{Binary, BinaryRole, SignatureState, SliceFacts};
 use ipagate_formats::codesign::{SlotState, slot_name};
 use ipagate_formats::profile::{CertificateKind, ProfileState};
+use ipagate_formats::trust::{Trust, TrustProblem};
 use ipagate_formats::{BundleKind, Facts};
 
 use super::helpers::is_app_like;
 use super::macho::slice_location;
+use super::profiles::as_of;
 use super::{Rule, Scope, Sink};
 use crate::context::Context;
 use crate::diagnostic::{Location, Severity};
@@ -26,7 +28,53 @@ fn signed_code(facts: &Facts) -> impl Iterator<Item = (&Binary, BundleKind)> {
     })
 }
 
-fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
+/// What is wrong with a CMS signature's trust verdict as of `now`, worded to follow "Payload/X (arm64)".
+/// The leaf's own expiry is IPAGATE-3003's; here only the chain above it is judged by date.
+pub(super) fn trust_problem(trust: &Trust, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    match trust {
+        Trust::Skipped { .. } => None,
+        Trust::Untrusted {
+            problem, detail, ..
+        } => Some(match problem {
+            TrustProblem::UntrustedRoot | TrustProblem::ChainBroken => format!(
+                "is not signed by a certificate that chains to Apple Root CA ({}): {detail}",
+                problem_name(*problem)
+            ),
+            _ => format!(
+                "has an invalid CMS signature ({}): {detail}",
+                problem_name(*problem)
+            ),
+        }),
+        Trust::Verified { chain, .. } => chain.iter().skip(1).find(|c| !c.valid_at(now)).map(|c| {
+            let when = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                d.map_or_else(|| "?".to_owned(), |d| d.format("%Y-%m-%d").to_string())
+            };
+            format!(
+                "is signed by a certificate chain whose '{}' is valid only from {} to {} (as of {})",
+                c.subject,
+                when(c.not_before),
+                when(c.not_after),
+                now.format("%Y-%m-%d")
+            )
+        }),
+    }
+}
+
+/// The kebab-case name of a trust problem, as in `inspect` JSON.
+pub(super) fn problem_name(p: TrustProblem) -> &'static str {
+    match p {
+        TrustProblem::Malformed => "malformed",
+        TrustProblem::SignerCertificateMissing => "signer-certificate-missing",
+        TrustProblem::UnsupportedAlgorithm => "unsupported-algorithm",
+        TrustProblem::MessageDigestMismatch => "message-digest-mismatch",
+        TrustProblem::SignatureInvalid => "signature-invalid",
+        TrustProblem::CdhashMismatch => "cdhash-mismatch",
+        TrustProblem::ChainBroken => "chain-broken",
+        TrustProblem::UntrustedRoot => "untrusted-root",
+    }
+}
+
+fn check_signature_present(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     for (b, _) in signed_code(facts) {
         for s in &b.slices {
             let problem = match &s.signature {
@@ -64,6 +112,7 @@ fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
                                     leaf.subject_cn.as_deref().unwrap_or("?")
                                 )
                             })
+                            .or_else(|| trust_problem(&sig.trust, as_of(ctx)))
                     }
                 }
             };
@@ -340,8 +389,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_signature_present,
-        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, has no CMS signature or one without certificates, or is signed with a development certificate",
-        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is a SignedData carrying certificates, the signer's not a development certificate (Apple's OID 1.2.840.113635.100.6.1.2 or .12).\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
+        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, has no CMS signature, one that does not verify or does not chain to Apple, or is signed with a development certificate",
+        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is a SignedData carrying certificates, the signer's not a development certificate (Apple's OID 1.2.840.113635.100.6.1.2 or .12). The CMS must verify (trust tier, formats.md 6.4): its messageDigest equals the digest of the CodeDirectory, the signature over the signed attributes verifies with the signer's key, and Apple's cdhashes attributes list the hashes of the CodeDirectories; the message names the kind (message-digest-mismatch, signature-invalid, cdhash-mismatch, malformed, ...). Its certificate chain must end at a pinned Apple root (Apple Root CA), each certificate verified with its issuer's key, and every certificate above the signer must be valid at the start of the --as-of day (the signer's own expiry is IPAGATE-3003).\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
     ),
     rule!(
         "ITMS-90035",
