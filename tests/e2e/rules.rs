@@ -3,6 +3,7 @@
 //! is tripped by at least one package, unreadable inputs end with one error line and exit 2, and
 //! hostile archives end without a panic.
 
+use crate::support::TRUST_ROOT;
 use std::collections::BTreeSet;
 
 use ipagate_fixtures::{Expect, Make, Scenario, scenarios};
@@ -18,6 +19,8 @@ fn preflight(dir: &tempfile::TempDir, s: &Scenario) -> (Option<i32>, Value, Stri
     let out = crate::support::ipagate_within(
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -330,7 +333,14 @@ fn other_input_forms_give_the_same_facts() {
         .write_xcarchive(&dir.path().join("arch"))
         .expect("xcarchive");
     let bundles = |p: &std::path::Path| -> Value {
-        let out = ipagate(&["inspect", p.to_str().expect("utf-8"), "--format", "json"]);
+        let out = ipagate(&[
+            "inspect",
+            "--trust-root",
+            TRUST_ROOT,
+            p.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -374,6 +384,8 @@ fn nested_bundles_are_found_past_a_sibling_that_sorts_between() {
     let out = crate::support::ipagate_within(
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -408,6 +420,8 @@ fn dated_rules_on_both_sides_of_their_dates() {
         std::fs::write(&path, s.bytes()).expect("write");
         let mut args = vec![
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -490,6 +504,8 @@ fn findings(ipa: &std::path::Path, code: &str) -> Vec<String> {
     let out = crate::support::ipagate_within(
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             ipa.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -622,6 +638,8 @@ fn ad_hoc_export_passes_for_ad_hoc_and_fails_for_app_store() {
     let run = |distribution: &str| {
         let out = ipagate(&[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",

@@ -406,7 +406,7 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         All,
         check_profile_valid,
-        "a signed app or extension has no provisioning profile, or it is unreadable, expired, of the wrong kind for the distribution or for another platform",
+        "a signed app or extension has no provisioning profile, or it is unreadable, not validly signed by Apple, expired, of the wrong kind for the distribution or for another platform",
         "Reads the embedded.mobileprovision of every app, extension, watch app and App Clip. A certificate-signed executable without one, a profile that is not a CMS-signed property list, one whose CMS signature does not verify (messageDigest of the plist, signature with the signer's key; the kind is named) or whose chain does not end at a pinned Apple root or has a certificate not valid on the --as-of day, one whose ExpirationDate is at or before the start of the --as-of day, one whose kind (formats.md 7.1: enterprise if ProvisionsAllDevices, development or ad-hoc if it lists devices - by its certificate - else app-store) is not the one --distribution needs, and one whose Platform list lacks the bundle's platform are reported.\n\nApple rejects with \"Invalid Provisioning Profile. The provisioning profile included in the bundle is invalid. [Expired profile.]\" or \"A Distribution Provisioning profile should be used when submitting apps to the App Store\".\n\nFix: export with a current profile of the right type (method app-store-connect for App Store Connect)."
     ),
     rule!(
