@@ -524,6 +524,120 @@ fn findings(ipa: &std::path::Path, code: &str) -> Vec<String> {
         .collect()
 }
 
+/// The messages of the diagnostics with `code` that `preflight ARGS IPA --format json` reports.
+fn findings_with(ipa: &std::path::Path, code: &str, args: &[&str]) -> Vec<String> {
+    let mut all = vec![
+        "preflight",
+        ipa.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let out = crate::support::ipagate_within(&all, std::time::Duration::from_secs(30));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == code)
+        .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The trust tier: every CMS fault is named in its rule's message; the clean package trips
+/// neither rule with the fixture root, and without it (Apple's pinned roots only) it is "not
+/// signed by a certificate that chains to Apple Root CA" — the test root is passed explicitly,
+/// no check is weakened; a chain certificate not yet valid on `--as-of` is reported too.
+#[test]
+fn trust_faults_are_named_and_the_test_root_is_explicit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str| {
+        let path = dir.path().join(format!("{name}.ipa"));
+        let s = ipagate_fixtures::scenario(name).expect("scenario");
+        std::fs::write(&path, s.bytes()).expect("write");
+        path
+    };
+    let test_root = ["--trust-root", TRUST_ROOT, "--as-of", "2026-11-25"];
+    for (name, code, kind) in [
+        (
+            "signature-cms-stale-digest",
+            "ITMS-90034",
+            "message-digest-mismatch",
+        ),
+        (
+            "signature-cms-wrong-cdhash",
+            "ITMS-90034",
+            "cdhash-mismatch",
+        ),
+        (
+            "signature-cms-bad-signature",
+            "ITMS-90034",
+            "signature-invalid",
+        ),
+        ("signature-foreign-root", "ITMS-90034", "untrusted-root"),
+        (
+            "profile-cms-stale-digest",
+            "ITMS-90161",
+            "message-digest-mismatch",
+        ),
+        ("profile-foreign-root", "ITMS-90161", "untrusted-root"),
+    ] {
+        let got = findings_with(&write(name), code, &test_root);
+        assert!(!got.is_empty(), "{name}: no {code}");
+        assert!(got.iter().all(|m| m.contains(kind)), "{name}: {got:?}");
+        if name.starts_with("signature-") {
+            assert!(
+                got.iter()
+                    .any(|m| m.starts_with("Payload/Demo.app/Demo (arm64) ")),
+                "{name}: {got:?}"
+            );
+        }
+    }
+    let clean = write("clean");
+    for code in ["ITMS-90034", "ITMS-90161"] {
+        assert_eq!(
+            findings_with(&clean, code, &test_root),
+            Vec::<String>::new()
+        );
+    }
+    // Apple's roots only: the same clean package is not Apple's.
+    let apple = ["--as-of", "2026-11-25"];
+    let sigs = findings_with(&clean, "ITMS-90034", &apple);
+    assert!(!sigs.is_empty());
+    assert!(
+        sigs.iter()
+            .all(|m| m.contains("chains to Apple Root CA (untrusted-root)")),
+        "{sigs:?}"
+    );
+    let profiles = findings_with(&clean, "ITMS-90161", &apple);
+    assert!(profiles.iter().all(|m| m.contains("untrusted-root")) && !profiles.is_empty());
+    // --distribution ad-hoc does not apply ITMS-90034 (App Store only) but a device refuses a
+    // profile Apple did not sign, so ITMS-90161 stays.
+    let adhoc = ["--as-of", "2026-11-25", "--distribution", "ad-hoc"];
+    assert!(findings_with(&clean, "ITMS-90034", &adhoc).is_empty());
+    assert!(!findings_with(&clean, "ITMS-90161", &adhoc).is_empty());
+    // Before the fixture root's validity (2026-01-01): the chain is judged as of --as-of.
+    let early = ["--trust-root", TRUST_ROOT, "--as-of", "2025-06-01"];
+    let got = findings_with(&clean, "ITMS-90034", &early);
+    assert!(
+        got.iter().any(|m| m.contains(
+            "'ipagate Test Root CA (not Apple)' is valid only from 2026-01-01 to 2036-01-01 (as of 2025-06-01)"
+        )),
+        "{got:?}"
+    );
+    // A --trust-root that is not a certificate is a usage error, not a silent fallback.
+    let bogus = dir.path().join("bogus.der");
+    std::fs::write(&bogus, b"-----BEGIN CERTIFICATE-----").expect("write");
+    let out = crate::support::ipagate(&[
+        "preflight",
+        clean.to_str().expect("utf-8"),
+        "--trust-root",
+        bogus.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot use --trust-root"));
+}
+
 /// ITMS-91053 names the binary, the category and the symbols, and goes away when the bundle's
 /// manifest declares each category with a valid reason (and not with an invalid one).
 #[test]
