@@ -6,7 +6,8 @@
 //!
 //! 1. the SignedData decodes (BER normalised to DER first) and has a signer whose certificate it
 //!    carries (issuer and serial number, or subject key identifier);
-//! 2. with signed attributes: `messageDigest` (1.2.840.113549.1.9.4) equals the digest of the
+//! 2. with signed attributes: `contentType` (where present) names the encapsulated content type,
+//!    `messageDigest` (1.2.840.113549.1.9.4) equals the digest of the
 //!    signed content — detached for code signatures (the primary CodeDirectory blob), attached for
 //!    profiles — and the signature is over the DER of the attributes (`SET OF`, tag `0x31`);
 //!    without: the signature is over the content itself;
@@ -43,6 +44,7 @@ pub const MAX_CHAIN: usize = 8;
 /// Most certificates read from one CMS (real ones carry 1 to 5).
 pub const MAX_CMS_CERTIFICATES: usize = 32;
 
+const OID_CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
 const OID_MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 const OID_SIGNING_TIME: &str = "1.2.840.113549.1.9.5";
 const OID_CDHASHES_PLIST: &str = "1.2.840.113635.100.9.1";
@@ -583,6 +585,18 @@ pub fn verify(bytes: &[u8], content: Content<'_>, anchors: &TrustAnchors) -> Tru
                     continue;
                 };
                 match oid.as_str() {
+                    OID_CONTENT_TYPE => {
+                        let declared = value.decode_as::<ObjectIdentifier>().ok();
+                        if declared != Some(sd.encap_content_info.econtent_type) {
+                            return Trust::untrusted(
+                                TrustProblem::Malformed,
+                                format!(
+                                    "the signed contentType attribute does not name the content type {}",
+                                    sd.encap_content_info.econtent_type
+                                ),
+                            );
+                        }
+                    }
                     OID_MESSAGE_DIGEST => md = Some(value.value().to_vec()),
                     OID_SIGNING_TIME => signing_time = attribute_time(value),
                     OID_CDHASHES_PLIST => {
@@ -1075,6 +1089,125 @@ mod tests {
         }
         // A root that is not a certificate is refused up front.
         assert!(TrustAnchors::with_roots([&b"not DER"[..]]).is_err());
+    }
+
+    /// The fixture code signature's CMS and its CodeDirectories, to break by hand.
+    fn fixture_cms() -> (Vec<u8>, Vec<u8>) {
+        let cd1 = b"a SHA-1 CodeDirectory".to_vec();
+        let cms = code_signature_cms("ABCDE12345", Identity::default(), &cd1, &[(1, &cd1)]);
+        (cms, cd1)
+    }
+
+    fn replace_last(bytes: &mut [u8], from: &[u8], to: &[u8]) -> bool {
+        match bytes.windows(from.len()).rposition(|w| w == from) {
+            Some(at) => {
+                bytes[at..at + to.len()].copy_from_slice(to);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn check(cms: &[u8], cd1: &[u8]) -> Trust {
+        verify(
+            cms,
+            Content::Detached {
+                signed: cd1,
+                code_directories: &[(HashType::Sha1, cd1)],
+            },
+            &test_root(),
+        )
+    }
+
+    #[test]
+    fn hand_broken_cms_is_named_never_a_panic() {
+        let (good, cd1) = fixture_cms();
+        assert!(check(&good, &cd1).is_verified());
+        // An unknown digest algorithm (SHA-224 instead of SHA-256), everywhere it is named.
+        let mut bad = good.clone();
+        let sha256 = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+        while replace_last(
+            &mut bad,
+            &sha256,
+            &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
+        ) {}
+        assert_eq!(
+            check(&bad, &cd1).problem(),
+            Some(TrustProblem::UnsupportedAlgorithm)
+        );
+        // The SignerInfo's signature algorithm Ed448 (not verified by ipagate).
+        let mut bad = good.clone();
+        assert!(replace_last(
+            &mut bad,
+            &[0x06, 0x03, 0x2b, 0x65, 0x70],
+            &[0x06, 0x03, 0x2b, 0x65, 0x71]
+        ));
+        let t = check(&bad, &cd1);
+        assert_eq!(
+            t.problem(),
+            Some(TrustProblem::UnsupportedAlgorithm),
+            "{t:?}"
+        );
+        // The SignerInfo names an issuer none of the certificates has.
+        let mut bad = good.clone();
+        assert!(replace_last(
+            &mut bad,
+            b"ipagate Test Root",
+            b"ipagate Test Ruut"
+        ));
+        let t = check(&bad, &cd1);
+        assert_eq!(
+            t.problem(),
+            Some(TrustProblem::SignerCertificateMissing),
+            "{t:?}"
+        );
+        // The leaf's subject edited: it still signs, but its issuer's signature over it breaks.
+        let mut bad = good.clone();
+        let at = bad.windows(12).position(|w| w == b"Example Corp").unwrap();
+        bad[at] = b'X';
+        let t = check(&bad, &cd1);
+        assert_eq!(t.problem(), Some(TrustProblem::ChainBroken), "{t:?}");
+        // A certificate cut short inside an intact envelope is not reachable without breaking
+        // the outer lengths: every prefix is malformed (or, cut inside the tail, unverifiable).
+        for cut in 0..good.len() {
+            assert!(!check(&good[..cut], &cd1).is_verified(), "cut at {cut}");
+        }
+        // Every single-bit flip: no panic, and none verifies inside what the signature and the
+        // chain cover (the signer's certificate, the signed attributes, the signature value).
+        // Flips that still verify are in fields nothing relies on: the SignedData's version and
+        // digestAlgorithms list, the SignerInfo's version, and the copy of the root the CMS
+        // carries (the pinned root is used, not the carried one).
+        let raw = raw_signed_data(&good).unwrap();
+        let range_of = |part: &[u8]| {
+            let start = part.as_ptr() as usize - good.as_ptr() as usize;
+            start..start + part.len()
+        };
+        let leaf = raw
+            .certificates
+            .iter()
+            .find(|c| {
+                Cert::from_der(c)
+                    .unwrap()
+                    .subject_cn()
+                    .starts_with("Apple Distribution")
+            })
+            .map(|c| range_of(c))
+            .unwrap();
+        let attrs = range_of(raw.signed_attrs.unwrap());
+        let signature = good.len() - 64..good.len();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x01;
+            let covered = leaf.contains(&i) || attrs.contains(&i) || signature.contains(&i);
+            if covered {
+                assert!(
+                    !check(&bad, &cd1).is_verified(),
+                    "flip at {i} still verifies"
+                );
+            } else {
+                let _ = check(&bad, &cd1);
+            }
+        }
     }
 
     #[test]
