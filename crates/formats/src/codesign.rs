@@ -18,6 +18,10 @@
 //! The SuperBlob index and CodeDirectory fields are read with `object`'s code-signature reader
 //! (bounds-checked, no allocation by declared counts). Hashes use `aws-lc-rs`, already in the tree.
 //!
+//! The CMS blob is verified over the primary CodeDirectory, with Apple's cdhashes attributes
+//! checked against every CodeDirectory, and its chain followed to a pinned root
+//! ([`crate::trust`], [`Signature::trust`]; [`parse_with`] takes other anchors).
+//!
 //! Verification results are facts ("page 3 differs", "slot 1 differs"), not errors: the rules
 //! decide. [`PageHasher`] consumes the slice in chunks of any size, so a streaming reader can
 //! feed it as the entry inflates.

@@ -497,20 +497,21 @@ fn verify_with(
 
 /// Verifies the CMS `bytes` (DER or BER) over `content` and its chain against `anchors`.
 pub fn verify(bytes: &[u8], content: Content<'_>, anchors: &TrustAnchors) -> Trust {
+    // DER as Apple writes profiles; BER (indefinite lengths, as in every code signature) is
+    // normalised first. Decoded once either way.
     let normalised;
-    let der = match decode_signed_data(bytes) {
-        Ok(_) => bytes,
-        Err(e) => match crate::profile::ber_to_der(bytes) {
-            Ok(n) if n != bytes => {
-                normalised = n;
-                normalised.as_slice()
+    let (der, sd) = match decode_signed_data(bytes) {
+        Ok(sd) => (bytes, sd),
+        Err(e) => {
+            normalised = match crate::profile::ber_to_der(bytes) {
+                Ok(n) if n != bytes => n,
+                _ => return Trust::untrusted(TrustProblem::Malformed, e),
+            };
+            match decode_signed_data(&normalised) {
+                Ok(sd) => (normalised.as_slice(), sd),
+                Err(e) => return Trust::untrusted(TrustProblem::Malformed, e),
             }
-            _ => return Trust::untrusted(TrustProblem::Malformed, e),
-        },
-    };
-    let sd = match decode_signed_data(der) {
-        Ok(sd) => sd,
-        Err(e) => return Trust::untrusted(TrustProblem::Malformed, e),
+        }
     };
     let Some(raw) = raw_signed_data(der) else {
         return Trust::untrusted(
