@@ -681,7 +681,7 @@ fn corpus_legacy_app_id_prefix_is_not_an_entitlement_mismatch() {
 /// as such: ad-hoc signatures are `skipped` (and facts.json calls them ad-hoc too), fastlane's
 /// "very capable app" re-signed with a self-made "TestFixture" certificate is `untrusted-root`.
 /// Then the rules agree: `preflight` as of the day each app was signed reports no trust problem
-/// (ITMS-90034/90161) for the Apple-signed ones, and `untrusted-root` for the TestFixture ones.
+/// (ITMS-90034/90035/90161) for the Apple-signed ones, and `untrusted-root` for the TestFixture ones.
 #[test]
 #[cfg_attr(
     not(ipagate_corpus),
@@ -803,12 +803,16 @@ fn corpus_signatures_and_profiles_chain_to_apple() {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|d| d["code"] == "ITMS-90034" || d["code"] == "ITMS-90161")
+            .filter(|d| {
+                ["ITMS-90034", "ITMS-90035", "ITMS-90161"]
+                    .contains(&d["code"].as_str().unwrap_or(""))
+            })
             .filter_map(|d| d["message"].as_str())
             .filter(|m| {
                 [
                     "chains to Apple Root CA",
                     "invalid CMS signature",
+                    "CMS signature does not verify",
                     "valid only from",
                     "[Invalid signature.]",
                 ]

@@ -544,8 +544,10 @@ fn findings_with(ipa: &std::path::Path, code: &str, args: &[&str]) -> Vec<String
         .collect()
 }
 
-/// The trust tier: every CMS fault is named in its rule's message; the clean package trips
-/// neither rule with the fixture root, and without it (Apple's pinned roots only) it is "not
+/// The trust tier: every CMS fault is named in its rule's message (a CMS that does not verify
+/// over its CodeDirectory is ITMS-90035, for every distribution; a chain that does not end at the
+/// root is ITMS-90034, App Store only; profiles are ITMS-90161 either way); the clean package
+/// trips none of them with the fixture root, and without it (Apple's pinned roots only) it is "not
 /// signed by a certificate that chains to Apple Root CA" — the test root is passed explicitly,
 /// no check is weakened; a chain certificate not yet valid on `--as-of` is reported too.
 #[test]
@@ -561,17 +563,17 @@ fn trust_faults_are_named_and_the_test_root_is_explicit() {
     for (name, code, kind) in [
         (
             "signature-cms-stale-digest",
-            "ITMS-90034",
+            "ITMS-90035",
             "message-digest-mismatch",
         ),
         (
             "signature-cms-wrong-cdhash",
-            "ITMS-90034",
+            "ITMS-90035",
             "cdhash-mismatch",
         ),
         (
             "signature-cms-bad-signature",
-            "ITMS-90034",
+            "ITMS-90035",
             "signature-invalid",
         ),
         ("signature-foreign-root", "ITMS-90034", "untrusted-root"),
@@ -585,16 +587,36 @@ fn trust_faults_are_named_and_the_test_root_is_explicit() {
         let got = findings_with(&write(name), code, &test_root);
         assert!(!got.is_empty(), "{name}: no {code}");
         assert!(got.iter().all(|m| m.contains(kind)), "{name}: {got:?}");
-        if name.starts_with("signature-") {
+        if name.starts_with("signature-foreign") {
             assert!(
                 got.iter()
                     .any(|m| m.starts_with("Payload/Demo.app/Demo (arm64) ")),
                 "{name}: {got:?}"
             );
+        } else if name.starts_with("signature-") {
+            assert!(
+                got.iter().any(|m| m.starts_with(
+                    "invalid signature of Payload/Demo.app/Demo (arm64): the CMS signature does not verify over the CodeDirectory ("
+                )),
+                "{name}: {got:?}"
+            );
+            // Devices verify the CMS too: the finding stays for an ad-hoc distribution.
+            let adhoc = [
+                "--trust-root",
+                TRUST_ROOT,
+                "--as-of",
+                "2026-11-25",
+                "--distribution",
+                "ad-hoc",
+            ];
+            assert!(
+                !findings_with(&write(name), code, &adhoc).is_empty(),
+                "{name}"
+            );
         }
     }
     let clean = write("clean");
-    for code in ["ITMS-90034", "ITMS-90161"] {
+    for code in ["ITMS-90034", "ITMS-90035", "ITMS-90161"] {
         assert_eq!(
             findings_with(&clean, code, &test_root),
             Vec::<String>::new()

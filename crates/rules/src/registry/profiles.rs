@@ -98,7 +98,9 @@ fn check_profile_valid(facts: &Facts, ctx: &Context, sink: &mut Sink) {
                         "download the profile again from the developer portal (Apple signs it) and export again; never edit a profile",
                     );
                 }
-                if let Some(problem) = super::signing::trust_problem(&p.trust, now) {
+                if let Some(problem) = super::signing::cms_problem(&p.trust)
+                    .or_else(|| super::signing::chain_problem(&p.trust, now))
+                {
                     let label = match p.trust.problem() {
                         Some(k) if k.is_signature_problem() => "[Invalid signature.] ",
                         _ => "",
