@@ -551,4 +551,48 @@ fn inspect_json_carries_profiles_and_signing_certificates() {
     assert_eq!(sig["certificates"].as_array().map(Vec::len), Some(2));
     assert_eq!(sig["certificates"][signer]["sha1"], listed["sha1"]);
     assert!(sig["cms_problem"].is_null());
+    // The trust verdicts: both verified against the fixture root, the chain signer first.
+    for trust in [&sig["trust"], &profile["trust"]] {
+        assert_eq!(trust["state"], "verified", "{trust}");
+        assert_eq!(trust["signing_time"], "2026-01-01T00:00:00Z");
+        let chain = trust["chain"].as_array().expect("chain");
+        assert_eq!(
+            chain.last().expect("root")["subject"],
+            "ipagate Test Root CA (not Apple)"
+        );
+        assert_eq!(
+            chain.last().expect("root")["not_after"],
+            "2036-01-01T00:00:00Z"
+        );
+    }
+    assert_eq!(
+        sig["trust"]["chain"][0]["subject"],
+        "Apple Distribution: Example Corp (ABCDE12345)"
+    );
+    // Without the test root: the same facts, judged against Apple's pinned roots.
+    let out = ipagate(&[
+        "inspect",
+        path.to_str().expect("utf-8"),
+        "--binaries",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let trust = &doc["bundles"][0]["profile"]["trust"];
+    assert_eq!(trust["state"], "untrusted", "{trust}");
+    assert_eq!(trust["problem"], "untrusted-root");
+    // And in the text output, a word per signature.
+    let out = ipagate(&[
+        "inspect",
+        "--trust-root",
+        TRUST_ROOT,
+        path.to_str().expect("utf-8"),
+        "--binaries",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("trust verified (root 'ipagate Test Root CA (not Apple)')"),
+        "{text}"
+    );
+    assert!(text.contains("signature verified"), "{text}");
 }
