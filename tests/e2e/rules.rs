@@ -583,6 +583,7 @@ fn trust_faults_are_named_and_the_test_root_is_explicit() {
             "message-digest-mismatch",
         ),
         ("profile-foreign-root", "ITMS-90161", "untrusted-root"),
+        ("profile-unsigned", "ITMS-90161", "bare property list"),
     ] {
         let got = findings_with(&write(name), code, &test_root);
         assert!(!got.is_empty(), "{name}: no {code}");
