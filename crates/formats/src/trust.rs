@@ -453,14 +453,17 @@ fn verification(
     };
     let key_oid = spki.algorithm.oid.to_string();
     let unsupported = || format!("signature algorithm {sig_oid} with a {key_oid} key");
+    // The signature's family must be the key's: an RSA OID never selects ECDSA, and back.
+    let rsa_sig = sig_oid.starts_with("1.2.840.113549.1.1.");
+    let ec_sig = sig_oid.starts_with("1.2.840.10045.");
     match key_oid.as_str() {
-        "1.2.840.113549.1.1.1" => Ok(match hash.ok_or_else(unsupported)? {
+        "1.2.840.113549.1.1.1" if rsa_sig => Ok(match hash.ok_or_else(unsupported)? {
             Hash::Sha1 => &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
             Hash::Sha256 => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
             Hash::Sha384 => &sig::RSA_PKCS1_2048_8192_SHA384,
             Hash::Sha512 => &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
         }),
-        "1.2.840.10045.2.1" => {
+        "1.2.840.10045.2.1" if ec_sig => {
             let curve = spki
                 .algorithm
                 .parameters
@@ -1209,6 +1212,79 @@ mod tests {
                 let _ = check(&bad, &cd1);
             }
         }
+    }
+
+    fn make_spki(
+        key_oid: &str,
+        curve: Option<&str>,
+        key: &[u8],
+    ) -> x509_cert::spki::SubjectPublicKeyInfoOwned {
+        x509_cert::spki::SubjectPublicKeyInfoOwned {
+            algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap(key_oid),
+                parameters: curve
+                    .map(|c| der::Any::encode_from(&ObjectIdentifier::new_unwrap(c)).unwrap()),
+            },
+            subject_public_key: der::asn1::BitString::from_bytes(key).unwrap(),
+        }
+    }
+
+    /// The algorithm table beyond what the fixtures use: ECDSA P-256/P-384 and RSA PKCS#1 v1.5
+    /// (both named by the signature OID and by a bare key OID plus the digest), with fresh keys.
+    /// Apple's own RSA SHA-1/SHA-256 signatures are covered by `pinned_fingerprints_match`.
+    #[test]
+    fn ecdsa_and_rsa_signatures_verify_and_wrong_pairings_do_not() {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, RsaKeyPair};
+        let rng = SystemRandom::new();
+        let msg = b"signed attributes";
+        let oid = |o: &str| ObjectIdentifier::new_unwrap(o);
+        for (signing, curve, sig_oid, hash) in [
+            (
+                &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+                "1.2.840.10045.3.1.7",
+                "1.2.840.10045.4.3.2",
+                Hash::Sha256,
+            ),
+            (
+                &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
+                "1.3.132.0.34",
+                "1.2.840.10045.4.3.3",
+                Hash::Sha384,
+            ),
+        ] {
+            let key = EcdsaKeyPair::generate(signing).unwrap();
+            let sig = key.sign(&rng, msg).unwrap();
+            let spki = make_spki("1.2.840.10045.2.1", Some(curve), key.public_key().as_ref());
+            let alg = verification(&oid(sig_oid), None, &spki).unwrap();
+            assert!(verify_with(alg, &spki, msg, sig.as_ref()), "{curve}");
+            assert!(!verify_with(alg, &spki, b"other", sig.as_ref()), "{curve}");
+            // A bare ecPublicKey signature OID takes the SignerInfo's digest.
+            let alg = verification(&oid("1.2.840.10045.2.1"), Some(hash), &spki).unwrap();
+            assert!(verify_with(alg, &spki, msg, sig.as_ref()), "{curve}");
+            // An unknown curve or an RSA signature OID with an EC key is unsupported, not a pass.
+            let odd = make_spki(
+                "1.2.840.10045.2.1",
+                Some("1.3.132.0.35"),
+                key.public_key().as_ref(),
+            );
+            assert!(verification(&oid(sig_oid), None, &odd).is_err());
+            assert!(verification(&oid("1.2.840.113549.1.1.11"), None, &spki).is_err());
+        }
+        let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let mut sig = vec![0; rsa.public_modulus_len()];
+        rsa.sign(&sig::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+            .unwrap();
+        let spki = make_spki("1.2.840.113549.1.1.1", None, rsa.public_key().as_ref());
+        let alg = verification(&oid("1.2.840.113549.1.1.11"), None, &spki).unwrap();
+        assert!(verify_with(alg, &spki, msg, &sig));
+        let alg = verification(&oid("1.2.840.113549.1.1.1"), Some(Hash::Sha256), &spki).unwrap();
+        assert!(verify_with(alg, &spki, msg, &sig));
+        // The right key, the wrong hash: does not verify.
+        let alg = verification(&oid("1.2.840.113549.1.1.1"), Some(Hash::Sha1), &spki).unwrap();
+        assert!(!verify_with(alg, &spki, msg, &sig));
+        // rsaEncryption without a digest to go with it: unsupported.
+        assert!(verification(&oid("1.2.840.113549.1.1.1"), None, &spki).is_err());
     }
 
     #[test]
