@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use ipagate_formats::binaries::{Binary, SignatureState, SliceFacts};
 use ipagate_formats::macho::CpuType;
 use ipagate_formats::profile::ProfileState;
+use ipagate_formats::trust::TrustAnchors;
 use ipagate_formats::{Bundle, Facts, InfoPlistState, Limits, Package};
 use serde_json::{Value, json};
 
@@ -41,15 +42,35 @@ pub struct InspectArgs {
     /// privacy rules read; implies --binaries).
     #[arg(long)]
     pub symbols: bool,
+    /// Tests only: verify signatures and profiles against this DER root certificate instead of
+    /// Apple's pinned roots (the fixtures are signed by a test CA, `fixtures/TestRoot.der`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub trust_root: Option<PathBuf>,
+}
+
+/// Apple's pinned roots, or only the root in `--trust-root FILE`.
+pub fn trust_anchors(
+    root: Option<&std::path::Path>,
+) -> anyhow::Result<std::borrow::Cow<'static, TrustAnchors>> {
+    use anyhow::Context as _;
+    let Some(path) = root else {
+        return Ok(std::borrow::Cow::Borrowed(TrustAnchors::apple()));
+    };
+    let der = std::fs::read(path)
+        .with_context(|| format!("cannot read --trust-root {}", path.display()))?;
+    let anchors = TrustAnchors::with_roots([der.as_slice()])
+        .with_context(|| format!("cannot use --trust-root {}", path.display()))?;
+    Ok(std::borrow::Cow::Owned(anchors))
 }
 
 /// Opens and reads a package; the error names the file and the problem.
 pub fn read_facts(
     path: &std::path::Path,
     tiers: ipagate_formats::Tiers,
+    anchors: &TrustAnchors,
 ) -> anyhow::Result<(Package, Facts)> {
     let package = Package::open(path, &Limits::default())?;
-    let facts = ipagate_formats::inspect_with(&package, tiers)?;
+    let facts = ipagate_formats::inspect_trusting(&package, tiers, anchors)?;
     Ok((package, facts))
 }
 
@@ -59,7 +80,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
         binaries: args.binaries,
         symbols: args.symbols,
     };
-    let (package, facts) = read_facts(&args.path, tiers)?;
+    let anchors = trust_anchors(args.trust_root.as_deref())?;
+    let (package, facts) = read_facts(&args.path, tiers, &anchors)?;
     let mut out = crate::output::stdout();
     match args.format {
         Format::Json => {
@@ -193,6 +215,7 @@ fn slice_json(s: &SliceFacts, symbols_scanned: bool) -> Value {
                 "cms_size": sig.cms.as_ref().map(Vec::len),
                 "certificates": sig.certificates,
                 "signer": sig.signer,
+                "trust": sig.trust,
                 "cms_problem": sig.cms_problem,
                 "problems": sig.problems,
             })
@@ -345,7 +368,8 @@ fn write_human(
                 ),
                 p.devices_count.unwrap_or(0),
                 p.developer_certificates.len(),
-            )?,
+            )
+            .and_then(|()| writeln!(out, "{indent}    signature {}", trust_word(&p.trust)))?,
         }
         if let Some(icons) = &b.icons {
             write_icons(out, &indent, icons)?;
@@ -533,9 +557,23 @@ fn slice_line(s: &SliceFacts, symbols_scanned: bool) -> String {
             } else if let Some(p) = &sig.cms_problem {
                 line.push_str(&format!(", CMS unreadable: {}", clean(p)));
             }
+            line.push_str(&format!(", trust {}", trust_word(&sig.trust)));
         }
     }
     line
+}
+
+/// The trust verdict in a few words, for the human output.
+fn trust_word(t: &ipagate_formats::trust::Trust) -> String {
+    use ipagate_formats::trust::Trust;
+    match t {
+        Trust::Verified { chain, .. } => format!(
+            "verified (root '{}')",
+            clean(chain.last().map_or("?", |c| c.subject.as_str()))
+        ),
+        Trust::Untrusted { detail, .. } => format!("UNTRUSTED: {}", clean(detail)),
+        Trust::Skipped { why } => format!("skipped ({})", clean(why)),
+    }
 }
 
 /// A property-list value as JSON (data as its length, dates as ISO 8601 text).

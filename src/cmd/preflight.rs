@@ -44,6 +44,10 @@ pub struct PreflightArgs {
     /// time grows with the file's size.
     #[arg(long)]
     pub no_input_hash: bool,
+    /// Tests only: verify signatures and profiles against this DER root certificate instead of
+    /// Apple's pinned roots (the fixtures are signed by a test CA, `fixtures/TestRoot.der`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub trust_root: Option<PathBuf>,
 }
 
 /// `--distribution` values.
@@ -118,6 +122,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
     };
     let options = ipagate_gate::GateOptions {
         hash: !args.no_input_hash,
+        anchors: crate::cmd::inspect::trust_anchors(args.trust_root.as_deref())?,
         ..ipagate_gate::GateOptions::new(ctx, config)
     };
     let checked = ipagate_gate::check(&args.path, &options)?;

@@ -78,6 +78,9 @@ pub struct PublishArgs {
     /// A folder with newer rule data (see `preflight --data`).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Tests only: verify signatures and profiles against this DER root instead of Apple's pinned roots.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub trust_root: Option<PathBuf>,
 
     /// What to Test (TestFlight), for `--locale`.
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["whats_new_file", "whats_new_json"])]
@@ -372,7 +375,11 @@ pub fn run(args: PublishArgs) -> anyhow::Result<u8> {
                 .unwrap_or_else(|| chrono::Utc::now().date_naive()),
             data: std::sync::Arc::new(super::preflight::load_data(args.data.as_deref())?),
         };
-        let checked = ipagate_gate::check(&args.ipa, &GateOptions::new(context, config))?;
+        let options = GateOptions {
+            anchors: super::inspect::trust_anchors(args.trust_root.as_deref())?,
+            ..GateOptions::new(context, config)
+        };
+        let checked = ipagate_gate::check(&args.ipa, &options)?;
         report.preflight = Some(checked.report());
         if !checked.summary.passed {
             report.outcome = Outcome::GateFailed;

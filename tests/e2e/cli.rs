@@ -1,6 +1,7 @@
 //! The command line itself: exit codes, JSON shape, human output, colour, configuration, the rule
 //! list in the README, and broken pipes.
 
+use crate::support::TRUST_ROOT;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
@@ -28,6 +29,8 @@ fn preflight_json_has_the_documented_shape() {
     let path = write_clean(&dir);
     let out = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         &path,
         "--format",
         "json",
@@ -64,7 +67,14 @@ fn preflight_json_has_the_documented_shape() {
 fn preflight_fails_the_gate_with_exit_1_and_compiler_style_text() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_broken(&dir);
-    let out = ipagate(&["preflight", &path, "--as-of", "2026-11-25"]);
+    let out = ipagate(&[
+        "preflight",
+        "--trust-root",
+        TRUST_ROOT,
+        &path,
+        "--as-of",
+        "2026-11-25",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("error[ITMS-90060]: "), "{text}");
@@ -82,6 +92,8 @@ fn preflight_fails_the_gate_with_exit_1_and_compiler_style_text() {
     assert!(!text.contains('\x1b'), "no colour when not a terminal");
     let forced = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         &path,
         "--as-of",
         "2026-11-25",
@@ -100,6 +112,8 @@ fn output_is_deterministic() {
     let path = write_broken(&dir);
     let args = [
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         path.as_str(),
         "--format",
         "json",
@@ -124,14 +138,23 @@ fn deny_warnings_and_distribution_change_the_verdict() {
     std::fs::write(&path, ipa.remove("ITSAppUsesNonExemptEncryption").build()).expect("write");
     let path = path.to_string_lossy().into_owned();
     assert_eq!(
-        ipagate(&["preflight", &path, "--as-of", "2026-11-25"])
-            .status
-            .code(),
+        ipagate(&[
+            "preflight",
+            "--trust-root",
+            TRUST_ROOT,
+            &path,
+            "--as-of",
+            "2026-11-25"
+        ])
+        .status
+        .code(),
         Some(0)
     );
     assert_eq!(
         ipagate(&[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             &path,
             "--as-of",
             "2026-11-25",
@@ -153,6 +176,8 @@ fn deny_warnings_and_distribution_change_the_verdict() {
     .expect("write");
     let out = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         &ad_hoc.to_string_lossy(),
         "--as-of",
         "2026-11-25",
@@ -171,6 +196,8 @@ fn deny_warnings_and_distribution_change_the_verdict() {
 fn with_config(ipa: &str, config: &std::path::Path) -> std::process::Output {
     ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         ipa,
         "--config",
         config.to_str().expect("utf-8"),
@@ -189,6 +216,8 @@ fn config_file_overrides_severity_and_rejects_unknown_keys() {
     .expect("write");
     let out = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         &path,
         "--format",
         "json",
@@ -263,19 +292,36 @@ fn readme_rule_list_is_current() {
 fn bad_invocations_exit_2() {
     assert_eq!(ipagate(&["preflight"]).status.code(), Some(2));
     assert_eq!(
-        ipagate(&["preflight", "x.ipa", "--as-of", "25/11/2026"])
-            .status
-            .code(),
+        ipagate(&[
+            "preflight",
+            "--trust-root",
+            TRUST_ROOT,
+            "x.ipa",
+            "--as-of",
+            "25/11/2026"
+        ])
+        .status
+        .code(),
         Some(2)
     );
-    let out = ipagate(&["inspect", "/definitely/not/here.ipa"]);
+    let out = ipagate(&[
+        "inspect",
+        "--trust-root",
+        TRUST_ROOT,
+        "/definitely/not/here.ipa",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .starts_with("ipagate: error: cannot read /definitely/not/here.ipa")
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = ipagate(&["inspect", dir.path().to_str().expect("utf-8")]);
+    let out = ipagate(&[
+        "inspect",
+        "--trust-root",
+        TRUST_ROOT,
+        dir.path().to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an .app bundle or an .xcarchive"));
 }
@@ -287,9 +333,18 @@ fn broken_pipe_exits_quietly() {
     let runs: [&[&str]; 4] = [
         &["rules"],
         &["rules", "--format", "json"],
-        &["inspect", &fixture, "--format", "json"],
+        &[
+            "inspect",
+            "--trust-root",
+            TRUST_ROOT,
+            &fixture,
+            "--format",
+            "json",
+        ],
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             &fixture,
             "--format",
             "json",
@@ -332,6 +387,8 @@ fn hostile_names_are_sanitised_for_terminals() {
     std::fs::write(&path, evil.build()).expect("write");
     let out = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         path.to_str().expect("utf-8"),
         "--as-of",
         "2026-11-25",
@@ -366,6 +423,8 @@ fn human_output_snapshot_of_the_broken_fixture() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/Broken.ipa");
     let out = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         fixture,
         "--as-of",
         "2026-11-25",
@@ -375,7 +434,14 @@ fn human_output_snapshot_of_the_broken_fixture() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout).replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
     snapshot("preflight-broken.txt", &text);
-    let out = ipagate(&["inspect", fixture, "--color", "never"]);
+    let out = ipagate(&[
+        "inspect",
+        "--trust-root",
+        TRUST_ROOT,
+        fixture,
+        "--color",
+        "never",
+    ]);
     let text = String::from_utf8_lossy(&out.stdout).replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
     snapshot("inspect-broken.txt", &text);
 }
@@ -396,7 +462,14 @@ fn inspect_reads_binaries_only_when_asked() {
     .expect("write");
     let path = path.to_str().expect("utf-8");
     let json = |extra: &[&str]| -> Value {
-        let mut args = vec!["inspect", path, "--format", "json"];
+        let mut args = vec![
+            "inspect",
+            "--trust-root",
+            TRUST_ROOT,
+            path,
+            "--format",
+            "json",
+        ];
         args.extend_from_slice(extra);
         let out = ipagate(&args);
         assert_eq!(out.status.code(), Some(0));
@@ -434,6 +507,8 @@ fn inspect_json_carries_profiles_and_signing_certificates() {
     .expect("write");
     let out = ipagate(&[
         "inspect",
+        "--trust-root",
+        TRUST_ROOT,
         path.to_str().expect("utf-8"),
         "--binaries",
         "--format",
@@ -476,6 +551,50 @@ fn inspect_json_carries_profiles_and_signing_certificates() {
     assert_eq!(sig["certificates"].as_array().map(Vec::len), Some(2));
     assert_eq!(sig["certificates"][signer]["sha1"], listed["sha1"]);
     assert!(sig["cms_problem"].is_null());
+    // The trust verdicts: both verified against the fixture root, the chain signer first.
+    for trust in [&sig["trust"], &profile["trust"]] {
+        assert_eq!(trust["state"], "verified", "{trust}");
+        assert_eq!(trust["signing_time"], "2026-01-01T00:00:00Z");
+        let chain = trust["chain"].as_array().expect("chain");
+        assert_eq!(
+            chain.last().expect("root")["subject"],
+            "ipagate Test Root CA (not Apple)"
+        );
+        assert_eq!(
+            chain.last().expect("root")["not_after"],
+            "2036-01-01T00:00:00Z"
+        );
+    }
+    assert_eq!(
+        sig["trust"]["chain"][0]["subject"],
+        "Apple Distribution: Example Corp (ABCDE12345)"
+    );
+    // Without the test root: the same facts, judged against Apple's pinned roots.
+    let out = ipagate(&[
+        "inspect",
+        path.to_str().expect("utf-8"),
+        "--binaries",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let trust = &doc["bundles"][0]["profile"]["trust"];
+    assert_eq!(trust["state"], "untrusted", "{trust}");
+    assert_eq!(trust["problem"], "untrusted-root");
+    // And in the text output, a word per signature.
+    let out = ipagate(&[
+        "inspect",
+        "--trust-root",
+        TRUST_ROOT,
+        path.to_str().expect("utf-8"),
+        "--binaries",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("trust verified (root 'ipagate Test Root CA (not Apple)')"),
+        "{text}"
+    );
+    assert!(text.contains("signature verified"), "{text}");
 }
 
 /// The JSON report is typed data in `ipagate-gate` now; these golden files were written by the ad-hoc JSON the
@@ -489,6 +608,8 @@ fn json_report_snapshots_of_the_bundled_fixtures() {
             &fixture,
             "--as-of",
             "2026-12-01",
+            "--trust-root",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/TestRoot.der"),
             "--format",
             "json",
         ]);

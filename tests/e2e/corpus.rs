@@ -675,3 +675,187 @@ fn corpus_legacy_app_id_prefix_is_not_an_entitlement_mismatch() {
         );
     }
 }
+
+/// The trust tier on the real corpus: every CMS signature of every Mach-O and every embedded
+/// profile verifies and chains to a pinned Apple root, except what is not Apple's and is reported
+/// as such: ad-hoc signatures are `skipped` (and facts.json calls them ad-hoc too), fastlane's
+/// "very capable app" re-signed with a self-made "TestFixture" certificate is `untrusted-root`.
+/// Then the rules agree: `preflight` as of the day each app was signed reports no trust problem
+/// (ITMS-90034/90035/90161) for the Apple-signed ones, and `untrusted-root` for the TestFixture ones.
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_signatures_and_profiles_chain_to_apple() {
+    let Some(dir) = corpus() else { return };
+    let facts = facts(&dir);
+    const APPLE_ROOTS: [&str; 2] = ["Apple Root CA", "Apple Root Certificate Authority"];
+    let (mut verified, mut adhoc, mut foreign, mut profiles, mut gated) = (0, 0, 0, 0, 0);
+    for file in archives(&dir) {
+        let ctx = key(&dir, &file);
+        let out = ipagate(&[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--binaries",
+            "--format",
+            "json",
+        ]);
+        if out.status.code() != Some(0) {
+            continue;
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let self_made = ctx.starts_with("ipas/fastlane/very");
+        let mut signed_on: Option<String> = None;
+        let judge = |what: &str, trust: &Value| -> &'static str {
+            match trust["state"].as_str() {
+                Some("verified") => {
+                    let root = trust["chain"]
+                        .as_array()
+                        .and_then(|c| c.last())
+                        .and_then(|c| c["subject"].as_str());
+                    assert!(
+                        root.is_some_and(|r| APPLE_ROOTS.contains(&r)),
+                        "{ctx} {what}: verified up to {root:?}"
+                    );
+                    assert!(!self_made, "{ctx} {what}: TestFixture verified");
+                    "verified"
+                }
+                Some("untrusted") if self_made => {
+                    assert_eq!(trust["problem"], "untrusted-root", "{ctx} {what}");
+                    assert!(
+                        trust["detail"]
+                            .as_str()
+                            .unwrap_or("")
+                            .contains("TestFixture"),
+                        "{ctx} {what}: {trust}"
+                    );
+                    "foreign"
+                }
+                Some("skipped") => "skipped",
+                _ => panic!("{ctx} {what}: {trust}"),
+            }
+        };
+        for b in doc["binaries"].as_array().into_iter().flatten() {
+            for s in b["slices"].as_array().into_iter().flatten() {
+                let sig = &s["signature"];
+                if sig["state"] != "parsed" {
+                    continue;
+                }
+                let what = format!("{} ({})", b["path"], s["arch"]);
+                match judge(&what, &sig["trust"]) {
+                    "verified" => {
+                        verified += 1;
+                        if b["role"] == "main-executable" && signed_on.is_none() {
+                            signed_on = sig["trust"]["signing_time"].as_str().map(str::to_owned);
+                        }
+                    }
+                    "foreign" => foreign += 1,
+                    _ => {
+                        // Skipped means ad-hoc: an empty CMS blob, and facts.json agrees where it
+                        // read this executable.
+                        assert_eq!(sig["cms_size"], 0, "{ctx} {what}: skipped but has a CMS");
+                        adhoc += 1;
+                    }
+                }
+            }
+        }
+        for bundle in doc["bundles"].as_array().into_iter().flatten() {
+            let p = &bundle["profile"];
+            if p["state"] != "parsed" {
+                continue;
+            }
+            let what = p["path"].as_str().unwrap_or("?").to_string();
+            assert_ne!(judge(&what, &p["trust"]), "skipped", "{ctx} {what}");
+            profiles += 1;
+        }
+        // facts.json's reading of the main executable: ad-hoc there iff skipped here.
+        if let Some(cs) = facts["files"][&ctx]["facts"]["apps"][0]["macho"]["codesig"].as_object() {
+            let app_path = doc["bundles"][0]["path"].as_str().unwrap_or("");
+            let main = doc["binaries"].as_array().and_then(|bins| {
+                bins.iter()
+                    .find(|b| b["bundle"] == app_path && b["role"] == "main-executable")
+            });
+            if let Some(main) = main {
+                let state = &main["slices"][0]["signature"]["trust"]["state"];
+                assert_eq!(
+                    cs["adhoc"].as_bool() == Some(true),
+                    state == "skipped",
+                    "{ctx}: facts.json adhoc {:?}, trust {state}",
+                    cs["adhoc"]
+                );
+            }
+        }
+        // The rules, as of the day the app was signed (when its chain was valid).
+        let Some(day) = signed_on.as_deref().and_then(|t| t.get(..10)) else {
+            continue;
+        };
+        let out = ipagate(&[
+            "preflight",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "--as-of",
+            day,
+        ]);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let trust_findings: Vec<String> = report["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| {
+                ["ITMS-90034", "ITMS-90035", "ITMS-90161"]
+                    .contains(&d["code"].as_str().unwrap_or(""))
+            })
+            .filter_map(|d| d["message"].as_str())
+            .filter(|m| {
+                [
+                    "chains to Apple Root CA",
+                    "invalid CMS signature",
+                    "CMS signature does not verify",
+                    "valid only from",
+                    "[Invalid signature.]",
+                ]
+                .iter()
+                .any(|k| m.contains(k))
+            })
+            .map(str::to_owned)
+            .collect();
+        assert!(
+            trust_findings.is_empty(),
+            "{ctx} as of {day}: {trust_findings:?}"
+        );
+        gated += 1;
+    }
+    for file in ["very capable app.ipa", "very-capable-app.ipa"] {
+        let path = dir.join("ipas/fastlane").join(file);
+        let out = ipagate(&[
+            "preflight",
+            path.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "--as-of",
+            "2019-01-01",
+        ]);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let named = report["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| {
+                d["code"] == "ITMS-90034"
+                    && d["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("untrusted-root")
+            });
+        assert!(named, "{file}: no ITMS-90034 untrusted-root");
+    }
+    println!(
+        "corpus trust: {verified} signatures verified, {adhoc} ad-hoc, {foreign} self-signed; {profiles} profiles; {gated} apps gated as of their signing day"
+    );
+    assert!(
+        verified >= 60 && profiles >= 15 && gated >= 12,
+        "too few checked"
+    );
+}

@@ -1,6 +1,7 @@
 //! What a newcomer tripped over (issue 8, low): JSON errors, JSON key order, `explain` by bare number and near
 //! names, `--deny-warnings` saying so, the sandbox's example files and `--print-env`.
 
+use crate::support::TRUST_ROOT;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -43,8 +44,22 @@ fn json_error_document_on_stdout_for_every_json_command() {
     );
     let missing = dir.path().join("missing.ipa").display().to_string();
     for args in [
-        vec!["preflight", missing.as_str(), "--format", "json"],
-        vec!["inspect", missing.as_str(), "--format", "json"],
+        vec![
+            "preflight",
+            "--trust-root",
+            TRUST_ROOT,
+            missing.as_str(),
+            "--format",
+            "json",
+        ],
+        vec![
+            "inspect",
+            "--trust-root",
+            TRUST_ROOT,
+            missing.as_str(),
+            "--format",
+            "json",
+        ],
         vec![
             "build-number",
             "show",
@@ -69,7 +84,7 @@ fn json_error_document_on_stdout_for_every_json_command() {
         );
     }
     // Text output stays as it was: the error on stderr only.
-    let out = ipagate(&["preflight", missing.as_str()]);
+    let out = ipagate(&["preflight", "--trust-root", TRUST_ROOT, missing.as_str()]);
     assert_eq!(stdout(&out), "");
 }
 
@@ -80,13 +95,22 @@ fn json_keys_keep_the_documented_order() {
     for args in [
         vec![
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             fixtures,
             "--format",
             "json",
             "--as-of",
             "2026-11-25",
         ],
-        vec!["inspect", fixtures, "--format", "json"],
+        vec![
+            "inspect",
+            "--trust-root",
+            TRUST_ROOT,
+            fixtures,
+            "--format",
+            "json",
+        ],
     ] {
         let command = args[0];
         let out = ipagate(&args);
@@ -132,6 +156,8 @@ fn deny_warnings_says_the_warnings_were_denied() {
     let path = path.display().to_string();
     let out = ipagate(&[
         "preflight",
+        "--trust-root",
+        TRUST_ROOT,
         &path,
         "--as-of",
         "2026-11-25",
@@ -146,7 +172,14 @@ fn deny_warnings_says_the_warnings_were_denied() {
             ),
         "{last}"
     );
-    let out = ipagate(&["preflight", &path, "--as-of", "2026-11-25"]);
+    let out = ipagate(&[
+        "preflight",
+        "--trust-root",
+        TRUST_ROOT,
+        &path,
+        "--as-of",
+        "2026-11-25",
+    ]);
     assert!(!stdout(&out).contains("denied"));
 }
 

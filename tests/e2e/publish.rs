@@ -48,7 +48,9 @@ async fn sandbox(seed: Value, fixture: &str) -> Sandbox {
 }
 
 async fn publish(sb: &Sandbox, extra: &[&str]) -> Output {
-    let mut args = vec!["--as-of", AS_OF];
+    // The fixtures are signed by the fixture CA, not by Apple.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/TestRoot.der");
+    let mut args = vec!["--as-of", AS_OF, "--trust-root", root];
     args.extend_from_slice(extra);
     let mut cmd = sb.command_for("publish", &args);
     tokio::task::spawn_blocking(move || cmd.output().unwrap())

@@ -3,6 +3,7 @@
 //! is tripped by at least one package, unreadable inputs end with one error line and exit 2, and
 //! hostile archives end without a panic.
 
+use crate::support::TRUST_ROOT;
 use std::collections::BTreeSet;
 
 use ipagate_fixtures::{Expect, Make, Scenario, scenarios};
@@ -18,6 +19,8 @@ fn preflight(dir: &tempfile::TempDir, s: &Scenario) -> (Option<i32>, Value, Stri
     let out = crate::support::ipagate_within(
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -330,7 +333,14 @@ fn other_input_forms_give_the_same_facts() {
         .write_xcarchive(&dir.path().join("arch"))
         .expect("xcarchive");
     let bundles = |p: &std::path::Path| -> Value {
-        let out = ipagate(&["inspect", p.to_str().expect("utf-8"), "--format", "json"]);
+        let out = ipagate(&[
+            "inspect",
+            "--trust-root",
+            TRUST_ROOT,
+            p.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -374,6 +384,8 @@ fn nested_bundles_are_found_past_a_sibling_that_sorts_between() {
     let out = crate::support::ipagate_within(
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -408,6 +420,8 @@ fn dated_rules_on_both_sides_of_their_dates() {
         std::fs::write(&path, s.bytes()).expect("write");
         let mut args = vec![
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -490,6 +504,8 @@ fn findings(ipa: &std::path::Path, code: &str) -> Vec<String> {
     let out = crate::support::ipagate_within(
         &[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             ipa.to_str().expect("utf-8"),
             "--format",
             "json",
@@ -506,6 +522,143 @@ fn findings(ipa: &std::path::Path, code: &str) -> Vec<String> {
         .filter(|d| d["code"] == code)
         .map(|d| d["message"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// The messages of the diagnostics with `code` that `preflight ARGS IPA --format json` reports.
+fn findings_with(ipa: &std::path::Path, code: &str, args: &[&str]) -> Vec<String> {
+    let mut all = vec![
+        "preflight",
+        ipa.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let out = crate::support::ipagate_within(&all, std::time::Duration::from_secs(30));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == code)
+        .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The trust tier: every CMS fault is named in its rule's message (a CMS that does not verify
+/// over its CodeDirectory is ITMS-90035, for every distribution; a chain that does not end at the
+/// root is ITMS-90034, App Store only; profiles are ITMS-90161 either way); the clean package
+/// trips none of them with the fixture root, and without it (Apple's pinned roots only) it is "not
+/// signed by a certificate that chains to Apple Root CA" — the test root is passed explicitly,
+/// no check is weakened; a chain certificate not yet valid on `--as-of` is reported too.
+#[test]
+fn trust_faults_are_named_and_the_test_root_is_explicit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str| {
+        let path = dir.path().join(format!("{name}.ipa"));
+        let s = ipagate_fixtures::scenario(name).expect("scenario");
+        std::fs::write(&path, s.bytes()).expect("write");
+        path
+    };
+    let test_root = ["--trust-root", TRUST_ROOT, "--as-of", "2026-11-25"];
+    for (name, code, kind) in [
+        (
+            "signature-cms-stale-digest",
+            "ITMS-90035",
+            "message-digest-mismatch",
+        ),
+        (
+            "signature-cms-wrong-cdhash",
+            "ITMS-90035",
+            "cdhash-mismatch",
+        ),
+        (
+            "signature-cms-bad-signature",
+            "ITMS-90035",
+            "signature-invalid",
+        ),
+        ("signature-foreign-root", "ITMS-90034", "untrusted-root"),
+        (
+            "profile-cms-stale-digest",
+            "ITMS-90161",
+            "message-digest-mismatch",
+        ),
+        ("profile-foreign-root", "ITMS-90161", "untrusted-root"),
+        ("profile-unsigned", "ITMS-90161", "bare property list"),
+    ] {
+        let got = findings_with(&write(name), code, &test_root);
+        assert!(!got.is_empty(), "{name}: no {code}");
+        assert!(got.iter().all(|m| m.contains(kind)), "{name}: {got:?}");
+        if name.starts_with("signature-foreign") {
+            assert!(
+                got.iter()
+                    .any(|m| m.starts_with("Payload/Demo.app/Demo (arm64) ")),
+                "{name}: {got:?}"
+            );
+        } else if name.starts_with("signature-") {
+            assert!(
+                got.iter().any(|m| m.starts_with(
+                    "invalid signature of Payload/Demo.app/Demo (arm64): the CMS signature does not verify over the CodeDirectory ("
+                )),
+                "{name}: {got:?}"
+            );
+            // Devices verify the CMS too: the finding stays for an ad-hoc distribution.
+            let adhoc = [
+                "--trust-root",
+                TRUST_ROOT,
+                "--as-of",
+                "2026-11-25",
+                "--distribution",
+                "ad-hoc",
+            ];
+            assert!(
+                !findings_with(&write(name), code, &adhoc).is_empty(),
+                "{name}"
+            );
+        }
+    }
+    let clean = write("clean");
+    for code in ["ITMS-90034", "ITMS-90035", "ITMS-90161"] {
+        assert_eq!(
+            findings_with(&clean, code, &test_root),
+            Vec::<String>::new()
+        );
+    }
+    // Apple's roots only: the same clean package is not Apple's.
+    let apple = ["--as-of", "2026-11-25"];
+    let sigs = findings_with(&clean, "ITMS-90034", &apple);
+    assert!(!sigs.is_empty());
+    assert!(
+        sigs.iter()
+            .all(|m| m.contains("chains to Apple Root CA (untrusted-root)")),
+        "{sigs:?}"
+    );
+    let profiles = findings_with(&clean, "ITMS-90161", &apple);
+    assert!(profiles.iter().all(|m| m.contains("untrusted-root")) && !profiles.is_empty());
+    // --distribution ad-hoc does not apply ITMS-90034 (App Store only) but a device refuses a
+    // profile Apple did not sign, so ITMS-90161 stays.
+    let adhoc = ["--as-of", "2026-11-25", "--distribution", "ad-hoc"];
+    assert!(findings_with(&clean, "ITMS-90034", &adhoc).is_empty());
+    assert!(!findings_with(&clean, "ITMS-90161", &adhoc).is_empty());
+    // Before the fixture root's validity (2026-01-01): the chain is judged as of --as-of.
+    let early = ["--trust-root", TRUST_ROOT, "--as-of", "2025-06-01"];
+    let got = findings_with(&clean, "ITMS-90034", &early);
+    assert!(
+        got.iter().any(|m| m.contains(
+            "'ipagate Test Root CA (not Apple)' is valid only from 2026-01-01 to 2036-01-01 (as of 2025-06-01)"
+        )),
+        "{got:?}"
+    );
+    // A --trust-root that is not a certificate is a usage error, not a silent fallback.
+    let bogus = dir.path().join("bogus.der");
+    std::fs::write(&bogus, b"-----BEGIN CERTIFICATE-----").expect("write");
+    let out = crate::support::ipagate(&[
+        "preflight",
+        clean.to_str().expect("utf-8"),
+        "--trust-root",
+        bogus.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot use --trust-root"));
 }
 
 /// ITMS-91053 names the binary, the category and the symbols, and goes away when the bundle's
@@ -622,6 +775,8 @@ fn ad_hoc_export_passes_for_ad_hoc_and_fails_for_app_store() {
     let run = |distribution: &str| {
         let out = ipagate(&[
             "preflight",
+            "--trust-root",
+            TRUST_ROOT,
             path.to_str().expect("utf-8"),
             "--format",
             "json",

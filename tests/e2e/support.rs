@@ -4,6 +4,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// The fixture CA's root certificate: every fixture signature and profile chains to it (and to
+/// nothing of Apple's), so tests pass it as `--trust-root` rather than weaken any check.
+pub const TRUST_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/TestRoot.der");
+
 /// Path of the built `ipagate` binary.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ipagate"))

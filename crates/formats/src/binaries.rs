@@ -17,6 +17,7 @@ use crate::codesign::{self, PageCheck, Signature, SlotCheck, SpecialInputs};
 use crate::facts::Bundle;
 use crate::macho::{self, MachOFile, Slice};
 use crate::package::{Entry, Package};
+use crate::trust::TrustAnchors;
 
 /// Why this file was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -134,9 +135,15 @@ fn enclosing(index: &HashMap<&str, usize>, path: &str) -> Option<usize> {
     None
 }
 
-/// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes; with
-/// `scan_symbols`, also lists each slice's imports, selectors and class names.
-pub fn read_binaries(package: &Package, bundles: &[Bundle], scan_symbols: bool) -> BinaryFacts {
+/// Reads every Mach-O file of the package, in parallel, and verifies each slice's hashes and
+/// signatures (against `anchors`); with `scan_symbols`, also lists each slice's imports,
+/// selectors and class names.
+pub fn read_binaries(
+    package: &Package,
+    bundles: &[Bundle],
+    scan_symbols: bool,
+    anchors: &TrustAnchors,
+) -> BinaryFacts {
     let mut candidates: Vec<Candidate<'_>> = Vec::new();
     let index: HashMap<&str, usize> = bundles
         .iter()
@@ -189,7 +196,7 @@ pub fn read_binaries(package: &Package, bundles: &[Bundle], scan_symbols: bool) 
     }
     let results: Vec<Result<Option<Binary>, NotMachO>> = candidates
         .par_iter()
-        .map(|c| read_one(package, bundles, c, scan_symbols))
+        .map(|c| read_one(package, bundles, c, scan_symbols, anchors))
         .collect();
     let mut out = BinaryFacts::default();
     for r in results {
@@ -207,6 +214,7 @@ fn read_one(
     bundles: &[Bundle],
     c: &Candidate<'_>,
     scan_symbols: bool,
+    anchors: &TrustAnchors,
 ) -> Result<Option<Binary>, NotMachO> {
     let limits = package.limits();
     let main = c.role == BinaryRole::MainExecutable;
@@ -258,7 +266,7 @@ fn read_one(
         info_plist: info_plist.as_deref(),
         code_resources: code_resources.as_deref(),
     };
-    Ok(Some(binary_facts(
+    Ok(Some(binary_facts_trusting(
         &c.entry.path,
         c.bundle,
         c.role,
@@ -266,11 +274,12 @@ fn read_one(
         file,
         &inputs,
         scan_symbols,
+        anchors,
     )))
 }
 
-/// Slices, signatures and hash checks of one Mach-O file held in memory; with `scan_symbols`,
-/// each slice's symbols too.
+/// Slices, signatures and hash checks of one Mach-O file held in memory (signatures verified
+/// against Apple's roots); with `scan_symbols`, each slice's symbols too.
 pub fn binary_facts(
     path: &str,
     bundle: Option<usize>,
@@ -280,10 +289,34 @@ pub fn binary_facts(
     inputs: &SpecialInputs<'_>,
     scan_symbols: bool,
 ) -> Binary {
+    binary_facts_trusting(
+        path,
+        bundle,
+        role,
+        bytes,
+        file,
+        inputs,
+        scan_symbols,
+        TrustAnchors::apple(),
+    )
+}
+
+/// [`binary_facts`] with signatures verified against `anchors`.
+#[allow(clippy::too_many_arguments)]
+pub fn binary_facts_trusting(
+    path: &str,
+    bundle: Option<usize>,
+    role: BinaryRole,
+    bytes: &[u8],
+    file: MachOFile,
+    inputs: &SpecialInputs<'_>,
+    scan_symbols: bool,
+    anchors: &TrustAnchors,
+) -> Binary {
     let slices = file
         .slices
         .into_iter()
-        .map(|s| slice_facts(bytes, s, inputs, scan_symbols))
+        .map(|s| slice_facts(bytes, s, inputs, scan_symbols, anchors))
         .collect();
     Binary {
         path: path.to_string(),
@@ -300,6 +333,7 @@ fn slice_facts(
     slice: Slice,
     inputs: &SpecialInputs<'_>,
     scan_symbols: bool,
+    anchors: &TrustAnchors,
 ) -> SliceFacts {
     let mut facts = SliceFacts {
         signature: SignatureState::Absent,
@@ -320,7 +354,7 @@ fn slice_facts(
         facts.signature = SignatureState::Unreadable("the slice lies outside the file".into());
         return facts;
     };
-    match codesign::parse_in_slice(bytes, range.dataoff, range.datasize) {
+    match codesign::parse_in_slice_with(bytes, range.dataoff, range.datasize, anchors) {
         Err(e) => facts.signature = SignatureState::Unreadable(e.to_string()),
         Ok(sig) => {
             for cd in &sig.code_directories {

@@ -18,6 +18,10 @@
 //! The SuperBlob index and CodeDirectory fields are read with `object`'s code-signature reader
 //! (bounds-checked, no allocation by declared counts). Hashes use `aws-lc-rs`, already in the tree.
 //!
+//! The CMS blob is verified over the primary CodeDirectory, with Apple's cdhashes attributes
+//! checked against every CodeDirectory, and its chain followed to a pinned root
+//! ([`crate::trust`], [`Signature::trust`]; [`parse_with`] takes other anchors).
+//!
 //! Verification results are facts ("page 3 differs", "slot 1 differs"), not errors: the rules
 //! decide. [`PageHasher`] consumes the slice in chunks of any size, so a streaming reader can
 //! feed it as the entry inflates.
@@ -248,6 +252,9 @@ pub struct Signature {
     pub cms_problem: Option<String>,
     /// Blobs that could not be read, worded for a message.
     pub problems: Vec<String>,
+    /// Whether the CMS verifies over the CodeDirectory and chains to a trust anchor
+    /// ([`crate::trust`]); `Skipped` for ad-hoc signatures.
+    pub trust: crate::trust::Trust,
 }
 
 impl Signature {
@@ -280,11 +287,26 @@ pub enum SignatureError {
     SuperBlob(String),
 }
 
-/// Parses the SuperBlob at `dataoff..dataoff+datasize` of `slice`.
+/// Parses the SuperBlob at `dataoff..dataoff+datasize` of `slice` (trust against Apple's roots).
 pub fn parse_in_slice(
     slice: &[u8],
     dataoff: u32,
     datasize: u32,
+) -> Result<Signature, SignatureError> {
+    parse_in_slice_with(
+        slice,
+        dataoff,
+        datasize,
+        crate::trust::TrustAnchors::apple(),
+    )
+}
+
+/// [`parse_in_slice`] with the CMS verified against `anchors`.
+pub fn parse_in_slice_with(
+    slice: &[u8],
+    dataoff: u32,
+    datasize: u32,
+    anchors: &crate::trust::TrustAnchors,
 ) -> Result<Signature, SignatureError> {
     let start = dataoff as usize;
     let bytes = start
@@ -295,13 +317,23 @@ pub fn parse_in_slice(
             size: datasize,
             slice_size: slice.len(),
         })?;
-    parse(bytes)
+    parse_with(bytes, anchors)
 }
 
-/// Parses a SuperBlob held in memory.
+/// Parses a SuperBlob held in memory, verifying its CMS against Apple's roots.
 pub fn parse(bytes: &[u8]) -> Result<Signature, SignatureError> {
+    parse_with(bytes, crate::trust::TrustAnchors::apple())
+}
+
+/// Parses a SuperBlob held in memory, verifying its CMS against `anchors`.
+pub fn parse_with(
+    bytes: &[u8],
+    anchors: &crate::trust::TrustAnchors,
+) -> Result<Signature, SignatureError> {
     let sig = CodeSignature::parse(bytes).map_err(|e| SignatureError::SuperBlob(e.to_string()))?;
     let mut out = Signature::default();
+    // The CodeDirectory blobs as signed, for the CMS check (borrowed from `bytes`).
+    let mut cd_blobs: Vec<(HashType, &[u8])> = Vec::new();
     if sig.index().len() > MAX_BLOBS {
         out.problems.push(format!(
             "SuperBlob declares {} blobs; the first {MAX_BLOBS} are read",
@@ -330,7 +362,10 @@ pub fn parse(bytes: &[u8]) -> Result<Signature, SignatureError> {
         match (slot, magic) {
             (0 | 0x1000..=0x1004, BlobMagic::CodeDirectory) => {
                 match code_directory(slot, blob.data()) {
-                    Ok(cd) => out.code_directories.push(cd),
+                    Ok(cd) => {
+                        cd_blobs.push((cd.hash_type, blob.data()));
+                        out.code_directories.push(cd);
+                    }
                     Err(problem) => out
                         .problems
                         .push(format!("CodeDirectory in slot {slot:#x}: {problem}")),
@@ -356,6 +391,28 @@ pub fn parse(bytes: &[u8]) -> Result<Signature, SignatureError> {
             }
             Err(e) => out.cms_problem = Some(e.0),
         }
+        // The CMS signs the primary CodeDirectory (slot 0), detached.
+        out.trust = match (out.code_directories.first(), cd_blobs.first()) {
+            (Some(cd), Some((_, primary))) if cd.slot == slot::CODE_DIRECTORY => {
+                crate::trust::verify(
+                    cms,
+                    crate::trust::Content::Detached {
+                        signed: primary,
+                        code_directories: &cd_blobs,
+                    },
+                    anchors,
+                )
+            }
+            _ => crate::trust::Trust::Untrusted {
+                problem: crate::trust::TrustProblem::Malformed,
+                detail: "there is no primary CodeDirectory for the CMS signature to cover".into(),
+                chain: Vec::new(),
+            },
+        };
+    } else if out.cms.is_some() {
+        out.trust = crate::trust::Trust::Skipped {
+            why: "ad-hoc: the CMS blob is empty".into(),
+        };
     }
     Ok(out)
 }

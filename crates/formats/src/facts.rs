@@ -467,6 +467,16 @@ pub fn inspect(package: &Package) -> Result<Facts, crate::OpenError> {
 /// then reads each bundle's Info.plist on the rayon pool, in parallel; then, if asked, every
 /// Mach-O file.
 pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::OpenError> {
+    inspect_trusting(package, tiers, crate::trust::TrustAnchors::apple())
+}
+
+/// [`inspect_with`], verifying code signatures and profiles against `anchors` instead of Apple's
+/// pinned roots (tests pass the fixture CA's root; nothing is checked less).
+pub fn inspect_trusting(
+    package: &Package,
+    tiers: Tiers,
+    anchors: &crate::trust::TrustAnchors,
+) -> Result<Facts, crate::OpenError> {
     let tiers = tiers.normalized();
     let app_root = package.app_root().to_string();
     // Borrowed from the entry paths: one pass, no allocation per entry.
@@ -523,7 +533,7 @@ pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::Ope
 
     let mut bundles: Vec<Bundle> = dirs
         .par_iter()
-        .map(|dir| read_bundle(package, dir, &app_root))
+        .map(|dir| read_bundle(package, dir, &app_root, anchors))
         .collect::<Result<Vec<_>, _>>()?;
     // Parents: the nearest enclosing bundle, found by walking up the path (at most `max_depth`
     // lookups per bundle, never a scan of all bundles: 60,000 bundles must not take minutes).
@@ -584,7 +594,7 @@ pub fn inspect_with(package: &Package, tiers: Tiers) -> Result<Facts, crate::Ope
         }
     });
     let found = if tiers.binaries {
-        crate::binaries::read_binaries(package, &bundles, tiers.symbols)
+        crate::binaries::read_binaries(package, &bundles, tiers.symbols, anchors)
     } else {
         crate::binaries::BinaryFacts::default()
     };
@@ -634,7 +644,12 @@ fn classify(path: &str, parent: Option<(&str, BundleKind)>) -> BundleKind {
     }
 }
 
-fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, crate::OpenError> {
+fn read_bundle(
+    package: &Package,
+    dir: &str,
+    app_root: &str,
+    anchors: &crate::trust::TrustAnchors,
+) -> Result<Bundle, crate::OpenError> {
     let plist_path = format!("{dir}/Info.plist");
     let info = match package.entry(&plist_path) {
         // A folder may be implied by its children alone, without an entry of its own.
@@ -721,13 +736,17 @@ fn read_bundle(package: &Package, dir: &str, app_root: &str) -> Result<Bundle, c
         icons: None,
         privacy_manifest: read_privacy_manifest(package, dir),
         localized_info: read_localized_info(package, dir),
-        profile: read_profile(package, dir),
+        profile: read_profile(package, dir, anchors),
     })
 }
 
 /// `<dir>/embedded.mobileprovision`, bounded by [`crate::Limits::max_profile_size`]. A file that
 /// cannot be read or parsed becomes [`ProfileState::Unreadable`] naming the problem.
-fn read_profile(package: &Package, dir: &str) -> Option<crate::profile::ProfileState> {
+fn read_profile(
+    package: &Package,
+    dir: &str,
+    anchors: &crate::trust::TrustAnchors,
+) -> Option<crate::profile::ProfileState> {
     use crate::profile::ProfileState;
     let path = format!("{dir}/embedded.mobileprovision");
     let entry = package.entry(&path)?;
@@ -738,7 +757,7 @@ fn read_profile(package: &Package, dir: &str) -> Option<crate::profile::ProfileS
     Some(
         match package.read(entry, package.limits().max_profile_size) {
             Err(e) => unreadable(format!("cannot read: {e}")),
-            Ok(bytes) => match crate::profile::parse(&path, &bytes) {
+            Ok(bytes) => match crate::profile::parse_with(&path, &bytes, anchors) {
                 Ok(p) => ProfileState::Parsed(Box::new(p)),
                 Err(e) => unreadable(e.0),
             },

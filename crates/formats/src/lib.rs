@@ -44,12 +44,13 @@ pub mod sanitize;
 pub mod source;
 pub mod symbols;
 pub mod textpos;
+pub mod trust;
 mod zipdir;
 
 pub use error::{EntryError, OpenError, OpenErrorKind};
 pub use facts::{
     ArchiveFacts, Bundle, BundleKind, Facts, InfoPlist, InfoPlistState, LocalizedInfo,
-    SuspiciousName, Symlink, Tiers, Unpackable, inspect, inspect_with,
+    SuspiciousName, Symlink, Tiers, Unpackable, inspect, inspect_trusting, inspect_with,
 };
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use io::{EntryDataError, EntryReader, EntrySlice, FileSource, ReadAt};

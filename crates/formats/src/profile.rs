@@ -4,8 +4,7 @@
 //! (XML, sometimes binary). Apple writes it in DER with definite lengths; other tools write BER
 //! with indefinite lengths and constructed OCTET STRINGs, which the strict `der` decoder
 //! rejects, so such input is first normalised to DER by [`ber_to_der`] (bounded in depth and
-//! size). Apple's signature over the profile is not verified here (a preflight need not; see
-//! formats.md §7): this module only reads facts.
+//! size). Apple's signature over the profile is verified by [`crate::trust`] ([`Profile::trust`]).
 //!
 //! ```text
 //! ContentInfo  SEQ { contentType OID 1.2.840.113549.1.7.2, [0] SignedData }
@@ -212,6 +211,8 @@ pub struct Profile {
     pub developer_certificates: Vec<Certificate>,
     /// Kind per formats.md §7.1.
     pub kind: ProfileKind,
+    /// Whether the CMS verifies over the plist and chains to a trust anchor ([`crate::trust`]).
+    pub trust: crate::trust::Trust,
 }
 
 impl Profile {
@@ -256,8 +257,18 @@ impl ProfileState {
 #[error("{0}")]
 pub struct ProfileError(pub String);
 
-/// Reads a profile from its bytes. `path` is only recorded in the result.
+/// Reads a profile from its bytes, verifying its CMS against Apple's roots. `path` is only
+/// recorded in the result.
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Profile, ProfileError> {
+    parse_with(path, bytes, crate::trust::TrustAnchors::apple())
+}
+
+/// Reads a profile from its bytes, verifying its CMS against `anchors`.
+pub fn parse_with(
+    path: &str,
+    bytes: &[u8],
+    anchors: &crate::trust::TrustAnchors,
+) -> Result<Profile, ProfileError> {
     if bytes.is_empty() {
         return Err(ProfileError("empty file, not a CMS signed profile".into()));
     }
@@ -268,7 +279,9 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Profile, ProfileError> {
     };
     let (_, dict) = crate::info_plist::parse_dictionary(&plist)
         .map_err(|e| ProfileError(format!("the signed content is {e}")))?;
-    Ok(from_dictionary(path, encoding, &dict))
+    let mut profile = from_dictionary(path, encoding, &dict);
+    profile.trust = crate::trust::verify_profile(bytes, anchors);
+    Ok(profile)
 }
 
 /// The attached eContent of a CMS SignedData, normalising BER to DER when needed.
@@ -447,6 +460,7 @@ fn from_dictionary(path: &str, encoding: Encoding, d: &Dictionary) -> Profile {
         entitlements,
         developer_certificates,
         kind,
+        trust: crate::trust::Trust::default(),
     }
 }
 

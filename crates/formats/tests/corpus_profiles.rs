@@ -160,3 +160,88 @@ fn corpus_profiles_agree_with_facts_json() {
     );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
+
+/// Every Apple-issued corpus profile's CMS verifies and chains to a pinned Apple root; the ones
+/// signed by someone else or not signed at all are reported as such, never as a verified profile
+/// and never as a broken signature (the signatures themselves are sound).
+#[test]
+fn corpus_profiles_are_signed_by_apple() {
+    use ipagate_formats::trust::{Trust, TrustProblem};
+    let Some(root) = corpus() else { return };
+    // Not Apple's: re-signed by the upstream projects' own self-signed test certificates, or
+    // bare property lists (formats.md §7: written by tools, never by Apple).
+    const NOT_APPLE: &[(&str, &str)] = &[
+        ("profiles/app-info/signed_plist.mobileprovision", "icyleaf"),
+        ("profiles/isign/test.mobileprovision", "isign_tests"),
+    ];
+    // Edited after Apple signed it: fastlane made its macOS test profile from the iOS one by
+    // changing `Platform` from `iOS` to `OSX` in place (`cmp` with `fastlane/test.mobileprovision`
+    // differs in exactly those three bytes; `openssl smime -verify -noverify` says "digest failure").
+    const EDITED: &str = "profiles/fastlane/test.provisionprofile";
+    const UNSIGNED: &[&str] = &[
+        "profiles/app-info/plist.mobileprovision",
+        "profiles/app-info/bplist.mobileprovision",
+    ];
+    let mut verified = 0;
+    let mut dir_stack = vec![root.join("profiles")];
+    let mut files = Vec::new();
+    while let Some(d) = dir_stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dir_stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let Ok(p) = profile::parse(&rel, &std::fs::read(&file).unwrap()) else {
+            continue;
+        };
+        match (&p.trust, NOT_APPLE.iter().find(|(f, _)| *f == rel)) {
+            (Trust::Verified { chain, .. }, None) => {
+                let root = chain.last().map(|c| c.subject.as_str());
+                assert!(
+                    matches!(
+                        root,
+                        Some("Apple Root CA" | "Apple Root Certificate Authority")
+                    ),
+                    "{rel}: {root:?}"
+                );
+                verified += 1;
+            }
+            (
+                Trust::Untrusted {
+                    problem: TrustProblem::UntrustedRoot,
+                    detail,
+                    ..
+                },
+                Some((_, signer)),
+            ) => {
+                assert!(detail.contains(signer), "{rel}: {detail}");
+                println!("{rel}: not Apple's: {detail}");
+            }
+            (
+                Trust::Untrusted {
+                    problem: TrustProblem::MessageDigestMismatch,
+                    detail,
+                    ..
+                },
+                None,
+            ) if rel == EDITED => println!("{rel}: edited after signing: {detail}"),
+            (Trust::Skipped { why }, None) if UNSIGNED.contains(&rel.as_str()) => {
+                println!("{rel}: {why}");
+            }
+            (other, _) => panic!("{rel}: {other:?}"),
+        }
+    }
+    println!("{verified} corpus profiles verified against the pinned Apple roots");
+    assert!(verified >= 20, "{verified}");
+}

@@ -27,6 +27,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ipagate_formats::trust::TrustAnchors;
 use ipagate_formats::{Facts, FileSource, InfoPlist, Layout, Limits, OpenError, Package, ReadAt};
 use ipagate_rules::data::{Data, DataOrigin};
 use ipagate_rules::{Config, Context, Diagnostic, Distribution, Summary};
@@ -44,6 +45,8 @@ pub struct GateOptions {
     pub hash: bool,
     /// Bounds on what the reader accepts.
     pub limits: Limits,
+    /// Roots the code signatures and profiles must chain to (Apple's pinned roots; tests pass a fixture CA).
+    pub anchors: std::borrow::Cow<'static, TrustAnchors>,
 }
 
 impl GateOptions {
@@ -54,6 +57,7 @@ impl GateOptions {
             config,
             hash: true,
             limits: Limits::default(),
+            anchors: std::borrow::Cow::Borrowed(TrustAnchors::apple()),
         }
     }
 }
@@ -160,7 +164,7 @@ pub fn check(path: &Path, options: &GateOptions) -> Result<Checked, GateError> {
             .source()
             .filter(|_| options.hash)
             .map(|src| scope.spawn(|| sha256_source(&**src)));
-        let facts = ipagate_formats::inspect_with(&package, tiers);
+        let facts = ipagate_formats::inspect_trusting(&package, tiers, &options.anchors);
         (facts, hasher.map(|h| h.join()))
     });
     let facts = facts?;

@@ -243,6 +243,14 @@ fn macho_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
                 let at = start.saturating_add(cs.dataoff as usize);
                 if at < bytes.len() {
                     out.push(at..bytes.len().min(at + 1024));
+                    // The CMS blob (certificates, signed attributes, signature): the trust check.
+                    if let Some(cms) = bytes[at..]
+                        .windows(4)
+                        .position(|w| w == [0xfa, 0xde, 0x0b, 0x01])
+                    {
+                        let cms = at + cms;
+                        out.push(cms..bytes.len().min(cms + 2048));
+                    }
                 }
             }
         }
@@ -401,6 +409,12 @@ fn profile_hotspots(bytes: &[u8]) -> Vec<Range<usize>> {
     // The OCTET STRING header just before the plist (its length is what a reader trusts).
     if let Some(at) = bytes.windows(5).position(|w| w == b"<?xml") {
         out.push(at.saturating_sub(8)..at);
+    }
+    // After the plist: the certificates and the SignerInfo (signed attributes, message digest,
+    // signature) that the trust check walks and verifies.
+    if let Some(end) = bytes.windows(8).rposition(|w| w == b"</plist>") {
+        let start = end + 8;
+        out.push(start.min(bytes.len())..bytes.len().min(start + 2048));
     }
     out
 }

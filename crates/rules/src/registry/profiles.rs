@@ -91,6 +91,26 @@ fn check_profile_valid(facts: &Facts, ctx: &Context, sink: &mut Sink) {
                 "download the profile again from the developer portal and re-export; never edit a profile",
             ),
             Some(ProfileState::Parsed(p)) => {
+                if let ipagate_formats::trust::Trust::Skipped { why } = &p.trust {
+                    sink.emit(
+                        Location::entry(path.clone()),
+                        format!("[Invalid signature.] {path} is not signed by Apple: {why}"),
+                        "download the profile again from the developer portal (Apple signs it) and export again; never edit a profile",
+                    );
+                }
+                if let Some(problem) = super::signing::cms_problem(&p.trust)
+                    .or_else(|| super::signing::chain_problem(&p.trust, now))
+                {
+                    let label = match p.trust.problem() {
+                        Some(k) if k.is_signature_problem() => "[Invalid signature.] ",
+                        _ => "",
+                    };
+                    sink.emit(
+                        Location::entry(path.clone()),
+                        format!("{label}{path} {problem}"),
+                        "download the profile again from the developer portal (Apple signs it) and export again; never edit a profile",
+                    );
+                }
                 if p.expired_at(now) {
                     let when = p.expiration_date.map_or_else(String::new, |d| d.format("%Y-%m-%d %H:%M UTC").to_string());
                     sink.emit(
@@ -388,8 +408,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         All,
         check_profile_valid,
-        "a signed app or extension has no provisioning profile, or it is unreadable, expired, of the wrong kind for the distribution or for another platform",
-        "Reads the embedded.mobileprovision of every app, extension, watch app and App Clip. A certificate-signed executable without one, a profile that is not a CMS-signed property list, one whose ExpirationDate is at or before the start of the --as-of day, one whose kind (formats.md 7.1: enterprise if ProvisionsAllDevices, development or ad-hoc if it lists devices - by its certificate - else app-store) is not the one --distribution needs, and one whose Platform list lacks the bundle's platform are reported.\n\nApple rejects with \"Invalid Provisioning Profile. The provisioning profile included in the bundle is invalid. [Expired profile.]\" or \"A Distribution Provisioning profile should be used when submitting apps to the App Store\".\n\nFix: export with a current profile of the right type (method app-store-connect for App Store Connect)."
+        "a signed app or extension has no provisioning profile, or it is unreadable, not validly signed by Apple, expired, of the wrong kind for the distribution or for another platform",
+        "Reads the embedded.mobileprovision of every app, extension, watch app and App Clip. A certificate-signed executable without one, a profile that is not a CMS-signed property list, one whose CMS signature does not verify (messageDigest of the plist, signature with the signer's key; the kind is named) or whose chain does not end at a pinned Apple root or has a certificate not valid on the --as-of day, one whose ExpirationDate is at or before the start of the --as-of day, one whose kind (formats.md 7.1: enterprise if ProvisionsAllDevices, development or ad-hoc if it lists devices - by its certificate - else app-store) is not the one --distribution needs, and one whose Platform list lacks the bundle's platform are reported.\n\nApple rejects with \"Invalid Provisioning Profile. The provisioning profile included in the bundle is invalid. [Expired profile.]\" or \"A Distribution Provisioning profile should be used when submitting apps to the App Store\".\n\nFix: export with a current profile of the right type (method app-store-connect for App Store Connect)."
     ),
     rule!(
         "IPAGATE-3002",

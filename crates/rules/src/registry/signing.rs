@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use ipagate_formats::binaries::{Binary, BinaryRole, SignatureState, SliceFacts};
 use ipagate_formats::codesign::{SlotState, slot_name};
 use ipagate_formats::profile::{CertificateKind, ProfileState};
+use ipagate_formats::trust::{Trust, TrustProblem};
 use ipagate_formats::{BundleKind, Facts};
 
 use super::helpers::is_app_like;
 use super::macho::slice_location;
+use super::profiles::as_of;
 use super::{Rule, Scope, Sink};
 use crate::context::Context;
 use crate::diagnostic::{Location, Severity};
@@ -26,7 +28,62 @@ fn signed_code(facts: &Facts) -> impl Iterator<Item = (&Binary, BundleKind)> {
     })
 }
 
-fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
+/// What is wrong with the CMS itself (it does not verify over what it signs), worded to follow
+/// "Payload/X (arm64)"; `None` when it verifies or the problem is the chain's.
+pub(super) fn cms_problem(trust: &Trust) -> Option<String> {
+    match trust {
+        Trust::Untrusted {
+            problem, detail, ..
+        } if problem.is_signature_problem() => Some(format!(
+            "has an invalid CMS signature ({}): {detail}",
+            problem_name(*problem)
+        )),
+        _ => None,
+    }
+}
+
+/// What is wrong with a verified-or-not CMS signature's certificate chain as of `now`: it does
+/// not end at a pinned Apple root, or a certificate above the signer is not valid that day (the
+/// signer's own expiry is IPAGATE-3003's).
+pub(super) fn chain_problem(trust: &Trust, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    match trust {
+        Trust::Untrusted {
+            problem, detail, ..
+        } if !problem.is_signature_problem() => Some(format!(
+            "is not signed by a certificate that chains to Apple Root CA ({}): {detail}",
+            problem_name(*problem)
+        )),
+        Trust::Verified { chain, .. } => chain.iter().skip(1).find(|c| !c.valid_at(now)).map(|c| {
+            let when = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                d.map_or_else(|| "?".to_owned(), |d| d.format("%Y-%m-%d").to_string())
+            };
+            format!(
+                "is signed by a certificate chain whose '{}' is valid only from {} to {} (as of {})",
+                c.subject,
+                when(c.not_before),
+                when(c.not_after),
+                now.format("%Y-%m-%d")
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// The kebab-case name of a trust problem, as in `inspect` JSON.
+pub(super) fn problem_name(p: TrustProblem) -> &'static str {
+    match p {
+        TrustProblem::Malformed => "malformed",
+        TrustProblem::SignerCertificateMissing => "signer-certificate-missing",
+        TrustProblem::UnsupportedAlgorithm => "unsupported-algorithm",
+        TrustProblem::MessageDigestMismatch => "message-digest-mismatch",
+        TrustProblem::SignatureInvalid => "signature-invalid",
+        TrustProblem::CdhashMismatch => "cdhash-mismatch",
+        TrustProblem::ChainBroken => "chain-broken",
+        TrustProblem::UntrustedRoot => "untrusted-root",
+    }
+}
+
+fn check_signature_present(facts: &Facts, ctx: &Context, sink: &mut Sink) {
     for (b, _) in signed_code(facts) {
         for s in &b.slices {
             let problem = match &s.signature {
@@ -64,6 +121,7 @@ fn check_signature_present(facts: &Facts, _: &Context, sink: &mut Sink) {
                                     leaf.subject_cn.as_deref().unwrap_or("?")
                                 )
                             })
+                            .or_else(|| chain_problem(&sig.trust, as_of(ctx)))
                     }
                 }
             };
@@ -91,6 +149,21 @@ fn mismatches(s: &SliceFacts) -> BTreeMap<String, Vec<String>> {
     for p in &sig.problems {
         out.entry(format!("the signature is malformed: {p}"))
             .or_default();
+    }
+    // A CMS blob that is not a signature at all is ITMS-90034's ("not signed").
+    if let (
+        None,
+        Trust::Untrusted {
+            problem, detail, ..
+        },
+    ) = (&sig.cms_problem, &sig.trust)
+        && problem.is_signature_problem()
+    {
+        out.entry(format!(
+            "the CMS signature does not verify over the CodeDirectory ({}): {detail}",
+            problem_name(*problem)
+        ))
+        .or_default();
     }
     if sig.code_directories.is_empty() {
         out.entry("the signature has no CodeDirectory".to_owned())
@@ -340,8 +413,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         AppStore,
         check_signature_present,
-        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, has no CMS signature or one without certificates, or is signed with a development certificate",
-        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is a SignedData carrying certificates, the signer's not a development certificate (Apple's OID 1.2.840.113635.100.6.1.2 or .12).\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
+        "an app, extension or framework executable is unsigned, ad-hoc or linker-signed, has no CMS signature or one without certificates or not chaining to Apple Root CA, or is signed with a development certificate",
+        "Checks the executable of every app, extension, watch app, app clip and framework, slice by slice: it must have an LC_CODE_SIGNATURE whose CodeDirectory is neither ad-hoc (CS_ADHOC) nor linker-signed (CS_LINKER_SIGNED) and whose CMS blob is a SignedData carrying certificates, the signer's not a development certificate (Apple's OID 1.2.840.113635.100.6.1.2 or .12). Its certificate chain (trust tier, formats.md 6.4) must end at a pinned Apple root (Apple Root CA; crates/formats/roots), each certificate verified with its issuer's key (untrusted-root, chain-broken), and every certificate above the signer must be valid at the start of the --as-of day (the signer's own expiry is IPAGATE-3003). A CMS that does not verify over its CodeDirectory is ITMS-90035.\n\nApple rejects with \"Missing or invalid signature. The bundle 'ID' at bundle path 'Payload/X.app' is not signed using an Apple submission certificate\".\n\nFix: export with xcodebuild -exportArchive for App Store Connect, or re-sign with an Apple Distribution identity."
     ),
     rule!(
         "ITMS-90035",
@@ -349,8 +422,8 @@ pub(super) static RULES: &[Rule] = &[
         Error,
         All,
         check_signature_valid,
-        "a signature does not match what it signs: Info.plist, CodeResources, entitlements or code pages changed after signing",
-        "Hashes, for every CodeDirectory (SHA-1 and SHA-256) of every slice of every Mach-O file, the special slots - Info.plist (1), requirements (2), _CodeSignature/CodeResources (3), entitlements (5, 7) - and every code page up to the code limit, and compares them with the stored hashes. The message names what differs. A signature that cannot be parsed is reported here too.\n\nApple rejects with \"Invalid Signature. A sealed resource is missing or invalid\" or \"Invalid Info.plist (plist or signature have been modified)\"; the device refuses to install it too.\n\nFix: re-sign after the last change to the bundle; never edit a signed app."
+        "a signature does not match what it signs: Info.plist, CodeResources, entitlements or code pages changed after signing, or the CMS does not verify over the CodeDirectory",
+        "Hashes, for every CodeDirectory (SHA-1 and SHA-256) of every slice of every Mach-O file, the special slots - Info.plist (1), requirements (2), _CodeSignature/CodeResources (3), entitlements (5, 7) - and every code page up to the code limit, and compares them with the stored hashes. The CMS signature must verify over the CodeDirectory it signs (trust tier): its messageDigest equals the digest of the primary CodeDirectory, the signature over the signed attributes verifies with the signer certificate's key (RSA PKCS#1 v1.5, ECDSA P-256/P-384, Ed25519), and Apple's cdhashes attributes (1.2.840.113635.100.9.1/.2) list the CodeDirectories' hashes. The message names what differs (message-digest-mismatch, signature-invalid, cdhash-mismatch, malformed, unsupported-algorithm, signer-certificate-missing). A signature that cannot be parsed is reported here too.\n\nApple rejects with \"Invalid Signature. A sealed resource is missing or invalid\" or \"Invalid Info.plist (plist or signature have been modified)\"; the device refuses to install it too.\n\nFix: re-sign after the last change to the bundle; never edit a signed app."
     ),
     rule!(
         "ITMS-90046",
