@@ -57,7 +57,80 @@ fn check_swift_support_empty(facts: &Facts, _: &Context, sink: &mut Sink) {
     );
 }
 
+/// Per architecture, the `LC_UUID` of each slice of the binary at `path`, if it was read.
+fn uuids<'a>(facts: &'a Facts, path: &str) -> Option<Vec<(&'a str, Option<&'a str>)>> {
+    let at = facts
+        .binaries
+        .binary_search_by(|b| b.path.as_str().cmp(path))
+        .ok()
+        .or_else(|| facts.binaries.iter().position(|b| b.path == path))?;
+    Some(
+        facts.binaries[at]
+            .slices
+            .iter()
+            .map(|s| (s.macho.arch.as_str(), s.macho.uuid.as_deref()))
+            .collect(),
+    )
+}
+
+fn check_swift_support_mismatch(facts: &Facts, _: &Context, sink: &mut Sink) {
+    let app = &facts.app().path;
+    for support in &facts.binaries {
+        let Some(name) = support.path.strip_prefix("SwiftSupport/iphoneos/") else {
+            continue;
+        };
+        if name.contains('/') || !name.ends_with(".dylib") {
+            continue;
+        }
+        let copy = format!("{app}/Frameworks/{name}");
+        let Some(ours) = uuids(facts, &copy) else {
+            continue; // not embedded by the app: nothing to compare
+        };
+        let theirs: Vec<(&str, Option<&str>)> = support
+            .slices
+            .iter()
+            .map(|s| (s.macho.arch.as_str(), s.macho.uuid.as_deref()))
+            .collect();
+        let mut differences = Vec::new();
+        for (arch, uuid) in &ours {
+            match theirs.iter().find(|(a, _)| a == arch) {
+                None => differences.push(format!("{arch} is missing from the SwiftSupport copy")),
+                Some((_, other)) => {
+                    if let (Some(a), Some(b)) = (uuid, other)
+                        && a != b
+                    {
+                        differences.push(format!(
+                            "{arch} LC_UUID {a} in the app, {b} in SwiftSupport"
+                        ));
+                    }
+                }
+            }
+        }
+        if !differences.is_empty() {
+            sink.emit(
+                Location::entry(&copy),
+                format!(
+                    "the files {} don't match {copy}: {}",
+                    support.path,
+                    differences.join("; ")
+                ),
+                "the app's Swift runtime was changed after the export (stripped, re-linked or replaced): let xcodebuild -exportArchive produce both copies, and do not post-process Frameworks/libswift*.dylib",
+            );
+        }
+    }
+}
+
 pub(super) static RULES: &[Rule] = &[
+    rule!(
+        binaries;
+        "ITMS-90428",
+        "swift-support-mismatch",
+        Error,
+        AppStore,
+        check_swift_support_mismatch,
+        "SwiftSupport/iphoneos/libswift*.dylib differs from the app's Frameworks copy (per-architecture LC_UUID)",
+        "Checks, for each Swift runtime library in SwiftSupport/iphoneos/ that the app also embeds in Frameworks/, that every architecture of the app's copy is present in the SwiftSupport copy with the same LC_UUID.\n\nApple rejects the build with \"Invalid Swift Support - The files libswiftX.dylib don't match /Payload/X.app/Frameworks/libswiftX.dylib\" when the app's copy was post-processed.\n\nFix: export with xcodebuild -exportArchive and do not strip, thin or replace Frameworks/libswift*.dylib afterwards."
+    ),
     rule!(
         "ITMS-90424",
         "swift-support-empty",
