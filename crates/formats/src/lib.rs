@@ -18,6 +18,11 @@
 //! # Ok::<(), ipagate_formats::OpenError>(())
 //! ```
 //!
+//! The CMS signatures of code signatures and provisioning profiles are verified, and their chains
+//! followed to Apple's roots pinned in `crates/formats/roots/` ([`trust`]); the verdict is a fact
+//! (`Signature::trust`, `Profile::trust`) that the rules judge. Tests pass their own root with
+//! [`inspect_trusting`].
+//!
 //! Later readers (Mach-O, code signature, profiles, `Assets.car`) live here too and read the
 //! entries they need through [`Package::read`] (a bounded whole read), [`Package::open_entry`]
 //! (a bounded, CRC-checked stream), [`Package::random_access`] (a [`io::ReadAt`] view of a stored

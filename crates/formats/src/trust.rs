@@ -35,7 +35,7 @@ use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use chrono::{DateTime, Utc};
 use der::oid::ObjectIdentifier;
-use der::{Decode, Tagged};
+use der::{Decode, Encode, Tagged};
 
 use crate::codesign::{HashType, hex};
 
@@ -348,9 +348,13 @@ fn tlv(input: &[u8]) -> Option<Tlv<'_>> {
 /// The raw parts of a DER SignedData the signature math needs.
 struct RawSignedData<'a> {
     certificates: Vec<&'a [u8]>,
-    /// The first SignerInfo's `[0] IMPLICIT` signed attributes TLV.
-    signed_attrs: Option<&'a [u8]>,
+    /// Each SignerInfo's `[0] IMPLICIT` signed attributes TLV, in the order written (the `cms`
+    /// crate sorts the SET of SignerInfos when decoding; see [`pick_signed_attrs`]).
+    signed_attrs: Vec<Option<&'a [u8]>>,
 }
+
+/// Most SignerInfos looked at (Apple writes one).
+const MAX_SIGNERS: usize = 8;
 
 fn raw_signed_data(der: &[u8]) -> Option<RawSignedData<'_>> {
     let (_, _, ci, _) = tlv(der)?; // ContentInfo SEQUENCE
@@ -380,14 +384,16 @@ fn raw_signed_data(der: &[u8]) -> Option<RawSignedData<'_>> {
         }
         rest = next;
     }
-    let signed_attrs = signer_infos.and_then(|infos| {
-        let (_, _, si, _) = tlv(infos)?;
+    let mut signed_attrs = Vec::new();
+    let mut infos = signer_infos.unwrap_or_default();
+    while !infos.is_empty() && signed_attrs.len() < MAX_SIGNERS {
+        let (_, _, si, next) = tlv(infos)?;
         let (_, _, _, rest) = tlv(si)?; // version
         let (_, _, _, rest) = tlv(rest)?; // sid
         let (_, _, _, rest) = tlv(rest)?; // digestAlgorithm
-        let (tag, whole, _, _) = tlv(rest)?;
-        (tag == 0xa0).then_some(whole)
-    });
+        signed_attrs.push(tlv(rest).and_then(|(tag, whole, _, _)| (tag == 0xa0).then_some(whole)));
+        infos = next;
+    }
     Some(RawSignedData {
         certificates,
         signed_attrs,
@@ -580,7 +586,7 @@ pub fn verify(bytes: &[u8], content: Content<'_>, anchors: &TrustAnchors) -> Tru
     };
     let content_digest = digest::digest(digest_alg, signed);
     let mut signing_time = None;
-    let message: Vec<u8> = match (&si.signed_attrs, raw.signed_attrs) {
+    let message: Vec<u8> = match (&si.signed_attrs, pick_signed_attrs(&raw, si)) {
         (Some(attrs), Some(raw_attrs)) => {
             let mut md = None;
             for a in attrs.iter() {
@@ -672,6 +678,23 @@ pub fn verify(bytes: &[u8], content: Content<'_>, anchors: &TrustAnchors) -> Tru
             chain,
         },
     }
+}
+
+/// The raw signed attributes of `si`: the only SignerInfo's, or among several the one whose
+/// bytes are what `si`'s attributes encode to (the decoder may have reordered the SignerInfos).
+fn pick_signed_attrs<'a>(
+    raw: &RawSignedData<'a>,
+    si: &cms::signed_data::SignerInfo,
+) -> Option<&'a [u8]> {
+    if let [only] = raw.signed_attrs.as_slice() {
+        return *only;
+    }
+    let encoded = si.signed_attrs.as_ref()?.to_der().ok()?;
+    raw.signed_attrs
+        .iter()
+        .flatten()
+        .copied()
+        .find(|r| r.get(1..) == encoded.get(1..))
 }
 
 fn decode_signed_data(bytes: &[u8]) -> Result<cms::signed_data::SignedData, String> {
@@ -1197,7 +1220,7 @@ mod tests {
             })
             .map(|c| range_of(c))
             .unwrap();
-        let attrs = range_of(raw.signed_attrs.unwrap());
+        let attrs = range_of(raw.signed_attrs[0].unwrap());
         let signature = good.len() - 64..good.len();
         for i in 0..good.len() {
             let mut bad = good.clone();
