@@ -732,6 +732,38 @@ fn the_symbol_scan_runs_only_for_the_rules_that_read_it() {
             .iter()
             .any(|s| s == "systemUptime")
     );
+    // With the symbols, the categories they reveal (what ITMS-91053 judges) and the data version.
+    let doc = |args: &[&str]| -> Value {
+        let mut all = vec!["inspect", ipa, "--format", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_slice(&ipagate(&all).stdout).expect("json facts")
+    };
+    let app = |doc: &Value| -> Value {
+        doc["binaries"]
+            .as_array()
+            .expect("binaries")
+            .iter()
+            .find(|b| b["path"] == "Payload/Demo.app/Demo")
+            .expect("app")
+            .clone()
+    };
+    let with = doc(&["--symbols"]);
+    assert_eq!(
+        app(&with)["required_reason_categories"],
+        serde_json::json!([
+            {"category": "NSPrivacyAccessedAPICategoryFileTimestamp", "revealed_by": ["stat"]},
+            {"category": "NSPrivacyAccessedAPICategorySystemBootTime", "revealed_by": ["systemUptime"]},
+            {"category": "NSPrivacyAccessedAPICategoryUserDefaults", "revealed_by": ["NSUserDefaults"]},
+        ]),
+        "{with:#}"
+    );
+    assert_eq!(
+        with["data"]["privacy"]["origin"]["from"], "embedded",
+        "{with:#}"
+    );
+    let without = doc(&["--binaries"]);
+    assert!(app(&without)["required_reason_categories"].is_null());
+    assert!(without["data"].is_null());
     // The human view says so too.
     let human = ipagate(&["inspect", ipa, "--binaries"]);
     let text = String::from_utf8_lossy(&human.stdout);
@@ -740,6 +772,10 @@ fn the_symbol_scan_runs_only_for_the_rules_that_read_it() {
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
         text.contains(" imports, ") && text.contains(" selectors, "),
+        "{text}"
+    );
+    assert!(
+        text.contains("required-reason APIs: FileTimestamp (stat); SystemBootTime (systemUptime)"),
         "{text}"
     );
 }

@@ -41,6 +41,16 @@ pub fn tiers_needed(ctx: &Context, config: &Config) -> ipagate_formats::Tiers {
         .fold(ipagate_formats::Tiers::BUNDLES, |t, r| t.union(r.needs))
 }
 
+/// The required-reason API categories (`NSPrivacyAccessedAPICategory…` without the prefix) that
+/// a binary's scanned symbols and selectors reveal, each with the names that revealed it, as
+/// ITMS-91053 judges them (`privacy.toml`, `symbols`). Empty when the symbols tier was not read.
+pub fn required_reason_categories(
+    binary: &ipagate_formats::binaries::Binary,
+    data: &data::Data,
+) -> Vec<(String, Vec<String>)> {
+    registry::categories_used(binary, data)
+}
+
 /// Runs every rule that applies to `ctx.distribution` and is not turned off in `config`, and
 /// returns the diagnostics sorted by location, then code, then message.
 pub fn check(facts: &Facts, ctx: &Context, config: &Config) -> Vec<Diagnostic> {

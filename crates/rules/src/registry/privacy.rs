@@ -552,7 +552,7 @@ fn check_beta_toolchain(facts: &Facts, ctx: &Context, sink: &mut Sink) {
 
 /// The required-reason categories a binary's imports and selectors reveal, each with the names
 /// that revealed it (sorted, deduplicated).
-fn categories_used(
+pub(crate) fn categories_used(
     binary: &ipagate_formats::binaries::Binary,
     data: &crate::data::Data,
 ) -> Vec<(String, Vec<String>)> {
