@@ -573,6 +573,21 @@ fn icon_idioms_follow_the_targets_device_families() {
     let (code, doc) = run(Some("2"), &["iphone-120.png", "iphone-180.png"], true);
     assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
 
+    // Only the project staged (its TARGETED_DEVICE_FAMILY changed): its tree's icon sets are
+    // checked, its plists are not.
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    xcode_project(dir.path(), Some("1,2"));
+    drop_slot(dir.path(), "ipad-167.png");
+    let pbxproj = dir.path().join("App.xcodeproj/project.pbxproj");
+    let (code, doc) = lint(&[pbxproj.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(
+        doc["checked"],
+        json!({"icon_sets": 1, "plists": 0, "app_targets": 1})
+    );
+    assert_eq!(doc["diagnostics"][0]["rule"], "icon-ipad-missing", "{doc}");
+
     // No project: families unknown, no size is required.
     let (code, doc) = run(None, &["iphone-120.png", "ipad-167.png"], false);
     assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
