@@ -71,7 +71,7 @@ impl From<DistributionArg> for Distribution {
     }
 }
 
-fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+pub(crate) fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("{s:?} is not a date of the form YYYY-MM-DD"))
 }
@@ -343,13 +343,15 @@ fn write_human(
     };
     writeln!(
         out,
-        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {}){denied}",
+        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {}, privacy data {}, deadlines {}){denied}",
         facts.bundles.len(),
         plural(summary.errors, "error"),
         plural(summary.warnings, "warning"),
         plural(summary.infos, "info"),
         ctx.distribution,
         ctx.as_of.format("%Y-%m-%d"),
+        ctx.data.privacy.version,
+        ctx.data.deadlines.version,
     )?;
     Ok(())
 }

@@ -104,6 +104,20 @@ fn a_clean_tree_passes_and_build_settings_are_not_judged() {
         doc["checked"],
         json!({"icon_sets": 1, "plists": 3, "app_targets": 0})
     );
+    // The report records the date it judged for (injectable, as for preflight) and the data.
+    let (_, doc) = lint(&["--as-of", "2026-11-25", dir.path().to_str().unwrap()]);
+    assert_eq!(doc["as_of"], "2026-11-25", "{doc}");
+    assert_eq!(
+        doc["data"]["privacy"]["origin"]["from"], "embedded",
+        "{doc}"
+    );
+    let out = ipagate(&[
+        "lint",
+        "--as-of",
+        "25/11/2026",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
