@@ -163,6 +163,7 @@ fn binary_json(facts: &Facts, b: &Binary, data: Option<&ipagate_rules::data::Dat
         "container": b.container,
         "problems": b.problems,
         "slices": b.slices.iter().map(|s| slice_json(s, facts.tiers.symbols)).collect::<Vec<_>>(),
+        "privacy_manifests": ipagate_rules::privacy_manifests_covering(facts, b),
         "required_reason_categories": categories_json(b, data),
     })
 }
@@ -402,6 +403,15 @@ fn write_human(
         }
         for s in &b.slices {
             writeln!(out, "    {}", slice_line(s, facts.tiers.symbols))?;
+        }
+        let manifests = ipagate_rules::privacy_manifests_covering(facts, b);
+        if !manifests.is_empty() {
+            let shown: Vec<String> = manifests.iter().map(|m| clean(m)).collect();
+            writeln!(
+                out,
+                "    covered by privacy manifests: {}",
+                shown.join(", ")
+            )?;
         }
         if let Some(data) = data {
             let found: Vec<String> = ipagate_rules::required_reason_categories(b, data)

@@ -591,7 +591,7 @@ pub(crate) fn categories_used(
 
 /// The manifests that cover a binary: its bundle's, and those of the resource bundles that
 /// bundle ships (statically linked SDKs carry their manifest in a resource bundle).
-fn covering_manifests(facts: &Facts, bundle: usize) -> Vec<&ManifestState> {
+pub(crate) fn covering_manifests(facts: &Facts, bundle: usize) -> Vec<&ManifestState> {
     let mut out: Vec<&ManifestState> = facts.bundles[bundle].privacy_manifest.iter().collect();
     out.extend(
         facts
