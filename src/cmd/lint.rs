@@ -144,11 +144,15 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
             };
             writeln!(
                 out,
-                "lint {verdict}: {} icon set(s), {} property list(s); {} error(s), {} warning(s)",
+                "lint {verdict}: {} icon set(s), {} property list(s), {} app target(s); {} error(s), {} warning(s) (as of {}, privacy data {}, deadlines {})",
                 facts.icon_sets.len(),
                 facts.plists.len(),
+                facts.targets.len(),
                 summary.errors,
                 summary.warnings,
+                ctx.as_of.format("%Y-%m-%d"),
+                ctx.data.privacy.version,
+                ctx.data.deadlines.version,
             )?;
         }
     }

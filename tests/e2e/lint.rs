@@ -114,6 +114,17 @@ fn a_clean_tree_passes_and_build_settings_are_not_judged() {
     let out = ipagate(&[
         "lint",
         "--as-of",
+        "2026-11-25",
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("lint passed: 1 icon set(s), 3 property list(s), 0 app target(s); 0 error(s), 0 warning(s) (as of 2026-11-25, privacy data "),
+        "{text}"
+    );
+    let out = ipagate(&[
+        "lint",
+        "--as-of",
         "25/11/2026",
         dir.path().to_str().unwrap(),
     ]);
