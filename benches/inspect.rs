@@ -119,7 +119,8 @@ fn bench_symbols(c: &mut Criterion) {
         let path = dir.path().join(format!("Symbols-{label}.ipa"));
         let spec = MachOSpec::arm64("15.0")
             .importing(&imports, &selectors)
-            .map(|s| s.text_pages = mb * 1_000_000 / 4096);
+            // `__TEXT` pages are 16 KiB (`macho::PAGE`): the label is the binary's size.
+            .map(|s| s.text_pages = mb * 1_000_000 / ipagate_fixtures::macho::PAGE);
         ipagate_fixtures::scenarios::signed()
             .map_app(|a| a.macho(spec))
             .write_to(&path)

@@ -31,10 +31,11 @@ bin="$PWD/target/release/ipagate"
 nosym="$work/no-symbols.toml"
 printf '[rules]\nITMS-91053 = "off"\nITMS-91061 = "off"\nITMS-90683 = "off"\nITMS-90078 = "off"\n' > "$nosym"
 median() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$@"; }
-printf '\n| binary | unzip -p > /dev/null | preflight (symbols tier) | preflight (no symbols tier) | with / without | with / unzip |\n|---:|---:|---:|---:|---:|---:|\n'
+printf '\n| binary (asked) | binary (bytes) | unzip -p > /dev/null | preflight (symbols tier) | preflight (no symbols tier) | with / without | with / unzip |\n|---:|---:|---:|---:|---:|---:|---:|\n'
 for mb in $SIZES; do
   ipa="$work/Symbols-$mb.ipa"
   target/release/examples/symbols_ipa "$ipa" "$mb"
+  size=$(python3 -c 'import sys,zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo("Payload/Demo.app/Demo").file_size)' "$ipa")
   # The tiers really differ: the report says what was read.
   read_of() { "$bin" preflight --no-input-hash --format json "$@" "$ipa" | python3 -c 'import json,sys; r=json.load(sys.stdin)["read"]; print(r["binaries"], r["symbols"])'; }
   [ "$(read_of)" = "True True" ] || { say "preflight did not read binaries and symbols by default"; exit 1; }
@@ -45,5 +46,5 @@ for mb in $SIZES; do
     "$bin preflight --no-input-hash --format json $ipa" \
     "$bin preflight --no-input-hash --format json --config $nosym $ipa" >/dev/null 2>&1
   u=$(median "$work/t.json" 0); p=$(median "$work/t.json" 1); n=$(median "$work/t.json" 2)
-  python3 -c 'import sys; u,p,n=map(float,sys.argv[2:]); print(f"| {sys.argv[1]} MB | {u*1e3:.1f} ms | {p*1e3:.1f} ms | {n*1e3:.1f} ms | {p/n:.2f}x | {p/u:.2f}x |")' "$mb" "$u" "$p" "$n"
+  python3 -c 'import sys; u,p,n=map(float,sys.argv[2:5]); print(f"| {sys.argv[1]} MB | {int(sys.argv[5]):,} | {u*1e3:.1f} ms | {p*1e3:.1f} ms | {n*1e3:.1f} ms | {p/n:.2f}x | {p/u:.2f}x |")' "$mb" "$u" "$p" "$n" "$size"
 done

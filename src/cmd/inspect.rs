@@ -82,13 +82,25 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     };
     let anchors = trust_anchors(args.trust_root.as_deref())?;
     let (package, facts) = read_facts(&args.path, tiers, &anchors)?;
+    // The symbols are judged against the rule data (which names reveal which category).
+    let data = if facts.tiers.symbols {
+        Some(crate::cmd::preflight::load_data(None)?)
+    } else {
+        None
+    };
     let mut out = crate::output::stdout();
     match args.format {
         Format::Json => {
-            let doc = facts_json(&package, &facts);
+            let doc = facts_json(&package, &facts, data.as_ref());
             crate::cmd::write_json(&mut out, &doc)?;
         }
-        Format::Human => write_human(&mut out, &package, &facts, Style::for_stdout(args.color))?,
+        Format::Human => write_human(
+            &mut out,
+            &package,
+            &facts,
+            data.as_ref(),
+            Style::for_stdout(args.color),
+        )?,
     }
     out.flush()?;
     // The process ends right after this: freeing every entry of a 100,000-entry index one by
@@ -128,8 +140,13 @@ fn bundle_json(facts: &Facts, b: &Bundle) -> Value {
     })
 }
 
-/// The JSON document of `inspect`.
-pub fn facts_json(package: &Package, facts: &Facts) -> Value {
+/// The JSON document of `inspect`; `data` (the rule data, when symbols were scanned) names the
+/// required-reason categories each binary's symbols reveal.
+pub fn facts_json(
+    package: &Package,
+    facts: &Facts,
+    data: Option<&ipagate_rules::data::Data>,
+) -> Value {
     json!({
         "schema_version": 1,
         "tool": tool_json(),
@@ -137,12 +154,30 @@ pub fn facts_json(package: &Package, facts: &Facts) -> Value {
         "archive": facts.archive,
         "bundles": facts.bundles.iter().map(|b| bundle_json(facts, b)).collect::<Vec<_>>(),
         // `null` when not read (`--binaries`), so that "none" and "not looked at" differ.
-        "binaries": facts.tiers.binaries.then(|| facts.binaries.iter().map(|b| binary_json(facts, b)).collect::<Vec<_>>()),
+        "binaries": facts.tiers.binaries.then(|| facts.binaries.iter().map(|b| binary_json(facts, b, data)).collect::<Vec<_>>()),
         "executables_not_macho": facts.tiers.binaries.then_some(&facts.not_macho),
+        // Which rule data named the categories (`null` when symbols were not scanned).
+        "data": data.map(crate::cmd::preflight::data_json),
     })
 }
 
-fn binary_json(facts: &Facts, b: &Binary) -> Value {
+/// `[{category, revealed_by}]` for a binary; `null` without the symbols tier.
+fn categories_json(b: &Binary, data: Option<&ipagate_rules::data::Data>) -> Value {
+    match data {
+        None => Value::Null,
+        Some(data) => ipagate_rules::required_reason_categories(b, data)
+            .into_iter()
+            .map(|(category, names)| {
+                json!({
+                    "category": format!("NSPrivacyAccessedAPICategory{category}"),
+                    "revealed_by": names,
+                })
+            })
+            .collect(),
+    }
+}
+
+fn binary_json(facts: &Facts, b: &Binary, data: Option<&ipagate_rules::data::Data>) -> Value {
     json!({
         "path": b.path,
         "bundle": b.bundle.map(|i| facts.bundles[i].path.clone()),
@@ -150,6 +185,8 @@ fn binary_json(facts: &Facts, b: &Binary) -> Value {
         "container": b.container,
         "problems": b.problems,
         "slices": b.slices.iter().map(|s| slice_json(s, facts.tiers.symbols)).collect::<Vec<_>>(),
+        "privacy_manifests": ipagate_rules::privacy_manifests_covering(facts, b),
+        "required_reason_categories": categories_json(b, data),
     })
 }
 
@@ -270,6 +307,7 @@ fn write_human(
     out: &mut impl Write,
     package: &Package,
     facts: &Facts,
+    data: Option<&ipagate_rules::data::Data>,
     style: Style,
 ) -> anyhow::Result<()> {
     let s = package.stats();
@@ -389,6 +427,24 @@ fn write_human(
         }
         for s in &b.slices {
             writeln!(out, "    {}", slice_line(s, facts.tiers.symbols))?;
+        }
+        let manifests = ipagate_rules::privacy_manifests_covering(facts, b);
+        if !manifests.is_empty() {
+            let shown: Vec<String> = manifests.iter().map(|m| clean(m)).collect();
+            writeln!(
+                out,
+                "    covered by privacy manifests: {}",
+                shown.join(", ")
+            )?;
+        }
+        if let Some(data) = data {
+            let found: Vec<String> = ipagate_rules::required_reason_categories(b, data)
+                .into_iter()
+                .map(|(c, names)| format!("{c} ({})", clean(&names.join(", "))))
+                .collect();
+            if !found.is_empty() {
+                writeln!(out, "    required-reason APIs: {}", found.join("; "))?;
+            }
         }
     }
     for n in &facts.not_macho {

@@ -36,6 +36,9 @@ pub struct LintArgs {
     /// Read the rules' data (privacy.toml, ...) from this folder instead of the embedded copy.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// "Today" for date-dependent rules (YYYY-MM-DD); defaults to the current UTC date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::cmd::preflight::parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 const FAMILY: &str = "TARGETED_DEVICE_FAMILY";
@@ -110,7 +113,9 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
     facts.targets = source_targets(&facts);
     let ctx = Context {
         distribution: Distribution::AppStore,
-        as_of: chrono::Utc::now().date_naive(),
+        as_of: args
+            .as_of
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         data: std::sync::Arc::new(load_data(args.data.as_deref())?),
     };
     let diagnostics = ipagate_rules::lint::lint(&facts, &ctx, &config);
@@ -121,6 +126,8 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
             let doc = json!({
                 "schema_version": 1,
                 "tool": tool_json(),
+                "as_of": ctx.as_of.format("%Y-%m-%d").to_string(),
+                "data": crate::cmd::preflight::data_json(&ctx.data),
                 "checked": { "icon_sets": facts.icon_sets.len(), "plists": facts.plists.len(), "app_targets": facts.targets.len() },
                 "diagnostics": diagnostics,
                 "summary": summary,
@@ -137,11 +144,15 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
             };
             writeln!(
                 out,
-                "lint {verdict}: {} icon set(s), {} property list(s); {} error(s), {} warning(s)",
+                "lint {verdict}: {} icon set(s), {} property list(s), {} app target(s); {} error(s), {} warning(s) (as of {}, privacy data {}, deadlines {})",
                 facts.icon_sets.len(),
                 facts.plists.len(),
+                facts.targets.len(),
                 summary.errors,
                 summary.warnings,
+                ctx.as_of.format("%Y-%m-%d"),
+                ctx.data.privacy.version,
+                ctx.data.deadlines.version,
             )?;
         }
     }

@@ -231,13 +231,15 @@ fn write_human(
     };
     writeln!(
         out,
-        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {}){denied}",
+        "preflight {verdict}: {what}, {} bundle(s); {}, {}, {} ({}, as of {}, privacy data {}, deadlines {}){denied}",
         facts.bundles.len(),
         plural(summary.errors, "error"),
         plural(summary.warnings, "warning"),
         plural(summary.infos, "info"),
         ctx.distribution,
         ctx.as_of.format("%Y-%m-%d"),
+        ctx.data.privacy.version,
+        ctx.data.deadlines.version,
     )?;
     Ok(())
 }

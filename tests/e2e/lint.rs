@@ -104,6 +104,31 @@ fn a_clean_tree_passes_and_build_settings_are_not_judged() {
         doc["checked"],
         json!({"icon_sets": 1, "plists": 3, "app_targets": 0})
     );
+    // The report records the date it judged for (injectable, as for preflight) and the data.
+    let (_, doc) = lint(&["--as-of", "2026-11-25", dir.path().to_str().unwrap()]);
+    assert_eq!(doc["as_of"], "2026-11-25", "{doc}");
+    assert_eq!(
+        doc["data"]["privacy"]["origin"]["from"], "embedded",
+        "{doc}"
+    );
+    let out = ipagate(&[
+        "lint",
+        "--as-of",
+        "2026-11-25",
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("lint passed: 1 icon set(s), 3 property list(s), 0 app target(s); 0 error(s), 0 warning(s) (as of 2026-11-25, privacy data "),
+        "{text}"
+    );
+    let out = ipagate(&[
+        "lint",
+        "--as-of",
+        "25/11/2026",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -572,6 +597,21 @@ fn icon_idioms_follow_the_targets_device_families() {
     );
     let (code, doc) = run(Some("2"), &["iphone-120.png", "iphone-180.png"], true);
     assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
+
+    // Only the project staged (its TARGETED_DEVICE_FAMILY changed): its tree's icon sets are
+    // checked, its plists are not.
+    let dir = tempfile::tempdir().unwrap();
+    clean_tree(dir.path());
+    xcode_project(dir.path(), Some("1,2"));
+    drop_slot(dir.path(), "ipad-167.png");
+    let pbxproj = dir.path().join("App.xcodeproj/project.pbxproj");
+    let (code, doc) = lint(&[pbxproj.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(
+        doc["checked"],
+        json!({"icon_sets": 1, "plists": 0, "app_targets": 1})
+    );
+    assert_eq!(doc["diagnostics"][0]["rule"], "icon-ipad-missing", "{doc}");
 
     // No project: families unknown, no size is required.
     let (code, doc) = run(None, &["iphone-120.png", "ipad-167.png"], false);

@@ -887,14 +887,91 @@ fn the_symbol_scan_runs_only_for_the_rules_that_read_it() {
             .iter()
             .any(|s| s == "systemUptime")
     );
+    // With the symbols, the categories they reveal (what ITMS-91053 judges) and the data version.
+    let doc = |args: &[&str]| -> Value {
+        let mut all = vec!["inspect", ipa, "--format", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_slice(&ipagate(&all).stdout).expect("json facts")
+    };
+    let app = |doc: &Value| -> Value {
+        doc["binaries"]
+            .as_array()
+            .expect("binaries")
+            .iter()
+            .find(|b| b["path"] == "Payload/Demo.app/Demo")
+            .expect("app")
+            .clone()
+    };
+    let with = doc(&["--symbols"]);
+    assert_eq!(
+        app(&with)["required_reason_categories"],
+        serde_json::json!([
+            {"category": "NSPrivacyAccessedAPICategoryFileTimestamp", "revealed_by": ["stat"]},
+            {"category": "NSPrivacyAccessedAPICategorySystemBootTime", "revealed_by": ["systemUptime"]},
+            {"category": "NSPrivacyAccessedAPICategoryUserDefaults", "revealed_by": ["NSUserDefaults"]},
+        ]),
+        "{with:#}"
+    );
+    assert_eq!(
+        with["data"]["privacy"]["origin"]["from"], "embedded",
+        "{with:#}"
+    );
+    // Which manifests cover the binary (its bundle's; resource bundles' too), symbols or not.
+    assert_eq!(
+        app(&with)["privacy_manifests"],
+        serde_json::json!(["Payload/Demo.app/PrivacyInfo.xcprivacy"]),
+        "{with:#}"
+    );
+    let without = doc(&["--binaries"]);
+    assert!(app(&without)["required_reason_categories"].is_null());
+    assert_eq!(
+        app(&without)["privacy_manifests"],
+        app(&with)["privacy_manifests"]
+    );
+    assert!(without["data"].is_null());
+    // A resource bundle's manifest covers the code of the bundle that ships it.
+    let clean = dir.path().join("clean-privacy.ipa");
+    std::fs::write(
+        &clean,
+        ipagate_fixtures::scenario("clean-privacy")
+            .expect("scenario")
+            .bytes(),
+    )
+    .expect("write");
+    let out = ipagate(&[
+        "inspect",
+        clean.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--binaries",
+    ]);
+    let covered =
+        app(&serde_json::from_slice(&out.stdout).expect("json"))["privacy_manifests"].clone();
+    for m in [
+        "Payload/Demo.app/PrivacyInfo.xcprivacy",
+        "Payload/Demo.app/FirebaseCore_Privacy.bundle/PrivacyInfo.xcprivacy",
+    ] {
+        assert!(
+            covered.as_array().expect("list").iter().any(|c| c == m),
+            "{m}: {covered}"
+        );
+    }
     // The human view says so too.
     let human = ipagate(&["inspect", ipa, "--binaries"]);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("symbols not scanned (--symbols)"), "{text}");
+    assert!(
+        text.contains("covered by privacy manifests: Payload/Demo.app/PrivacyInfo.xcprivacy"),
+        "{text}"
+    );
     let human = ipagate(&["inspect", ipa, "--symbols"]);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
         text.contains(" imports, ") && text.contains(" selectors, "),
+        "{text}"
+    );
+    assert!(
+        text.contains("required-reason APIs: FileTimestamp (stat); SystemBootTime (systemUptime)"),
         "{text}"
     );
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests the pre-commit hook in .pre-commit-hooks.yaml with the real `pre-commit` tool on a
 # generated git repository: a staged transparent App Store icon fails the commit check with
-# ITMS-90717, the fixed icon passes, and unrelated files do not run the hook.
+# ITMS-90717, the fixed icon passes, unrelated files do not run the hook, and a staged project
+# whose app target now builds for iPad fails with ITMS-90023 on its iPhone-only icon set.
 #
 # The hook's own definition is used (its `files` pattern, `pass_filenames`, `entry`), as a
 # `repo: local` hook run by an already built binary: `language: rust` would make pre-commit
@@ -73,4 +74,27 @@ echo "== files the hook does not match are skipped"
 git reset -q --hard
 echo hello > README.txt && git add README.txt
 pre-commit run | grep -q 'no files to check' || { echo "expected the hook to be skipped" >&2; exit 1; }
-echo "pre-commit: 3 passed, 0 failed"
+
+echo "== a staged project now built for iPad fails: the iPhone-only set lacks the iPad sizes (ITMS-90023)"
+git reset -q --hard
+mkdir -p App.xcodeproj
+project() {
+  cat > App.xcodeproj/project.pbxproj <<PBX
+// !\$*UTF8*\$!
+{ objects = {
+P = { isa = PBXProject; buildConfigurationList = PL; targets = (A); };
+PL = { isa = XCConfigurationList; buildConfigurations = (PR); };
+PR = { isa = XCBuildConfiguration; name = Release; buildSettings = { SDKROOT = iphoneos; }; };
+A = { isa = PBXNativeTarget; name = App; productType = "com.apple.product-type.application"; buildConfigurationList = AL; };
+AL = { isa = XCConfigurationList; buildConfigurations = (AR); };
+AR = { isa = XCBuildConfiguration; name = Release; buildSettings = { ASSETCATALOG_COMPILER_APPICON_NAME = AppIcon; TARGETED_DEVICE_FAMILY = "$1"; }; };
+}; rootObject = P; }
+PBX
+}
+project 1 && git add -A
+pre-commit run >/dev/null || { pre-commit run; echo "expected an iPhone-only project to pass" >&2; exit 1; }
+git commit -qm "project" --no-verify
+project "1,2" && git add -A
+if out="$(pre-commit run 2>&1)"; then echo "$out"; echo "expected the hook to fail" >&2; exit 1; fi
+echo "$out" | grep -q 'error\[ITMS-90023\]' || { echo "$out"; echo "expected ITMS-90023" >&2; exit 1; }
+echo "pre-commit: 4 passed, 0 failed"

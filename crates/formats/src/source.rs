@@ -278,7 +278,8 @@ pub fn projects_near(facts: &SourceFacts) -> Vec<PathBuf> {
 }
 
 /// Reads the facts of the given files and folders (folders are walked; a file inside an
-/// `.appiconset` means its whole set).
+/// `.appiconset` means its whole set; a `project.pbxproj` means every icon set of its project's
+/// tree).
 pub fn scan(paths: &[PathBuf]) -> SourceFacts {
     let mut files = Vec::new();
     let mut facts = SourceFacts::default();
@@ -293,6 +294,27 @@ pub fn scan(paths: &[PathBuf]) -> SourceFacts {
     }
     let mut sets: Vec<PathBuf> = Vec::new();
     for f in &files {
+        if is_pbxproj(f) {
+            // A project file (pre-commit passes it when TARGETED_DEVICE_FAMILY changes): the
+            // icon sets of its tree, whose required sizes follow its targets; not its plists.
+            let root = f
+                .parent()
+                .and_then(Path::parent)
+                .filter(|r| !r.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut inner = Vec::new();
+            walk(root, 0, &mut inner);
+            for g in &inner {
+                if let Some(set) = g
+                    .ancestors()
+                    .find(|a| a.extension().is_some_and(|e| e == "appiconset"))
+                    && !sets.iter().any(|s| s == set)
+                {
+                    sets.push(set.to_path_buf());
+                }
+            }
+            continue;
+        }
         if let Some(set) = f
             .ancestors()
             .find(|a| a.extension().is_some_and(|e| e == "appiconset"))
@@ -320,6 +342,15 @@ pub fn scan(paths: &[PathBuf]) -> SourceFacts {
     facts.icon_sets = sets.iter().map(|s| read_set(s)).collect();
     facts.plists.sort_by(|a, b| a.path.cmp(&b.path));
     facts
+}
+
+/// `<name>.xcodeproj/project.pbxproj`.
+fn is_pbxproj(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "project.pbxproj")
+        && path
+            .parent()
+            .and_then(Path::extension)
+            .is_some_and(|x| x == "xcodeproj")
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {

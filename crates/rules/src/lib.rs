@@ -41,6 +41,31 @@ pub fn tiers_needed(ctx: &Context, config: &Config) -> ipagate_formats::Tiers {
         .fold(ipagate_formats::Tiers::BUNDLES, |t, r| t.union(r.needs))
 }
 
+/// The required-reason API categories (`NSPrivacyAccessedAPICategory…` without the prefix) that
+/// a binary's scanned symbols and selectors reveal, each with the names that revealed it, as
+/// ITMS-91053 judges them (`privacy.toml`, `symbols`). Empty when the symbols tier was not read.
+pub fn required_reason_categories(
+    binary: &ipagate_formats::binaries::Binary,
+    data: &data::Data,
+) -> Vec<(String, Vec<String>)> {
+    registry::categories_used(binary, data)
+}
+
+/// The paths of the privacy manifests whose declarations cover a binary, as ITMS-91053 reads
+/// them: its bundle's `PrivacyInfo.xcprivacy`, and those of the resource bundles that bundle ships
+/// (a statically linked SDK's manifest travels in one). Empty for a binary outside any bundle.
+pub fn privacy_manifests_covering(
+    facts: &Facts,
+    binary: &ipagate_formats::binaries::Binary,
+) -> Vec<String> {
+    binary.bundle.map_or_else(Vec::new, |b| {
+        registry::covering_manifests(facts, b)
+            .into_iter()
+            .map(|m| m.path().to_string())
+            .collect()
+    })
+}
+
 /// Runs every rule that applies to `ctx.distribution` and is not turned off in `config`, and
 /// returns the diagnostics sorted by location, then code, then message.
 pub fn check(facts: &Facts, ctx: &Context, config: &Config) -> Vec<Diagnostic> {

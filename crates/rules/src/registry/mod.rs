@@ -175,6 +175,7 @@ mod icons;
 mod identity;
 mod macho;
 mod privacy;
+pub(crate) use privacy::{categories_used, covering_manifests};
 mod profiles;
 mod signing;
 mod swift;

@@ -552,7 +552,7 @@ fn check_beta_toolchain(facts: &Facts, ctx: &Context, sink: &mut Sink) {
 
 /// The required-reason categories a binary's imports and selectors reveal, each with the names
 /// that revealed it (sorted, deduplicated).
-fn categories_used(
+pub(crate) fn categories_used(
     binary: &ipagate_formats::binaries::Binary,
     data: &crate::data::Data,
 ) -> Vec<(String, Vec<String>)> {
@@ -591,7 +591,7 @@ fn categories_used(
 
 /// The manifests that cover a binary: its bundle's, and those of the resource bundles that
 /// bundle ships (statically linked SDKs carry their manifest in a resource bundle).
-fn covering_manifests(facts: &Facts, bundle: usize) -> Vec<&ManifestState> {
+pub(crate) fn covering_manifests(facts: &Facts, bundle: usize) -> Vec<&ManifestState> {
     let mut out: Vec<&ManifestState> = facts.bundles[bundle].privacy_manifest.iter().collect();
     out.extend(
         facts
