@@ -37,15 +37,52 @@ pub struct ExplainArgs {
     pub code: String,
 }
 
+/// One line of the rule list: the package rules, then the rules only `lint` runs (on source trees).
+struct Listed {
+    code: &'static str,
+    name: &'static str,
+    severity: ipagate_rules::Severity,
+    scope: &'static str,
+    summary: &'static str,
+}
+
+/// Every rule: `preflight`'s (scope = the distributions they apply to), then `lint`'s own ones (scope `source`).
+fn listed() -> Vec<Listed> {
+    let package = ipagate_rules::rules();
+    let mut all: Vec<Listed> = package
+        .iter()
+        .map(|r| Listed {
+            code: r.code,
+            name: r.name,
+            severity: r.severity,
+            scope: r.scope.as_str(),
+            summary: r.summary,
+        })
+        .collect();
+    all.extend(
+        ipagate_rules::lint::lint_rules()
+            .iter()
+            .filter(|l| !package.iter().any(|r| r.name == l.name))
+            .map(|l| Listed {
+                code: l.code,
+                name: l.name,
+                severity: l.severity,
+                scope: "source",
+                summary: l.summary,
+            }),
+    );
+    all
+}
+
 /// Runs `rules`.
 pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
     let mut out = crate::output::stdout();
-    let rules = ipagate_rules::rules();
+    let rules = listed();
     match args.format {
         RulesFormat::Json => {
             let list: Vec<_> = rules
                 .iter()
-                .map(|r| json!({"code": r.code, "rule": r.name, "severity": r.severity, "scope": r.scope.as_str(), "summary": r.summary}))
+                .map(|r| json!({"code": r.code, "rule": r.name, "severity": r.severity, "scope": r.scope, "summary": r.summary}))
                 .collect();
             let data = crate::cmd::preflight::load_data(args.data.as_deref())?;
             crate::cmd::write_json(
@@ -61,7 +98,7 @@ pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
                     "{:<13} {:<8} {:<9} {:<36} {}",
                     r.code,
                     r.severity.as_str(),
-                    r.scope.as_str(),
+                    r.scope,
                     r.name,
                     r.summary
                 )?;
@@ -78,13 +115,13 @@ pub fn run_rules(args: RulesArgs) -> anyhow::Result<u8> {
 pub fn markdown_table() -> String {
     let mut s =
         String::from("| code | rule | severity | applies to | checks |\n|---|---|---|---|---|\n");
-    for r in ipagate_rules::rules() {
+    for r in listed() {
         s.push_str(&format!(
             "| {} | `{}` | {} | {} | {} |\n",
             r.code,
             r.name,
             r.severity.as_str(),
-            r.scope.as_str(),
+            r.scope,
             r.summary.replace('|', "\\|")
         ));
     }
@@ -93,6 +130,22 @@ pub fn markdown_table() -> String {
 
 /// Runs `explain`.
 pub fn run_explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    if ipagate_rules::find(&args.code).is_none()
+        && let Some(rule) = ipagate_rules::lint::find(&args.code)
+    {
+        let mut out = crate::output::stdout();
+        writeln!(
+            out,
+            "{} {} ({}, applies to: source trees, `ipagate lint`)",
+            rule.code,
+            rule.name,
+            rule.severity.as_str()
+        )?;
+        writeln!(out)?;
+        writeln!(out, "{}", rule.summary)?;
+        out.flush()?;
+        return Ok(exit::SUCCESS);
+    }
     let rule = ipagate_rules::find(&args.code).ok_or_else(|| {
         let near = nearest_rules(&args.code);
         if near.is_empty() {

@@ -634,3 +634,28 @@ fn a_single_size_set_satisfies_every_family() {
     assert_eq!((code, &doc["diagnostics"]), (Some(0), &json!([])), "{doc}");
     assert_eq!(doc["checked"]["app_targets"], 1, "{doc}");
 }
+
+#[test]
+fn the_rule_list_and_explain_cover_the_lint_only_rules() {
+    let out = crate::support::ipagate(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules = doc["rules"].as_array().expect("rules");
+    let lint_only: Vec<&str> = rules
+        .iter()
+        .filter(|r| r["scope"] == "source")
+        .map(|r| r["code"].as_str().unwrap_or_default())
+        .collect();
+    assert!(lint_only.contains(&"IPAGATE-1208"), "{lint_only:?}");
+    // A rule that `preflight` also runs is listed once, with its package scope.
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| r["rule"] == "icon-app-store-alpha")
+            .count(),
+        1
+    );
+    let out = crate::support::ipagate(&["explain", "entitlement-key-unknown"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applies to: source trees"));
+}
