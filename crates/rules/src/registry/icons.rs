@@ -157,6 +157,57 @@ fn thinned(icons: &Icons) -> bool {
         || icons.catalog.as_ref().is_some_and(|c| c.problem.is_some())
 }
 
+/// Pixel sizes an alternate icon set provides for a device (catalog renditions only: loose PNGs
+/// serve the primary icon), with the single-size rule of [`sizes`].
+fn catalog_sizes(icons: &Icons, name: &str, idiom: &str) -> Vec<u32> {
+    let Some(c) = catalog(icons) else {
+        return Vec::new();
+    };
+    let mut out: Vec<u32> = c
+        .of(name)
+        .filter(|r| r.width == r.height && (r.idiom == idiom || r.idiom == "universal"))
+        .map(|r| r.width)
+        .collect();
+    if out.contains(&1024) {
+        out.extend([120, 152, 167, 180]);
+    }
+    out
+}
+
+/// The alternate icons whose set the catalog holds (a missing set is icon-alternate-missing's),
+/// with where each is declared.
+fn alternates_in_catalog<'a>(
+    icons: &'a Icons,
+) -> impl Iterator<Item = (&'a ipagate_formats::icons::AlternateIcon, &'a str)> + 'a {
+    icons.alternates.iter().filter_map(move |alt| {
+        let name = alt.name.as_deref()?;
+        catalog(icons)
+            .is_some_and(|c| c.of(name).next().is_some())
+            .then_some((alt, name))
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn missing_alternate_size(
+    sink: &mut Sink,
+    b: &Bundle,
+    alt: &ipagate_formats::icons::AlternateIcon,
+    name: &str,
+    px: u32,
+    what: &str,
+    family: &str,
+    help: &str,
+) {
+    sink.emit(
+        plist_key(
+            b,
+            &format!("{}.CFBundleAlternateIcons.{}.CFBundleIconName", alt.under, alt.key),
+        ),
+        format!("the alternate icon '{}' (icon set '{name}') of '{}' has no {what} icon of exactly {px}×{px} pixels, required for {family} (UIDeviceFamily includes {family})", alt.key, b.path),
+        help.to_string(),
+    );
+}
+
 fn missing_size(
     sink: &mut Sink,
     b: &Bundle,
@@ -189,6 +240,20 @@ fn check_iphone_icon(facts: &Facts, _: &Context, sink: &mut Sink) {
                 "add the 60pt @2x iPhone App Icon (120×120) to the icon set, or use a single-size 1024 set (Xcode 14+)",
             );
         }
+        for (alt, name) in alternates_in_catalog(icons) {
+            if !catalog_sizes(icons, name, "phone").contains(&120) {
+                missing_alternate_size(
+                    sink,
+                    b,
+                    alt,
+                    name,
+                    120,
+                    "iPhone home-screen (60pt @2x)",
+                    "iPhone (1)",
+                    "add the 60pt @2x iPhone image (120×120) to the alternate icon set, or make it a single-size 1024 set",
+                );
+            }
+        }
     }
 }
 
@@ -219,6 +284,26 @@ fn check_ipad_icons(facts: &Facts, _: &Context, sink: &mut Sink) {
                 "on iOS versions supporting iPad Pro",
                 "add the 83.5pt @2x iPad Pro App Icon (167×167) to the icon set",
             );
+        }
+        for (alt, name) in alternates_in_catalog(icons) {
+            let have = catalog_sizes(icons, name, "pad");
+            for (px, what) in [
+                (152, "iPad home-screen (76pt @2x)"),
+                (167, "iPad Pro (83.5pt @2x)"),
+            ] {
+                if !have.contains(&px) {
+                    missing_alternate_size(
+                        sink,
+                        b,
+                        alt,
+                        name,
+                        px,
+                        what,
+                        "iPad (2)",
+                        "add the iPad images (152×152 and 167×167) to the alternate icon set, or make it a single-size 1024 set",
+                    );
+                }
+            }
         }
     }
 }
