@@ -46,6 +46,9 @@ pub struct InspectArgs {
     /// Apple's pinned roots (the fixtures are signed by a test CA, `fixtures/TestRoot.der`).
     #[arg(long, value_name = "FILE", hide = true)]
     pub trust_root: Option<PathBuf>,
+    /// With --symbols: name the categories with newer rule data (`privacy.toml` in DIR), as `preflight --data`.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// Apple's pinned roots, or only the root in `--trust-root FILE`.
@@ -84,7 +87,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let (package, facts) = read_facts(&args.path, tiers, &anchors)?;
     // The symbols are judged against the rule data (which names reveal which category).
     let data = if facts.tiers.symbols {
-        Some(crate::cmd::preflight::load_data(None)?)
+        Some(crate::cmd::preflight::load_data(args.data.as_deref())?)
     } else {
         None
     };

@@ -619,3 +619,16 @@ fn json_report_snapshots_of_the_bundled_fixtures() {
         snapshot(&format!("preflight-{name}-json.txt"), &text);
     }
 }
+
+#[test]
+fn inspect_symbols_judges_with_the_data_it_is_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("privacy.toml"), "garbage = [").expect("write");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/DemoBinary.ipa");
+    let data = dir.path().to_str().expect("utf-8");
+    let out = ipagate(&["inspect", fixture, "--symbols", "--data", data]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("privacy.toml"));
+    let out = ipagate(&["inspect", fixture, "--symbols", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+}
