@@ -1313,3 +1313,67 @@ async fn secrets_upload_with_a_server_echoing_the_token() {
 
 static U1_GETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static PART_LEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `publish` against a server that echoes the token into what its online gate reads and prints (the app's primary
+/// locale, the TestFlight group names it lists when one is unknown, the version strings): refused (exit 1) with the
+/// echoed text redacted, nothing changed, no piece of the key or the token on stdout or stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_publish_with_a_server_echoing_the_token() {
+    let material = Material::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ipa = dir.path().join("Demo.ipa");
+    ipagate_fixtures::Ipa::app("Demo", "com.example.demo")
+        .version("1.2.3", "42")
+        .write_to(&ipa)
+        .unwrap();
+    let (base, tokens) = hostile_server(Arc::new(|seen: &Seen, _base: &str| {
+        let t = seen.token.clone();
+        let path = seen.target.split('?').next().unwrap_or_default().to_owned();
+        let page = |data: Value| {
+            ok(
+                json!({"data": data, "links": {"self": "x"}, "meta": {"paging": {"total": 1, "limit": 200}}}),
+            )
+        };
+        match path.as_str() {
+            "/v1/apps" => ok(app_doc("1", "com.example.demo", json!({}))),
+            "/v1/apps/1" => ok(json!({"data": {"type": "apps", "id": "1",
+                "attributes": {"bundleId": "com.example.demo", "primaryLocale": t}}})),
+            "/v1/builds" | "/v1/apps/1/buildUploads" | "/v1/apps/1/appStoreVersions" => {
+                page(json!([]))
+            }
+            "/v1/betaGroups" => page(json!([{"type": "betaGroups", "id": "g1",
+                "attributes": {"name": format!("group {t}"), "isInternalGroup": true}}])),
+            _ => (404, vec![], format!("no {t}")),
+        }
+    }));
+    let mut env = asc_ids();
+    env.push(("ASC_PRIVATE_KEY".into(), material.pem().to_owned()));
+    env.push(("ASC_BASE_URL".into(), base));
+    for format in ["human", "json"] {
+        let args = strings(&[
+            "publish",
+            &ipa.display().to_string(),
+            "--skip-preflight",
+            "--beta-group",
+            "Nope",
+            "--format",
+            format,
+            "--progress",
+            "json",
+        ]);
+        let out = run(args, env.clone(), dir.path()).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let mut forbidden = Forbidden::of(&material);
+        for token in tokens.lock().unwrap().iter().filter(|t| !t.is_empty()) {
+            forbidden.add(token);
+            let (h, p, s) = parts(token);
+            for part in [h, p, s] {
+                forbidden.add(&part);
+            }
+        }
+        forbidden.assert_clean(&format!("publish --format {format}"), &out);
+        // The echoed group name was printed (redacted), so the check above had something to catch.
+        assert!(stdout(&out).contains("group "), "{}", stdout(&out));
+        assert!(stdout(&out).contains("ASC-BETA-GROUP"), "{}", stdout(&out));
+    }
+}
