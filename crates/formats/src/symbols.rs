@@ -489,6 +489,15 @@ mod tests {
     }
 
     #[test]
+    fn a_stripped_fixture_binary_names_its_imports_through_chained_fixups() {
+        let spec = ipagate_fixtures::macho::MachOSpec::arm64("15.0")
+            .importing(&["fstat"], &[])
+            .importing_chained(&["stat", "mach_absolute_time"]);
+        let s = scan(&ipagate_fixtures::macho::unsigned(&spec, 5)).unwrap();
+        assert_eq!(s.imports, ["fstat", "mach_absolute_time", "stat"]);
+    }
+
+    #[test]
     fn bind_opcode_imports_are_read() {
         // SET_DYLIB_ORDINAL_IMM 1, SET_SYMBOL "_stat", SET_TYPE_IMM 1, SET_SEGMENT_AND_OFFSET_ULEB
         // 2 / 0x10, DO_BIND, SET_SYMBOL "_mach_absolute_time", SET_ADDEND_SLEB -8, DO_BIND_ULEB_TIMES
