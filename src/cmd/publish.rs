@@ -925,6 +925,26 @@ fn write_summary(out: &mut impl Write, report: &Report, style: &Style) -> anyhow
                 "{} {what}: build {build} is processed",
                 style.ok("ok:")
             )?;
+            if let Some(u) = &report.upload {
+                writeln!(
+                    out,
+                    "  uploaded {} {} ({}) {}: build upload {}, {} of {} parts sent{} ({} bytes, SHA-256 {})",
+                    clean(&u.identity.bundle_id),
+                    clean(&u.identity.version),
+                    clean(&u.identity.build_number),
+                    u.identity.platform.as_str(),
+                    clean(&u.build_upload_id),
+                    u.parts_sent,
+                    u.parts_total,
+                    if u.parts_skipped > 0 {
+                        format!(", {} already confirmed", u.parts_skipped)
+                    } else {
+                        String::new()
+                    },
+                    u.bytes_sent,
+                    u.sha256
+                )?;
+            }
             if let Some(tf) = &report.testflight {
                 if !tf.whats_new_locales.is_empty() {
                     writeln!(
