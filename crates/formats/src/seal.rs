@@ -353,11 +353,14 @@ fn parse(bytes: &[u8]) -> Result<(BTreeMap<String, Sealed>, Vec<Rule>), String> 
     Ok((sealed, out))
 }
 
-/// Whether the heaviest rule matching `rel` omits it (no rule matching: not sealed either).
+/// Whether the heaviest rule matching `rel` omits it (no rule matching: not sealed either). On
+/// equal weights an `omit` rule wins: Apple's default `rules2` give `^` (the bundle root) and
+/// `^Info\.plist$` (omit) both weight 20, and `codesign` never seals Info.plist.
 fn omitted(rules: &[Rule], rel: &str) -> bool {
     let mut best: Option<&Rule> = None;
     for r in rules {
-        if r.re.is_match(rel) && best.is_none_or(|b| r.weight > b.weight) {
+        let heavier = |b: &Rule| r.weight > b.weight || (r.weight == b.weight && r.omit);
+        if r.re.is_match(rel) && best.is_none_or(heavier) {
             best = Some(r);
         }
     }
@@ -381,6 +384,7 @@ mod tests {
     #[test]
     fn apple_default_rules_omit_what_codesign_omits() {
         let r = rules(&[
+            ("^", 20.0, false),
             ("^.*", 1.0, false),
             ("^.*\\.lproj/", 1000.0, false),
             ("^.*\\.lproj/locversion.plist$", 1100.0, true),
