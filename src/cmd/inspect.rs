@@ -42,6 +42,11 @@ pub struct InspectArgs {
     /// privacy rules read; implies --binaries).
     #[arg(long)]
     pub symbols: bool,
+
+    /// Also check every signed bundle's `_CodeSignature/CodeResources` against its files (hashes
+    /// every sealed file; implies --binaries) and list the mismatches.
+    #[arg(long)]
+    pub deep: bool,
     /// Tests only: verify signatures and profiles against this DER root certificate instead of
     /// Apple's pinned roots (the fixtures are signed by a test CA, `fixtures/TestRoot.der`).
     #[arg(long, value_name = "FILE", hide = true)]
@@ -82,6 +87,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let tiers = ipagate_formats::Tiers {
         binaries: args.binaries,
         symbols: args.symbols,
+        deep: args.deep,
     };
     let anchors = trust_anchors(args.trust_root.as_deref())?;
     let (package, facts) = read_facts(&args.path, tiers, &anchors)?;
@@ -159,6 +165,8 @@ pub fn facts_json(
         // `null` when not read (`--binaries`), so that "none" and "not looked at" differ.
         "binaries": facts.tiers.binaries.then(|| facts.binaries.iter().map(|b| binary_json(facts, b, data)).collect::<Vec<_>>()),
         "executables_not_macho": facts.tiers.binaries.then_some(&facts.not_macho),
+        // `--deep`: sealed-resource mismatches `[{path, bundle, kind, detail}]`; `null` when not checked.
+        "seals": facts.tiers.deep.then_some(&facts.seals),
         // Which rule data named the categories (`null` when symbols were not scanned).
         "data": data.map(crate::cmd::preflight::data_json),
     })
@@ -452,6 +460,23 @@ fn write_human(
     }
     for n in &facts.not_macho {
         writeln!(out, "  executable {} {}", clean(&n.path), clean(&n.problem))?;
+    }
+    if facts.tiers.deep {
+        writeln!(
+            out,
+            "  {} {} mismatch(es) between CodeResources and the files",
+            style.bold("seals"),
+            facts.seals.len()
+        )?;
+        for p in &facts.seals {
+            writeln!(
+                out,
+                "    {} {}: {}",
+                p.kind.as_str(),
+                clean(&p.path),
+                clean(&p.detail)
+            )?;
+        }
     }
     Ok(())
 }

@@ -44,6 +44,11 @@ pub struct PreflightArgs {
     /// time grows with the file's size.
     #[arg(long)]
     pub no_input_hash: bool,
+    /// Also verify every signed bundle's `_CodeSignature/CodeResources`: each sealed file present
+    /// with its hash, nested code by cdhash, and no unsealed file (`codesign --verify --deep`;
+    /// hashes every sealed file, so it costs about one CRC pass over the archive).
+    #[arg(long)]
+    pub deep: bool,
     /// Tests only: verify signatures and profiles against this DER root certificate instead of
     /// Apple's pinned roots (the fixtures are signed by a test CA, `fixtures/TestRoot.der`).
     #[arg(long, value_name = "FILE", hide = true)]
@@ -122,6 +127,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<u8> {
     };
     let options = ipagate_gate::GateOptions {
         hash: !args.no_input_hash,
+        deep: args.deep,
         anchors: crate::cmd::inspect::trust_anchors(args.trust_root.as_deref())?,
         ..ipagate_gate::GateOptions::new(ctx, config)
     };

@@ -859,3 +859,28 @@ fn corpus_signatures_and_profiles_chain_to_apple() {
         "too few checked"
     );
 }
+
+/// `inspect --deep` on every readable archive: Apple's `codesign` sealed these bundles, so no
+/// sealed resource is missing, modified, unsealed or a nested-code mismatch (measured: none in the
+/// corpus once equal-weight `omit` rules win, as for `^` vs `^Info\.plist$` at weight 20).
+#[test]
+#[cfg_attr(
+    not(ipagate_corpus),
+    ignore = "set IPAGATE_CORPUS=../shared/corpus to run the real-corpus suite"
+)]
+fn corpus_deep_finds_no_sealed_resource_mismatch() {
+    let Some(dir) = corpus() else { return };
+    let mut checked = 0;
+    for file in &archives(&dir) {
+        let path = file.to_str().expect("utf-8 path");
+        let out = ipagate(&["inspect", path, "--deep", "--format", "json"]);
+        if out.status.code() != Some(0) {
+            continue;
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        let seals = doc["seals"].as_array().expect("seals read with --deep");
+        assert!(seals.is_empty(), "{}: {seals:?}", key(&dir, file));
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} archives read");
+}

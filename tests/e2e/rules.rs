@@ -975,3 +975,77 @@ fn the_symbol_scan_runs_only_for_the_rules_that_read_it() {
         "{text}"
     );
 }
+
+/// `--deep` (issue 9, item 4): a sealed file edited, removed, or a file added after signing is
+/// ITMS-90035 with its kind and path; without `--deep` nothing of it runs (the same packages
+/// pass, and the report says the tier was not read); the clean signed package passes with it.
+#[test]
+fn deep_names_each_sealed_resource_mismatch_with_its_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str| {
+        let path = dir.path().join(format!("{name}.ipa"));
+        let s = ipagate_fixtures::scenario(name).expect("scenario");
+        std::fs::write(&path, s.bytes()).expect("write");
+        path
+    };
+    let deep = [
+        "--trust-root",
+        TRUST_ROOT,
+        "--as-of",
+        "2026-11-25",
+        "--deep",
+    ];
+    let cases = [
+        (
+            "signed-resource-edited",
+            "modified (Payload/Demo.app/sealed.txt)",
+        ),
+        (
+            "signed-resource-removed",
+            "missing (Payload/Demo.app/sealed.txt)",
+        ),
+        (
+            "signed-resource-added",
+            "unsealed (Payload/Demo.app/unsealed.txt)",
+        ),
+    ];
+    for (name, want) in cases {
+        let ipa = write(name);
+        let found = findings_with(&ipa, "ITMS-90035", &deep);
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert!(found[0].contains(want), "{name}: {found:?}");
+        assert!(
+            findings(&ipa, "ITMS-90035").is_empty(),
+            "{name} without --deep"
+        );
+    }
+    for clean in ["clean-signed", "clean-signed-fat64-arm64e"] {
+        let ipa = write(clean);
+        assert!(
+            findings_with(&ipa, "ITMS-90035", &deep).is_empty(),
+            "{clean} with --deep"
+        );
+    }
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/Demo.ipa");
+    assert!(findings_with(&demo, "ITMS-90035", &deep).is_empty());
+}
+
+/// Without `--deep` the seal tier is not read (no extra cost), and the report says so.
+#[test]
+fn deep_is_off_unless_asked() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/Demo.ipa");
+    let read = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "preflight",
+            demo.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = ipagate(&args);
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["read"]["deep"].clone()
+    };
+    assert_eq!(read(&[]), Value::Bool(false));
+    assert_eq!(read(&["--deep"]), Value::Bool(true));
+}

@@ -378,6 +378,9 @@ pub struct Facts {
     pub binaries: Vec<crate::binaries::Binary>,
     /// Declared executables that are not readable Mach-O files (empty unless [`Tiers::binaries`]).
     pub not_macho: Vec<crate::binaries::NotMachO>,
+    /// Mismatches between each signed bundle's `_CodeSignature/CodeResources` and its files
+    /// (empty unless [`Tiers::deep`]), sorted.
+    pub seals: Vec<crate::seal::SealProblem>,
     /// What was read: with `binaries` off, `binaries` and `not_macho` are empty because they
     /// were not looked at, not because there are none; with `symbols` off, every slice's
     /// `symbols` is `None` because the scan was skipped.
@@ -395,23 +398,30 @@ pub struct Tiers {
     /// ([`crate::binaries::SliceFacts::symbols`]); implies `binaries` (the scan shares their
     /// one inflate).
     pub symbols: bool,
+    /// Every signed bundle's `_CodeSignature/CodeResources` checked against its files
+    /// ([`crate::seal`], `--deep`): hashes every sealed file. Never part of [`Tiers::ALL`] or
+    /// of what a rule asks for; implies `binaries` (nested code is sealed by its cdhash).
+    pub deep: bool,
 }
 
 impl Tiers {
-    /// Everything.
+    /// Everything but the deep seal check (which only `--deep` asks for).
     pub const ALL: Tiers = Tiers {
         binaries: true,
         symbols: true,
+        deep: false,
     };
     /// Binaries without the symbol scan (what the signing and Mach-O rules read).
     pub const BINARIES: Tiers = Tiers {
         binaries: true,
         symbols: false,
+        deep: false,
     };
     /// Bundles and Info.plists only (what `inspect` read before the signing gate).
     pub const BUNDLES: Tiers = Tiers {
         binaries: false,
         symbols: false,
+        deep: false,
     };
 
     /// Everything either asks for.
@@ -419,14 +429,16 @@ impl Tiers {
         Tiers {
             binaries: self.binaries || other.binaries,
             symbols: self.symbols || other.symbols,
+            deep: self.deep || other.deep,
         }
     }
 
     /// The same, with what a tier implies made explicit (symbols are read from the binaries).
     pub const fn normalized(self) -> Tiers {
         Tiers {
-            binaries: self.binaries || self.symbols,
+            binaries: self.binaries || self.symbols || self.deep,
             symbols: self.symbols,
+            deep: self.deep,
         }
     }
 }
@@ -598,12 +610,18 @@ pub fn inspect_trusting(
     } else {
         crate::binaries::BinaryFacts::default()
     };
+    let seals = if tiers.deep {
+        crate::seal::verify(package, &bundles, &found.binaries)
+    } else {
+        Vec::new()
+    };
     Ok(Facts {
         layout: package.layout(),
         archive: archive_facts(package),
         bundles,
         binaries: found.binaries,
         not_macho: found.not_macho,
+        seals,
         tiers,
     })
 }

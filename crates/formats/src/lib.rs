@@ -46,6 +46,7 @@ pub mod png;
 pub mod privacy;
 pub mod profile;
 pub mod sanitize;
+pub mod seal;
 pub mod source;
 pub mod symbols;
 pub mod textpos;

@@ -48,6 +48,7 @@ fn asking_for_symbols_implies_binaries() {
     let facts = facts(Tiers {
         binaries: false,
         symbols: true,
+        deep: false,
     });
     assert_eq!(facts.tiers, Tiers::ALL);
     assert!(!facts.binaries.is_empty());

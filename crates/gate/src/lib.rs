@@ -47,6 +47,9 @@ pub struct GateOptions {
     pub limits: Limits,
     /// Roots the code signatures and profiles must chain to (Apple's pinned roots; tests pass a fixture CA).
     pub anchors: std::borrow::Cow<'static, TrustAnchors>,
+    /// Also verify every signed bundle's `_CodeSignature/CodeResources` against its files
+    /// (`--deep`: hashes every sealed file; mismatches are ITMS-90035).
+    pub deep: bool,
 }
 
 impl GateOptions {
@@ -58,6 +61,7 @@ impl GateOptions {
             hash: true,
             limits: Limits::default(),
             anchors: std::borrow::Cow::Borrowed(TrustAnchors::apple()),
+            deep: false,
         }
     }
 }
@@ -157,7 +161,8 @@ pub fn check(path: &Path, options: &GateOptions) -> Result<Checked, GateError> {
     } else {
         (Package::open(path, &options.limits)?, None)
     };
-    let tiers = ipagate_rules::tiers_needed(&options.context, &options.config);
+    let mut tiers = ipagate_rules::tiers_needed(&options.context, &options.config);
+    tiers.deep = options.deep;
     // The digest is computed beside the checks, not before them, from the same handle.
     let (facts, sha) = std::thread::scope(|scope| {
         let hasher = package
@@ -282,6 +287,8 @@ pub struct ReadTiers {
     pub binaries: bool,
     /// Each slice's symbol scan (the privacy required-reason rules).
     pub symbols: bool,
+    /// Every signed bundle's sealed resources checked against `CodeResources` (`--deep`).
+    pub deep: bool,
 }
 
 /// `data`: which rule data judged the build.
@@ -387,6 +394,7 @@ impl Checked {
             read: ReadTiers {
                 binaries: self.facts.tiers.binaries,
                 symbols: self.facts.tiers.symbols,
+                deep: self.facts.tiers.deep,
             },
             app: AppSummary {
                 bundle_id: info.and_then(|i| i.bundle_id_str()).map(str::to_owned),

@@ -269,6 +269,7 @@ fn as_package(p: &SourcePlist) -> Option<Facts> {
         }],
         binaries: Vec::new(),
         not_macho: Vec::new(),
+        seals: Vec::new(),
         tiers: Tiers::BUNDLES,
     })
 }

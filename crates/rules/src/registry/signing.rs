@@ -232,6 +232,23 @@ fn check_signature_valid(facts: &Facts, _: &Context, sink: &mut Sink) {
             }
         }
     }
+    // `--deep`: the sealed resources (empty unless that tier was read).
+    for p in &facts.seals {
+        sink.emit(
+            Location::entry(p.path.clone()),
+            format!(
+                "invalid signature of {}: sealed resource {} ({}): {}",
+                p.bundle,
+                p.kind.as_str(),
+                p.path,
+                p.detail
+            ),
+            match p.kind {
+                ipagate_formats::seal::SealKind::Unsealed => "remove the file, or add it before signing (nothing may be added to a signed bundle); export again with xcodebuild -exportArchive",
+                _ => "re-sign after the last change to the bundle (never add, edit or remove files of a signed app); export again with xcodebuild -exportArchive",
+            },
+        );
+    }
 }
 
 /// The entitlements of the first slice of a signed binary, when it has a parsed XML blob.
@@ -423,7 +440,7 @@ pub(super) static RULES: &[Rule] = &[
         All,
         check_signature_valid,
         "a signature does not match what it signs: Info.plist, CodeResources, entitlements or code pages changed after signing, or the CMS does not verify over the CodeDirectory",
-        "Hashes, for every CodeDirectory (SHA-1 and SHA-256) of every slice of every Mach-O file, the special slots - Info.plist (1), requirements (2), _CodeSignature/CodeResources (3), entitlements (5, 7) - and every code page up to the code limit, and compares them with the stored hashes. The CMS signature must verify over the CodeDirectory it signs (trust tier): its messageDigest equals the digest of the primary CodeDirectory, the signature over the signed attributes verifies with the signer certificate's key (RSA PKCS#1 v1.5, ECDSA P-256/P-384, Ed25519), and Apple's cdhashes attributes (1.2.840.113635.100.9.1/.2) list the CodeDirectories' hashes. The message names what differs (message-digest-mismatch, signature-invalid, cdhash-mismatch, malformed, unsupported-algorithm, signer-certificate-missing). A signature that cannot be parsed is reported here too.\n\nApple rejects with \"Invalid Signature. A sealed resource is missing or invalid\" or \"Invalid Info.plist (plist or signature have been modified)\"; the device refuses to install it too.\n\nFix: re-sign after the last change to the bundle; never edit a signed app."
+        "Hashes, for every CodeDirectory (SHA-1 and SHA-256) of every slice of every Mach-O file, the special slots - Info.plist (1), requirements (2), _CodeSignature/CodeResources (3), entitlements (5, 7) - and every code page up to the code limit, and compares them with the stored hashes. The CMS signature must verify over the CodeDirectory it signs (trust tier): its messageDigest equals the digest of the primary CodeDirectory, the signature over the signed attributes verifies with the signer certificate's key (RSA PKCS#1 v1.5, ECDSA P-256/P-384, Ed25519), and Apple's cdhashes attributes (1.2.840.113635.100.9.1/.2) list the CodeDirectories' hashes. The message names what differs (message-digest-mismatch, signature-invalid, cdhash-mismatch, malformed, unsupported-algorithm, signer-certificate-missing). A signature that cannot be parsed is reported here too. With --deep, every signed bundle's _CodeSignature/CodeResources is checked too (files2, else files): each sealed file must exist unless optional and match its hash2 (SHA-256, else hash, SHA-1), nested code sealed by cdhash must match one of its CodeDirectories, and every file of the bundle must be sealed unless it is _CodeSignature/, the main executable, inside a nested bundle, or omitted by a rules2 rule (the bundle's own regular expressions, heaviest match wins); each finding names its kind (missing, modified, unsealed, nested-code-mismatch, unreadable) and path.\n\nApple rejects with \"Invalid Signature. A sealed resource is missing or invalid\" or \"Invalid Info.plist (plist or signature have been modified)\"; the device refuses to install it too.\n\nFix: re-sign after the last change to the bundle; never edit a signed app."
     ),
     rule!(
         "ITMS-90046",
