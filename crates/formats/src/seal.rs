@@ -140,10 +140,24 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
                 continue;
             }
         };
-        // Nested bundles seal their own files; their folders relative to this bundle.
+        // Nested code seals its own files: the folders (relative to this bundle) of nested
+        // bundles sealed here by cdhash or carrying their own CodeResources. A resource bundle
+        // without a signature (`Settings.bundle`) is sealed file by file here.
         let nested: Vec<String> = bundle
             .nested_bundles
             .iter()
+            .filter(|rel| {
+                matches!(
+                    sealed.get(rel.as_str()),
+                    Some(Sealed {
+                        expect: Expect::Cdhash(_),
+                        ..
+                    })
+                ) || package.exists(&format!(
+                    "{}/{rel}/_CodeSignature/CodeResources",
+                    bundle.path
+                ))
+            })
             .map(|rel| format!("{rel}/"))
             .collect();
         for (rel, s) in &sealed {
