@@ -1028,6 +1028,23 @@ fn deep_names_each_sealed_resource_mismatch_with_its_path() {
     }
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/Demo.ipa");
     assert!(findings_with(&demo, "ITMS-90035", &deep).is_empty());
+    // `inspect --deep` lists the same facts (`seals`), `null` without the flag.
+    let added = write("signed-resource-added");
+    let seals = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "inspect",
+            added.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = ipagate(&args);
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["seals"].clone()
+    };
+    assert_eq!(seals(&[]), Value::Null);
+    let found = seals(&["--deep"]);
+    assert_eq!(found[0]["kind"], "unsealed", "{found}");
+    assert_eq!(found[0]["path"], "Payload/Demo.app/unsealed.txt", "{found}");
 }
 
 /// Without `--deep` the seal tier is not read (no extra cost), and the report says so.
