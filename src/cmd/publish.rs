@@ -78,6 +78,9 @@ pub struct PublishArgs {
     /// A folder with newer rule data (see `preflight --data`).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Gate with `preflight --deep`: also verify every signed bundle's sealed resources.
+    #[arg(long)]
+    pub deep: bool,
     /// Tests only: verify signatures and profiles against this DER root instead of Apple's pinned roots.
     #[arg(long, value_name = "FILE", hide = true)]
     pub trust_root: Option<PathBuf>,
@@ -377,6 +380,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<u8> {
         };
         let options = GateOptions {
             anchors: super::inspect::trust_anchors(args.trust_root.as_deref())?,
+            deep: args.deep,
             ..GateOptions::new(context, config)
         };
         let checked = ipagate_gate::check(&args.ipa, &options)?;

@@ -1028,6 +1028,23 @@ fn deep_names_each_sealed_resource_mismatch_with_its_path() {
     }
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/Demo.ipa");
     assert!(findings_with(&demo, "ITMS-90035", &deep).is_empty());
+    // `inspect --deep` lists the same facts (`seals`), `null` without the flag.
+    let added = write("signed-resource-added");
+    let seals = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "inspect",
+            added.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = ipagate(&args);
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["seals"].clone()
+    };
+    assert_eq!(seals(&[]), Value::Null);
+    let found = seals(&["--deep"]);
+    assert_eq!(found[0]["kind"], "unsealed", "{found}");
+    assert_eq!(found[0]["path"], "Payload/Demo.app/unsealed.txt", "{found}");
 }
 
 /// Without `--deep` the seal tier is not read (no extra cost), and the report says so.
@@ -1048,4 +1065,61 @@ fn deep_is_off_unless_asked() {
     };
     assert_eq!(read(&[]), Value::Bool(false));
     assert_eq!(read(&["--deep"]), Value::Bool(true));
+}
+
+/// ITMS-90045 severity by the allow-list's verdict: an unlisted `com.apple.developer.` key is a
+/// warning (the list may lag behind Apple's new capabilities); `com.apple.keystore.device`
+/// (Apple's example) and a macOS sandbox key are errors; listed keys pass.
+#[test]
+fn unsupported_entitlement_keys_are_judged_by_the_shared_allow_list() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut signing = ipagate_fixtures::scenarios::signing();
+    for key in [
+        "com.apple.developer.brand-new-capability",
+        "com.apple.keystore.device",
+        "com.apple.security.app-sandbox",
+        "com.apple.developer.associated-domains",
+    ] {
+        signing
+            .extra_entitlements
+            .insert(key.into(), plist::Value::Boolean(true));
+    }
+    let path = dir.path().join("ent.ipa");
+    std::fs::write(
+        &path,
+        ipagate_fixtures::scenarios::minimal()
+            .signed(signing)
+            .build(),
+    )
+    .expect("write");
+    let out = crate::support::ipagate(&[
+        "preflight",
+        "--trust-root",
+        TRUST_ROOT,
+        path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-25",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let found: BTreeSet<(String, String)> = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "ITMS-90045")
+        .map(|d| {
+            let key = d["location"]["key"].as_str().unwrap_or_default().to_owned();
+            (key, d["severity"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("com.apple.developer.brand-new-capability", "warning"),
+        ("com.apple.keystore.device", "error"),
+        ("com.apple.security.app-sandbox", "error"),
+    ]
+    .into_iter()
+    .map(|(k, s)| (k.to_owned(), s.to_owned()))
+    .collect();
+    assert_eq!(found, want);
 }

@@ -140,10 +140,24 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
                 continue;
             }
         };
-        // Nested bundles seal their own files; their folders relative to this bundle.
+        // Nested code seals its own files: the folders (relative to this bundle) of nested
+        // bundles sealed here by cdhash or carrying their own CodeResources. A resource bundle
+        // without a signature (`Settings.bundle`) is sealed file by file here.
         let nested: Vec<String> = bundle
             .nested_bundles
             .iter()
+            .filter(|rel| {
+                matches!(
+                    sealed.get(rel.as_str()),
+                    Some(Sealed {
+                        expect: Expect::Cdhash(_),
+                        ..
+                    })
+                ) || package.exists(&format!(
+                    "{}/{rel}/_CodeSignature/CodeResources",
+                    bundle.path
+                ))
+            })
             .map(|rel| format!("{rel}/"))
             .collect();
         for (rel, s) in &sealed {
@@ -403,5 +417,37 @@ mod tests {
         for p in ["en.lproj/Main.strings", "Assets.car", "sub/Info.plist"] {
             assert!(!omitted(&r, p), "{p}");
         }
+    }
+
+    #[test]
+    fn files2_wins_and_legacy_files_is_the_fallback() {
+        let xml = |body: &str| {
+            format!("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict>{body}</dict></plist>")
+        };
+        let legacy = xml(
+            "<key>files</key><dict><key>a.txt</key><data>AAEC</data></dict>\
+             <key>rules</key><dict><key>^.*</key><true/></dict>",
+        );
+        let (sealed, rules) = parse(legacy.as_bytes()).unwrap();
+        assert!(matches!(sealed["a.txt"].expect, Expect::Sha1(ref h) if h == &[0, 1, 2]));
+        assert_eq!(rules.len(), 1);
+        let modern = xml(
+            "<key>files</key><dict><key>old.txt</key><data>AAEC</data></dict>\
+             <key>files2</key><dict>\
+               <key>b.txt</key><dict><key>hash</key><data>AAEC</data><key>hash2</key><data>AwQF</data><key>optional</key><true/></dict>\
+               <key>Frameworks/K.framework</key><dict><key>cdhash</key><data>BgcI</data></dict>\
+             </dict>",
+        );
+        let (sealed, rules) = parse(modern.as_bytes()).unwrap();
+        assert!(!sealed.contains_key("old.txt"));
+        assert!(matches!(sealed["b.txt"].expect, Expect::Sha256(ref h) if h == &[3, 4, 5]));
+        assert!(sealed["b.txt"].optional);
+        assert!(matches!(
+            sealed["Frameworks/K.framework"].expect,
+            Expect::Cdhash(_)
+        ));
+        // No rules2: no rule says a file must be sealed, so an unlisted one is not reported.
+        assert!(rules.is_empty() && omitted(&rules, "x"));
+        assert!(parse(b"not a plist").is_err());
     }
 }

@@ -21,6 +21,7 @@ mod config;
 mod context;
 pub mod data;
 mod diagnostic;
+pub mod entitlements;
 pub mod lint;
 mod registry;
 

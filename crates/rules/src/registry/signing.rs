@@ -287,6 +287,40 @@ fn check_application_identifier(facts: &Facts, _: &Context, sink: &mut Sink) {
     }
 }
 
+/// ITMS-90045: entitlement keys signed into an app, extension, watch app or App Clip that are not
+/// valid on iOS, judged with the allow-list `data/ios-entitlements.txt` (shared with `lint`).
+fn check_entitlement_keys(facts: &Facts, _: &Context, sink: &mut Sink) {
+    use crate::entitlements::{EntitlementKey, entitlement_key};
+    for (b, kind) in signed_code(facts) {
+        if kind == BundleKind::Framework {
+            continue; // entitlements on a framework are ITMS-90046's
+        }
+        let Some(ent) = entitlements(b) else { continue };
+        for key in ent.keys() {
+            let help = "remove the key from the target's .entitlements (CODE_SIGN_ENTITLEMENTS) and re-sign; only entitlements valid on iOS may be signed into an iOS app";
+            match entitlement_key(key) {
+                EntitlementKey::Known => {}
+                EntitlementKey::UnlistedCapability => sink.emit_as(
+                    Severity::Warning,
+                    key_loc(b, key),
+                    format!("key '{key}' in '{}' is not on ipagate's list of iOS entitlements (a capability newer than the list, or not valid on iOS)", b.path),
+                    "check the key in Apple's Entitlements reference; if it is a current iOS capability, the list (crates/rules/data/ios-entitlements.txt) lags behind: turn the finding off in ipagate.toml",
+                ),
+                EntitlementKey::MacOnly => sink.emit(
+                    key_loc(b, key),
+                    format!("key '{key}' in '{}' is not supported: a macOS sandbox entitlement (valid in a Mac Catalyst build, not in an iOS app)", b.path),
+                    help,
+                ),
+                EntitlementKey::Unknown => sink.emit(
+                    key_loc(b, key),
+                    format!("key '{key}' in '{}' is not supported on iOS", b.path),
+                    help,
+                ),
+            }
+        }
+    }
+}
+
 fn check_entitlement_values(facts: &Facts, _: &Context, sink: &mut Sink) {
     for (b, kind) in signed_code(facts) {
         let Some(ent) = entitlements(b) else { continue };
@@ -441,6 +475,15 @@ pub(super) static RULES: &[Rule] = &[
         check_signature_valid,
         "a signature does not match what it signs: Info.plist, CodeResources, entitlements or code pages changed after signing, or the CMS does not verify over the CodeDirectory",
         "Hashes, for every CodeDirectory (SHA-1 and SHA-256) of every slice of every Mach-O file, the special slots - Info.plist (1), requirements (2), _CodeSignature/CodeResources (3), entitlements (5, 7) - and every code page up to the code limit, and compares them with the stored hashes. The CMS signature must verify over the CodeDirectory it signs (trust tier): its messageDigest equals the digest of the primary CodeDirectory, the signature over the signed attributes verifies with the signer certificate's key (RSA PKCS#1 v1.5, ECDSA P-256/P-384, Ed25519), and Apple's cdhashes attributes (1.2.840.113635.100.9.1/.2) list the CodeDirectories' hashes. The message names what differs (message-digest-mismatch, signature-invalid, cdhash-mismatch, malformed, unsupported-algorithm, signer-certificate-missing). A signature that cannot be parsed is reported here too. With --deep, every signed bundle's _CodeSignature/CodeResources is checked too (files2, else files): each sealed file must exist unless optional and match its hash2 (SHA-256, else hash, SHA-1), nested code sealed by cdhash must match one of its CodeDirectories, and every file of the bundle must be sealed unless it is _CodeSignature/, the main executable, inside a nested bundle, or omitted by a rules2 rule (the bundle's own regular expressions, heaviest match wins); each finding names its kind (missing, modified, unsealed, nested-code-mismatch, unreadable) and path.\n\nApple rejects with \"Invalid Signature. A sealed resource is missing or invalid\" or \"Invalid Info.plist (plist or signature have been modified)\"; the device refuses to install it too.\n\nFix: re-sign after the last change to the bundle; never edit a signed app."
+    ),
+    rule!(
+        "ITMS-90045",
+        "entitlement-key-unsupported",
+        Error,
+        AppStore,
+        check_entitlement_keys,
+        "an app or extension is signed with an entitlement key not valid on iOS (an unlisted com.apple.developer. key is a warning)",
+        "Checks every key of the entitlements signed into every app, extension, watch app and App Clip against the iOS allow-list kept as data (crates/rules/data/ios-entitlements.txt, shared with lint's IPAGATE-1208): a listed key passes; an unlisted com.apple.developer. key is a warning (Apple adds capabilities every year and the list may lag); a com.apple.security. key other than application-groups is a macOS sandbox key, an error in an iOS app (Mac Catalyst builds are not IPAs); any other unlisted key (e.g. com.apple.keystore.device) is an error. Framework entitlements are ITMS-90046's.\n\nApple rejects with \"Invalid Code Signing Entitlements. Your application bundle's signature contains code signing entitlements that are not supported on iOS. Specifically, key 'com.apple.keystore.device' in 'Payload/X.app/X' is not supported.\"\n\nFix: remove the key from the target's .entitlements and re-sign."
     ),
     rule!(
         "ITMS-90046",
