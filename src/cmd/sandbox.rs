@@ -170,6 +170,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         reject_sha256_checksums: args.reject_sha256_checksums,
         ..Config::default()
     };
+    let stop = StopSignals::install();
     let emulator = Emulator::start(config, args.addr)
         .await
         .context("cannot start the sandbox")?;
@@ -227,7 +228,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<u8> {
         "ipagate sandbox: App Store Connect emulator on {} (listening on {listen}; state: {0}/_sandbox/state); Ctrl-C stops it",
         emulator.base_url()
     ));
-    wait_for_signal().await;
+    stop.wait().await;
     emulator.shutdown().await;
     Ok(exit::SUCCESS)
 }
@@ -319,24 +320,54 @@ fn write_private_key(dir: &Path, key_id: &str, pem: &str) -> anyhow::Result<Path
     Ok(std::path::absolute(&path).unwrap_or(path))
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and Ctrl-C (SIGINT), registered before the emulator starts and the banner is printed: a signal sent as
+/// soon as a client has read the banner stops the sandbox cleanly (exit 0) instead of killing it.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                term: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            StopSignals {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            if self.term.is_none() && self.interrupt.is_none() {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+            tokio::select! {
+                _ = recv(self.term) => {}
+                _ = recv(self.interrupt) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
