@@ -2,17 +2,19 @@
 //! signature ([`crate::codesign`]) and what hashing its special slots and code pages found.
 //!
 //! Which entries are read: every bundle's declared executable, and every other file whose name
-//! has no extension or ends in `.dylib` (where Mach-O lives), outside `_CodeSignature/`. Each is
-//! read whole (bounded by [`crate::Limits::max_binary_size`]) and kept only if its magic says
-//! Mach-O — so a binary is found by magic, not by name, among those candidates. When the
-//! package's streaming entry API lands, the candidate filter can become "every file" (sniffing
-//! the first 8 bytes costs nothing) and the page hasher can be fed as the entry inflates; the
-//! parsers here already work on `&[u8]` and [`crate::codesign::PageHasher`] on chunks.
+//! has no extension or ends in `.dylib` (where Mach-O lives), outside `_CodeSignature/`. A file
+//! is kept only if its magic says Mach-O — a binary is found by magic, not by name, among those
+//! candidates. Files smaller than [`crate::Limits::binary_in_memory_below`] are read whole
+//! (bounded by [`crate::Limits::max_binary_size`]); larger ones are streamed by
+//! [`crate::binstream`]: a non-Mach-O file is dropped after its first chunk, and of a Mach-O file
+//! only what the readers look at is kept while every page is hashed on the way, so memory does
+//! not grow with the executable.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::binstream::{self, Outcome};
 use crate::codesign::{self, PageCheck, Signature, SlotCheck, SpecialInputs};
 use crate::facts::Bundle;
 use crate::macho::{self, MachOFile, Slice};
@@ -225,6 +227,39 @@ fn read_one(
     if !main && c.entry.size < 28 {
         return Ok(None);
     }
+    if c.entry.size >= limits.binary_in_memory_below {
+        match binstream::read(package, c.entry, limits.max_binary_size, scan_symbols) {
+            Err(e) if main => return Err(not_macho(format!("cannot read: {e}"))),
+            Err(_) => return Ok(None),
+            Ok(Outcome::NotMachO(head)) if main => return Err(not_macho(describe_magic(&head))),
+            Ok(Outcome::NotMachO(_)) => return Ok(None),
+            Ok(Outcome::Streamed(streamed)) if streamed.complete => {
+                let pages = Pages::Digests(&streamed.pages);
+                let (mut binary, pending) = facts_of(
+                    package,
+                    bundles,
+                    c,
+                    &streamed.bytes,
+                    pages,
+                    scan_symbols,
+                    anchors,
+                );
+                drop(streamed);
+                if !pending.is_empty() {
+                    rehash(
+                        package,
+                        c.entry,
+                        limits.max_binary_size,
+                        &mut binary,
+                        &pending,
+                    );
+                }
+                return Ok(Some(binary));
+            }
+            // A load command points back at bytes already passed: read the file whole.
+            Ok(Outcome::Streamed(_)) => {}
+        }
+    }
     let bytes = match package.read(c.entry, limits.max_binary_size) {
         Ok(b) => b,
         Err(e) if main => return Err(not_macho(format!("cannot read: {e}"))),
@@ -237,17 +272,53 @@ fn read_one(
             Ok(None)
         };
     }
-    let file = match macho::parse(&bytes) {
+    let (binary, _) = facts_of(
+        package,
+        bundles,
+        c,
+        &bytes,
+        Pages::InMemory,
+        scan_symbols,
+        anchors,
+    );
+    Ok(Some(binary))
+}
+
+/// How code pages are checked.
+#[derive(Clone, Copy)]
+enum Pages<'a> {
+    /// Hashed from the file's bytes, which are all in memory.
+    InMemory,
+    /// Answered from digests taken while streaming (the bytes in memory are only those kept).
+    Digests(&'a binstream::PageDigests),
+}
+
+/// The facts of one Mach-O file whose bytes (all, or those kept by [`binstream`]) are in
+/// `bytes`, with the `(slice, CodeDirectory)` pairs whose pages the digests could not answer.
+#[allow(clippy::too_many_arguments)]
+fn facts_of(
+    package: &Package,
+    bundles: &[Bundle],
+    c: &Candidate<'_>,
+    bytes: &[u8],
+    pages: Pages<'_>,
+    scan_symbols: bool,
+    anchors: &TrustAnchors,
+) -> (Binary, Vec<(usize, usize)>) {
+    let limits = package.limits();
+    let main = c.role == BinaryRole::MainExecutable;
+    let file = match macho::parse(bytes) {
         Ok(f) => f,
         Err(e) => {
-            return Ok(Some(Binary {
+            let binary = Binary {
                 path: c.entry.path.clone(),
                 bundle: c.bundle,
                 role: c.role,
                 container: None,
                 slices: Vec::new(),
                 problems: vec![e.to_string()],
-            }));
+            };
+            return (binary, Vec::new());
         }
     };
     // Slot inputs live in the bundle whose main executable this is.
@@ -266,16 +337,88 @@ fn read_one(
         info_plist: info_plist.as_deref(),
         code_resources: code_resources.as_deref(),
     };
-    Ok(Some(binary_facts_trusting(
+    binary_facts_with(
         &c.entry.path,
         c.bundle,
         c.role,
-        &bytes,
+        bytes,
         file,
         &inputs,
         scan_symbols,
         anchors,
-    )))
+        pages,
+    )
+}
+
+/// Hashes, in a second streaming pass, the pages of the CodeDirectories the digests could not
+/// answer (`pending`: slice and CodeDirectory indices), one page per hasher in memory.
+fn rehash(
+    package: &Package,
+    entry: &Entry,
+    max_len: u64,
+    binary: &mut Binary,
+    pending: &[(usize, usize)],
+) {
+    struct Route<'cd> {
+        start: u64,
+        end: u64,
+        at: (usize, usize),
+        hasher: codesign::PageHasher<'cd>,
+    }
+    struct Router<'cd> {
+        pos: u64,
+        routes: Vec<Route<'cd>>,
+    }
+    impl std::io::Write for Router<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let end = self.pos + buf.len() as u64;
+            for r in &mut self.routes {
+                let (a, b) = (r.start.max(self.pos), r.end.min(end));
+                if a < b {
+                    r.hasher
+                        .update(&buf[(a - self.pos) as usize..(b - self.pos) as usize]);
+                }
+            }
+            self.pos = end;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // The hashers borrow copies of their CodeDirectories: the binary is written afterwards.
+    let cds: Vec<((usize, usize), u64, u64, codesign::CodeDirectory)> = pending
+        .iter()
+        .filter_map(|&(s, k)| {
+            let slice = binary.slices.get(s)?;
+            let cd = slice.signature()?.code_directories.get(k)?;
+            let (start, size) = (slice.macho.offset, slice.macho.size);
+            Some(((s, k), start, start.saturating_add(size), cd.clone()))
+        })
+        .collect();
+    let routes = cds
+        .iter()
+        .map(|(at, start, end, cd)| Route {
+            start: *start,
+            end: *end,
+            at: *at,
+            hasher: codesign::PageHasher::new(cd),
+        })
+        .collect();
+    let mut router = Router { pos: 0, routes };
+    let result = package.stream(entry, max_len, &mut [&mut router]);
+    if let Err(e) = result {
+        binary
+            .problems
+            .push(format!("cannot read the file again to hash its pages: {e}"));
+        return;
+    }
+    for route in router.routes {
+        let (s, k) = route.at;
+        if let Some(check) = binary.slices.get_mut(s).and_then(|sl| sl.pages.get_mut(k)) {
+            *check = route.hasher.finish();
+        }
+    }
 }
 
 /// Slices, signatures and hash checks of one Mach-O file held in memory (signatures verified
@@ -313,28 +456,64 @@ pub fn binary_facts_trusting(
     scan_symbols: bool,
     anchors: &TrustAnchors,
 ) -> Binary {
+    binary_facts_with(
+        path,
+        bundle,
+        role,
+        bytes,
+        file,
+        inputs,
+        scan_symbols,
+        anchors,
+        Pages::InMemory,
+    )
+    .0
+}
+
+#[allow(clippy::too_many_arguments)]
+fn binary_facts_with(
+    path: &str,
+    bundle: Option<usize>,
+    role: BinaryRole,
+    bytes: &[u8],
+    file: MachOFile,
+    inputs: &SpecialInputs<'_>,
+    scan_symbols: bool,
+    anchors: &TrustAnchors,
+    pages: Pages<'_>,
+) -> (Binary, Vec<(usize, usize)>) {
+    let mut pending = Vec::new();
     let slices = file
         .slices
         .into_iter()
-        .map(|s| slice_facts(bytes, s, inputs, scan_symbols, anchors))
+        .enumerate()
+        .map(|(i, s)| {
+            let (facts, unanswered) = slice_facts(bytes, s, inputs, scan_symbols, anchors, pages);
+            pending.extend(unanswered.into_iter().map(|k| (i, k)));
+            facts
+        })
         .collect();
-    Binary {
+    let binary = Binary {
         path: path.to_string(),
         bundle,
         role,
         container: Some(file.container),
         slices,
         problems: file.problems,
-    }
+    };
+    (binary, pending)
 }
 
+/// One slice's facts, with the CodeDirectories whose pages `pages` could not answer (their
+/// [`PageCheck`] is `unchecked` until a second pass hashes them).
 fn slice_facts(
     file: &[u8],
     slice: Slice,
     inputs: &SpecialInputs<'_>,
     scan_symbols: bool,
     anchors: &TrustAnchors,
-) -> SliceFacts {
+    pages: Pages<'_>,
+) -> (SliceFacts, Vec<usize>) {
     let mut facts = SliceFacts {
         signature: SignatureState::Absent,
         special_slots: Vec::new(),
@@ -343,25 +522,40 @@ fn slice_facts(
         symbols: None,
         macho: slice,
     };
+    let mut unanswered = Vec::new();
     // Only the privacy rules read symbols: without them the symbol table is never walked.
     if scan_symbols {
         facts.symbols = facts.macho.bytes(file).map(crate::symbols::scan);
     }
     let Some(range) = facts.macho.code_signature else {
-        return facts;
+        return (facts, unanswered);
     };
     let Some(bytes) = facts.macho.bytes(file) else {
         facts.signature = SignatureState::Unreadable("the slice lies outside the file".into());
-        return facts;
+        return (facts, unanswered);
     };
     match codesign::parse_in_slice_with(bytes, range.dataoff, range.datasize, anchors) {
         Err(e) => facts.signature = SignatureState::Unreadable(e.to_string()),
         Ok(sig) => {
-            for cd in &sig.code_directories {
+            for (k, cd) in sig.code_directories.iter().enumerate() {
                 facts
                     .special_slots
                     .push(codesign::check_special_slots(cd, &sig, inputs));
-                facts.pages.push(codesign::check_pages(cd, bytes));
+                let check = match pages {
+                    Pages::InMemory => Some(codesign::check_pages(cd, bytes)),
+                    Pages::Digests(d) => d.check(cd, facts.macho.offset, bytes.len() as u64),
+                };
+                facts.pages.push(check.unwrap_or_else(|| {
+                    unanswered.push(k);
+                    PageCheck {
+                        hash_type: cd.hash_type.to_string(),
+                        pages: 0,
+                        mismatched: 0,
+                        examples: Vec::new(),
+                        truncated: false,
+                        unchecked: true,
+                    }
+                }));
             }
             facts.entitlements = sig.entitlements_plist().map(|xml| {
                 crate::info_plist::parse_dictionary(xml)
@@ -371,7 +565,7 @@ fn slice_facts(
             facts.signature = SignatureState::Parsed(Box::new(sig));
         }
     }
-    facts
+    (facts, unanswered)
 }
 
 fn read_small(package: &Package, path: &str, max: u64) -> Option<Vec<u8>> {

@@ -32,6 +32,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod binaries;
+pub mod binstream;
 pub mod codesign;
 mod error;
 mod facts;

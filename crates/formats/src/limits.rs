@@ -26,6 +26,10 @@ pub struct Limits {
     pub max_central_directory_size: u64,
     /// Largest Mach-O file read into memory (its pages are hashed; a 2 GiB executable is rare).
     pub max_binary_size: u64,
+    /// Mach-O files smaller than this are read whole; larger ones are streamed
+    /// ([`crate::binstream`]): their pages hashed as they inflate and only their headers,
+    /// signature and symbol tables kept, so memory does not grow with the executable.
+    pub binary_in_memory_below: u64,
     /// Largest `_CodeSignature/CodeResources` read (a 100,000-file app seals 100,000 paths).
     pub max_code_resources_size: u64,
     /// Largest `embedded.mobileprovision` read (real ones are 8-600 KiB).
@@ -45,6 +49,7 @@ impl Default for Limits {
             max_plist_size: 8 << 20,
             max_central_directory_size: 256 << 20,
             max_binary_size: 2 << 30,
+            binary_in_memory_below: 8 << 20,
             max_code_resources_size: 256 << 20,
             max_profile_size: 4 << 20,
         }

@@ -63,6 +63,7 @@ pub fn all() -> Vec<Target> {
         Target::new("ipa", &["ipa"], ipa_fixtures, zip_hotspots, run_ipa),
         Target::new("plist", &["plist", "xcprivacy"], plist_fixtures, plist_hotspots, run_plist),
         Target::new("macho", &["dylib", "macho"], macho_fixtures, macho_hotspots, run_macho),
+        Target::new("macho_stream", &["dylib", "macho"], macho_fixtures, macho_hotspots, run_macho_stream),
         Target::new("car", &["car"], car_fixtures, bom_hotspots, run_car),
         Target::new("png", &["png"], png_fixtures, png_hotspots, run_png),
         Target::new("profile", &["mobileprovision", "provisionprofile"], profile_fixtures, profile_hotspots, run_profile),
@@ -277,6 +278,69 @@ fn run_macho(bytes: &[u8]) -> Outcome {
             unreadable_parts += 1;
         }
     }
+    Outcome::Facts {
+        diagnostics: 0,
+        unreadable_parts,
+    }
+}
+
+/// The mutant as the executable of a one-bundle IPA (stored, so the zip adds no work), read twice:
+/// whole, and streamed ([`ipagate_formats::binstream`]: only the parsed ranges kept, pages
+/// digested while inflating). Both must end cleanly and find the same facts; a difference is a
+/// panic, so the harness keeps the mutant.
+fn run_macho_stream(bytes: &[u8]) -> Outcome {
+    use ipagate_fixtures::zip::{Entry, Method, ZipWriter};
+    let info = concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>"#,
+        "<key>CFBundleIdentifier</key><string>com.example.m</string>",
+        "<key>CFBundleExecutable</key><string>M</string>",
+        "<key>CFBundleShortVersionString</key><string>1.0</string>",
+        "<key>CFBundleVersion</key><string>1</string>",
+        "</dict></plist>"
+    );
+    let mut zip = ZipWriter::new(Vec::with_capacity(bytes.len() + 1024));
+    let entries = [
+        Entry::file("Payload/M.app/Info.plist", info.as_bytes().to_vec()),
+        Entry::file("Payload/M.app/M", bytes.to_vec()).method(Method::Stored),
+    ];
+    for e in &entries {
+        if let Err(e) = zip.add(e) {
+            return Outcome::Error(one_line(&e));
+        }
+    }
+    let ipa = match zip.finish(&ipagate_fixtures::zip::Tail::default()) {
+        Ok(out) => out,
+        Err(e) => return Outcome::Error(one_line(&e)),
+    };
+    let read = |below: u64| {
+        let limits = Limits {
+            binary_in_memory_below: below,
+            ..Limits::default()
+        };
+        let package = Package::from_bytes(Path::new("mutant.ipa"), ipa.clone(), &limits)
+            .map_err(|e| one_line(&e))?;
+        ipagate_formats::inspect_with(&package, ipagate_formats::Tiers::ALL)
+            .map_err(|e| one_line(&e))
+    };
+    let (whole, streamed) = match (read(u64::MAX), read(0)) {
+        (Ok(w), Ok(s)) => (w, s),
+        (Err(w), Err(s)) if w == s => return Outcome::Error(w),
+        (w, s) => panic!(
+            "whole and streamed reads end differently: {:?} / {:?}",
+            w.err(),
+            s.err()
+        ),
+    };
+    assert!(
+        whole.binaries == streamed.binaries && whole.not_macho == streamed.not_macho,
+        "streamed facts differ from whole-file facts"
+    );
+    let unreadable_parts = whole
+        .binaries
+        .iter()
+        .map(|b| b.problems.len() + b.slices.iter().filter(|s| s.macho.problem.is_some()).count())
+        .sum::<usize>()
+        + whole.not_macho.len();
     Outcome::Facts {
         diagnostics: 0,
         unreadable_parts,

@@ -121,3 +121,20 @@ fn replay() {
     println!("{}: {outcome:?}", file.display());
     assert!(outcome.is_ok(), "{outcome:?}");
 }
+
+/// The streamed-reading target reads its unmutated inputs to facts (so its mutants exercise the
+/// streaming path, not an early error) and agrees with the whole-file read on each.
+#[test]
+fn the_streamed_macho_target_reads_its_fixtures() {
+    let target = targets::by_name("macho_stream").expect("registered");
+    let fixtures = (target.fixtures)();
+    assert!(!fixtures.is_empty());
+    for (name, bytes) in fixtures {
+        match (target.run)(&bytes) {
+            targets::Outcome::Facts {
+                unreadable_parts, ..
+            } => assert_eq!(unreadable_parts, 0, "{name}"),
+            targets::Outcome::Error(e) => panic!("{name}: {e}"),
+        }
+    }
+}
