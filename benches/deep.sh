@@ -2,8 +2,11 @@
 # The signing gate's speed on signed IPAs, in one run: `ipagate preflight` (every signature: CMS, chain to the
 # fixture root, CodeDirectory page hashes, profiles) and `ipagate preflight --deep` (also every sealed file of every
 # bundle against its CodeResources) against `unzip -tq` (inflates and CRC-checks every entry, the floor for reading
-# everything), plus `rcodesign verify` on the unpacked app when rcodesign is installed (peers.md). Peak RSS of
-# `--deep` by GNU time.
+# everything), plus, when rcodesign is installed (peers.md; `cargo install apple-codesign --no-default-features
+# --locked --root DIR`, then put DIR/bin on PATH), `rcodesign verify` on the unpacked main executable (it verifies one
+# Mach-O file: its CodeDirectories and CMS) and `rcodesign print-signature-info` on the unpacked app (every file's
+# SHA-256, every signature printed). Both start from the app already unpacked: unpacking is not counted for them.
+# Peak RSS of `preflight` and `preflight --deep` by GNU time.
 #
 # The IPAs come from the `signed_big` example: the demo app (7 signed bundles) with an executable of MB megabytes
 # and FILES more sealed resources of 1–64 KiB. Target (issue 9): `--deep` faster than `unzip -tq` on a >= 200 MB IPA
@@ -56,28 +59,34 @@ for size in $SIZES; do
   if command -v rcodesign >/dev/null; then
     mkdir -p "$work/unpacked-$mb" && unzip -q -o "$ipa" -d "$work/unpacked-$mb"
     app=$(ls -d "$work/unpacked-$mb"/Payload/*.app)
-    cmds+=(-n rcodesign "rcodesign verify $app")
+    exe="$app/$(basename "$app" .app)"
+    cmds+=(-n rcodesign "rcodesign verify $exe" -n siginfo "rcodesign print-signature-info $app")
   fi
   hyperfine -N -w 1 -r "$RUNS" --export-json "$work/h.json" "${cmds[@]}" >&2
   rss=$( { /usr/bin/time -f '%M' $gate --deep "$ipa" >/dev/null; } 2>&1 | tail -n 1)
-  python3 - "$work/h.json" "$mb" "$files" "$entries" "$bytes" "$rss" >>"$rows" <<'PY'
+  rss_pre=$( { /usr/bin/time -f '%M' $gate "$ipa" >/dev/null; } 2>&1 | tail -n 1)
+  python3 - "$work/h.json" "$mb" "$files" "$entries" "$bytes" "$rss" "$rss_pre" >>"$rows" <<'PY'
 import json, sys
 h = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
-print("\t".join([*sys.argv[2:7], str(h["preflight"]), str(h["deep"]), str(h["unzip"]), str(h.get("rcodesign", ""))]))
+print("\t".join([*sys.argv[2:8], str(h["preflight"]), str(h["deep"]), str(h["unzip"]),
+                 str(h.get("rcodesign", "")), str(h.get("siginfo", ""))]))
 PY
 done
 
 python3 - "$rows" <<'PY'
 import sys
-print("\n| IPA | entries | preflight | preflight --deep | unzip -tq | --deep / unzip -tq | rcodesign verify | peak RSS --deep |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("\n| IPA | entries | preflight | preflight --deep | unzip -tq | --deep / unzip -tq | rcodesign verify (exe) "
+      "| rcodesign print-signature-info (app) | peak RSS preflight / --deep |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 fail = 0
 for line in open(sys.argv[1]):
-    mb, files, entries, size, rss, pre, deep, unz, rc = line.rstrip("\n").split("\t")
+    mb, files, entries, size, rss, rss_pre, pre, deep, unz, rc, si = line.rstrip("\n").split("\t")
     pre, deep, unz = float(pre), float(deep), float(unz)
     rc = f"{float(rc)*1e3:.0f} ms" if rc else "not installed"
+    si = f"{float(si)*1e3:.0f} ms" if si else "not installed"
     print(f"| {int(size)/1e6:.0f} MB ({mb} MB binary + {files} files) | {int(entries):,} | {pre*1e3:.0f} ms "
-          f"| {deep*1e3:.0f} ms | {unz*1e3:.0f} ms | {deep/unz:.2f}x | {rc} | {int(rss)/1024:.0f} MiB |")
+          f"| {deep*1e3:.0f} ms | {unz*1e3:.0f} ms | {deep/unz:.2f}x | {rc} | {si} "
+          f"| {int(rss_pre)/1024:.0f} / {int(rss)/1024:.0f} MiB |")
     if int(size) >= 200_000_000 and int(files) >= 5000 and deep >= unz:
         print(f"target missed: --deep {deep*1e3:.0f} ms >= unzip -tq {unz*1e3:.0f} ms")
         fail = 1

@@ -738,8 +738,14 @@ mod tests {
         }
         assert!(!plan.missed);
         for off in [0x1000u64, 0x3000] {
-            assert!(plan.covered(off, off + 48), "header and commands at {off:#x}");
-            assert!(plan.covered(off + 0x1800, off + 0x1900), "signature of {off:#x}");
+            assert!(
+                plan.covered(off, off + 48),
+                "header and commands at {off:#x}"
+            );
+            assert!(
+                plan.covered(off + 0x1800, off + 0x1900),
+                "signature of {off:#x}"
+            );
             assert!(plan.breaks.contains(&(off + 0x1800)));
         }
         assert!(!plan.covered(0x1100, 0x1200), "code is not kept");

@@ -338,7 +338,13 @@ fn run_macho_stream(bytes: &[u8]) -> Outcome {
     let unreadable_parts = whole
         .binaries
         .iter()
-        .map(|b| b.problems.len() + b.slices.iter().filter(|s| s.macho.problem.is_some()).count())
+        .map(|b| {
+            b.problems.len()
+                + b.slices
+                    .iter()
+                    .filter(|s| s.macho.problem.is_some())
+                    .count()
+        })
         .sum::<usize>()
         + whole.not_macho.len();
     Outcome::Facts {
