@@ -218,3 +218,38 @@ fn pages_the_digests_cannot_answer_are_hashed_in_a_second_pass() {
         "{pages:?}"
     );
 }
+
+/// Real Xcode-built binaries (opt-in: `IPAGATE_CORPUS=../shared/corpus`): every IPA and app of
+/// the corpus read with every executable streamed finds exactly what reading them whole finds.
+#[test]
+fn corpus_streamed_reads_agree_with_whole_reads() {
+    let Some(root) = std::env::var_os("IPAGATE_CORPUS").map(std::path::PathBuf::from) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but IPAGATE_CORPUS (../shared/corpus) is not"
+        );
+        eprintln!("skipped: set IPAGATE_CORPUS=../shared/corpus to compare on the corpus");
+        return;
+    };
+    let mut stack = vec![root.join("ipas")];
+    let (mut archives, mut slices) = (0, 0);
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("corpus dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() && path.extension().is_none_or(|x| x != "app") {
+                stack.push(path);
+                continue;
+            }
+            let readable = Package::open(&path, &Limits::default())
+                .ok()
+                .is_some_and(|p| inspect_with(&p, Tiers::ALL).is_ok());
+            if !readable {
+                continue; // the negative archives: nothing to compare
+            }
+            slices += assert_same(&path, &path.display().to_string());
+            archives += 1;
+        }
+    }
+    eprintln!("{archives} corpus archives, {slices} slices: streamed == whole");
+    assert!(archives >= 10 && slices >= 10, "{archives} archives, {slices} slices");
+}
