@@ -151,5 +151,49 @@ fn bench_symbols(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_inspect, bench_entries, bench_symbols);
+/// The signing gate's binary tier, whole against streamed (issue 9): the signed demo app with a
+/// 16 MB and a 64 MB arm64 executable, every binary read and verified (slices, signatures, CMS,
+/// special slots, every page hash) with the executables read whole (`binary_in_memory_below`
+/// above their size) and streamed (`0`: one pass keeps the parsed ranges and digests the pages).
+/// Streaming must not be slower; its memory is `benches/deep.sh`'s peak-RSS column.
+fn bench_binaries(c: &mut Criterion) {
+    use ipagate_fixtures::macho::MachOSpec;
+    use ipagate_formats::{Tiers, inspect_with};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("binaries");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    for (label, mb) in [("16MB", 16u64), ("64MB", 64)] {
+        let path = dir.path().join(format!("Signed-{label}.ipa"));
+        let spec = MachOSpec::arm64("15.0")
+            .map(|s| s.text_pages = mb * 1_000_000 / ipagate_fixtures::macho::PAGE);
+        ipagate_fixtures::scenarios::signed()
+            .map_app(|a| a.macho(spec))
+            .write_to(&path)
+            .expect("write the bench package");
+        group.throughput(Throughput::Bytes(mb * 1_000_000));
+        for (how, below) in [("whole", u64::MAX), ("streamed", 0)] {
+            let limits = Limits {
+                binary_in_memory_below: below,
+                ..Limits::default()
+            };
+            let package = Package::open(&path, &limits).expect("open");
+            group.bench_function(BenchmarkId::new(how, label), |b| {
+                b.iter(|| {
+                    let facts = inspect_with(&package, Tiers::BINARIES).expect("binaries");
+                    black_box(facts.binaries.len())
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_inspect,
+    bench_entries,
+    bench_symbols,
+    bench_binaries
+);
 criterion_main!(benches);

@@ -251,5 +251,8 @@ fn corpus_streamed_reads_agree_with_whole_reads() {
         }
     }
     eprintln!("{archives} corpus archives, {slices} slices: streamed == whole");
-    assert!(archives >= 10 && slices >= 10, "{archives} archives, {slices} slices");
+    assert!(
+        archives >= 10 && slices >= 10,
+        "{archives} archives, {slices} slices"
+    );
 }
