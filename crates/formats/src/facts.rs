@@ -506,7 +506,11 @@ pub fn inspect_trusting(
         {
             continue;
         }
-        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        // `memrchr`, not `rsplit_once('/')`: this runs for every entry.
+        let (parent, name) = match memchr::memrchr(b'/', path.as_bytes()) {
+            Some(cut) => (&path[..cut], &path[cut + 1..]),
+            None => ("", path),
+        };
         if parent != last_parent {
             // Every folder along the way whose name is a bundle...
             let mut start = app_prefix_len;
@@ -850,10 +854,10 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
     let mut swift: Option<Vec<String>> = None;
     let mut last_top: Option<&str> = None;
     for e in package.entries() {
-        let first = e
-            .path
-            .split_once('/')
-            .map_or(e.path.as_str(), |(first, _)| first);
+        let first = match memchr::memchr(b'/', e.path.as_bytes()) {
+            Some(cut) => &e.path[..cut],
+            None => e.path.as_str(),
+        };
         if first != "Payload" && !first.is_empty() && last_top != Some(first) {
             last_top = Some(first);
             if !top.contains(first) {
@@ -942,19 +946,55 @@ fn link_escapes(path: &str, target: &str, root: &str) -> bool {
     false
 }
 
+/// What one pass over a name's bytes finds.
+struct ByteFlags {
+    control: bool,
+    backslash: bool,
+    slashes: usize,
+}
+
+/// One pass over `bytes`, 32 at a time with branch-free byte arithmetic (which the compiler turns
+/// into vector instructions), then the rest one by one.
+fn byte_flags(bytes: &[u8]) -> ByteFlags {
+    let (mut control, mut backslash, mut slashes) = (0u8, 0u8, 0usize);
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        let (mut c, mut b, mut s) = (0u8, 0u8, 0u8);
+        for &x in chunk {
+            c |= u8::from(x < 0x20) | u8::from(x == 0x7f);
+            b |= u8::from(x == b'\\');
+            s += u8::from(x == b'/');
+        }
+        control |= c;
+        backslash |= b;
+        slashes += usize::from(s);
+    }
+    for &x in chunks.remainder() {
+        control |= u8::from(x < 0x20) | u8::from(x == 0x7f);
+        backslash |= u8::from(x == b'\\');
+        slashes += usize::from(x == b'/');
+    }
+    ByteFlags {
+        control: control != 0,
+        backslash: backslash != 0,
+        slashes,
+    }
+}
+
 /// What is unsafe about an entry name, in one pass over its bytes (this runs for every entry).
 fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {
     if name.len() > limits.max_name_len {
         return Some("too-long");
     }
     let bytes = name.as_bytes();
-    // Folds rather than early exits, so the compiler can vectorise them.
-    let control = bytes.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == 0x7f))
-        // C1 control characters (U+0080..U+009F) only occur in non-ASCII names.
-        || (!name.is_ascii() && name.chars().any(char::is_control));
-    let backslash = bytes.iter().fold(false, |acc, &b| acc | (b == b'\\'));
-    let depth = 1 + bytes.iter().filter(|&&b| b == b'/').count();
-    let parent_ref = name.contains("..") && name.split('/').any(|c| c == "..");
+    let flags = byte_flags(bytes);
+    // C1 control characters (U+0080..U+009F) only occur in non-ASCII names.
+    let control = flags.control || (!name.is_ascii() && name.chars().any(char::is_control));
+    let backslash = flags.backslash;
+    let depth = 1 + flags.slashes;
+    // `..` needs a dot followed by a dot: look only where the (few) dots are.
+    let dots = memchr::memchr_iter(b'.', bytes).any(|i| bytes.get(i + 1) == Some(&b'.'));
+    let parent_ref = dots && name.split('/').any(|c| c == "..");
     if control {
         Some("control-character")
     } else if backslash {
@@ -967,5 +1007,62 @@ fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {
         Some("too-deep")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_unsafe_name_is_named_wherever_the_byte_sits() {
+        let limits = crate::Limits::default();
+        let long = "Payload/Demo.app/Resources/a-folder-name-of-some-length";
+        assert_eq!(name_problem(long, &limits), None);
+        assert_eq!(name_problem("Payload/Demo.app/file..txt", &limits), None);
+        // Each bad byte inside the first 32-byte chunk, in a later chunk, and in the remainder.
+        for at in [3, 20, 40, long.len() - 1] {
+            let with = |c: char| {
+                let mut s = long.to_string();
+                s.insert(at, c);
+                s
+            };
+            assert_eq!(
+                name_problem(&with('\u{1}'), &limits),
+                Some("control-character"),
+                "{at}"
+            );
+            assert_eq!(
+                name_problem(&with('\u{7f}'), &limits),
+                Some("control-character"),
+                "{at}"
+            );
+            assert_eq!(
+                name_problem(&with('\u{85}'), &limits),
+                Some("control-character"),
+                "{at}"
+            );
+            assert_eq!(
+                name_problem(&with('\\'), &limits),
+                Some("backslash"),
+                "{at}"
+            );
+        }
+        assert_eq!(name_problem("/etc/passwd", &limits), Some("absolute"));
+        assert_eq!(name_problem("C:/x", &limits), Some("absolute"));
+        assert_eq!(
+            name_problem("Payload/../../x", &limits),
+            Some("parent-reference")
+        );
+        assert_eq!(name_problem("..", &limits), Some("parent-reference"));
+        assert_eq!(name_problem("Payload/x..", &limits), None);
+        let deep = vec!["d"; limits.max_depth + 1].join("/");
+        assert_eq!(name_problem(&deep, &limits), Some("too-deep"));
+        let ok = vec!["d"; limits.max_depth].join("/");
+        assert_eq!(name_problem(&ok, &limits), None);
+        assert_eq!(
+            name_problem(&"x".repeat(limits.max_name_len + 1), &limits),
+            Some("too-long")
+        );
     }
 }

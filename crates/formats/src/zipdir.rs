@@ -258,8 +258,10 @@ struct Window<'a> {
     src: &'a dyn ReadAt,
     next: u64,
     end: u64,
+    /// `buf[at..filled]` holds the unread bytes; the buffer is reused, never zeroed again.
     buf: Vec<u8>,
     at: usize,
+    filled: usize,
 }
 
 impl<'a> Window<'a> {
@@ -270,23 +272,29 @@ impl<'a> Window<'a> {
             end: offset.saturating_add(len),
             buf: Vec::new(),
             at: 0,
+            filled: 0,
         }
     }
 
     /// At least `n` bytes from the current position (a record is at most 46 + 3 × 65,535).
     fn need(&mut self, n: usize) -> io::Result<&[u8]> {
-        if self.buf.len() - self.at < n {
-            self.buf.drain(..self.at);
+        if self.filled - self.at < n {
+            self.buf.copy_within(self.at..self.filled, 0);
+            self.filled -= self.at;
             self.at = 0;
-            let want = (n - self.buf.len()).max(1 << 20);
+            let want = (n - self.filled).max(1 << 20);
             let room = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
             let take = want.min(room);
-            if self.buf.len() + take < n {
+            if self.filled + take < n {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
-            let old = self.buf.len();
-            self.buf.resize(old + take, 0);
-            self.src.read_exact_at(&mut self.buf[old..], self.next)?;
+            let end = self.filled + take;
+            if self.buf.len() < end {
+                self.buf.resize(end, 0);
+            }
+            self.src
+                .read_exact_at(&mut self.buf[self.filled..end], self.next)?;
+            self.filled = end;
             self.next += take as u64;
         }
         Ok(&self.buf[self.at..self.at + n])
