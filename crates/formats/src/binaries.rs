@@ -115,7 +115,8 @@ struct Candidate<'a> {
 fn is_candidate_name(path: &str) -> bool {
     // The file name first: it rules out almost every entry of a big app, so the path's folders
     // are looked at only for the few that remain.
-    let name = path.rsplit('/').next().unwrap_or(path);
+    // `memrchr`, not `rsplit('/')`: this runs for every entry of the archive.
+    let name = memchr::memrchr(b'/', path.as_bytes()).map_or(path, |cut| &path[cut + 1..]);
     if !(name.ends_with(".dylib") || (!name.contains('.') && name != "PkgInfo")) {
         return false;
     }

@@ -854,7 +854,8 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
     let mut swift: Option<Vec<String>> = None;
     let mut last_top: Option<&str> = None;
     for e in package.entries() {
-        let first = match memchr::memchr(b'/', e.path.as_bytes()) {
+        // The first component is short ("Payload"): a plain scan beats a vectorised search.
+        let first = match e.path.as_bytes().iter().position(|&b| b == b'/') {
             Some(cut) => &e.path[..cut],
             None => e.path.as_str(),
         };
