@@ -257,8 +257,9 @@ fn read_one(
                 }
                 return Ok(Some(binary));
             }
-            // A load command points back at bytes already passed: read the file whole.
-            Ok(Outcome::Streamed(_)) => {}
+            // A load command points back at bytes already passed, or no mapping could be made:
+            // read the file whole.
+            Ok(Outcome::Streamed(_) | Outcome::Unmapped) => {}
         }
     }
     let bytes = match package.read(c.entry, limits.max_binary_size) {

@@ -62,6 +62,8 @@ pub enum Outcome {
     NotMachO(Vec<u8>),
     /// A Mach-O file, streamed.
     Streamed(Streamed),
+    /// A Mach-O file, but no file-sized mapping could be made for it: read it whole instead.
+    Unmapped,
 }
 
 /// Streams `entry` (at most `max_len` bytes), keeping what the Mach-O readers need; with
@@ -94,7 +96,11 @@ pub fn read(
             if !crate::macho::sniff(head) {
                 return Ok(Outcome::NotMachO(head.to_vec()));
             }
-            bytes = Some(memmap2::MmapMut::map_anon(len.max(1)).map_err(EntryError::from_io)?);
+            // Where the system refuses a file-sized mapping (strict overcommit), read it whole.
+            match memmap2::MmapMut::map_anon(len.max(1)) {
+                Ok(map) => bytes = Some(map),
+                Err(_) => return Ok(Outcome::Unmapped),
+            }
         }
         let Some(buf) = bytes.as_mut() else { break };
         let end = pos + n as u64;
