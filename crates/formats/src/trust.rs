@@ -52,8 +52,9 @@ const OID_CDHASHES_DIGESTS: &str = "1.2.840.113635.100.9.2";
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 
 /// A pinned root shipped with ipagate: file, DER, SHA-256 fingerprint.
+#[derive(Debug)]
 struct Pinned {
-    #[cfg_attr(not(test), allow(dead_code))] // named in test failures
+    #[allow(dead_code)] // named in test failures and Debug output
     name: &'static str,
     der: &'static [u8],
     sha256: &'static str,
@@ -136,8 +137,11 @@ impl Cert {
 /// complete a chain whose CMS leaves them out.
 #[derive(Debug, Clone)]
 pub struct TrustAnchors {
-    roots: Vec<Cert>,
-    intermediates: Vec<Cert>,
+    /// Compiled-in certificates parsed on first use (a run that verifies no signature never
+    /// decodes them): roots, intermediates.
+    pinned: Option<(&'static [Pinned], &'static [Pinned])>,
+    /// Roots and intermediates, parsed.
+    parsed: OnceLock<(Vec<Cert>, Vec<Cert>)>,
 }
 
 /// Why a trust root given to ipagate cannot be used.
@@ -150,9 +154,24 @@ impl TrustAnchors {
     pub fn apple() -> &'static TrustAnchors {
         static APPLE: OnceLock<TrustAnchors> = OnceLock::new();
         APPLE.get_or_init(|| TrustAnchors {
-            roots: pinned(APPLE_ROOTS),
-            intermediates: pinned(APPLE_INTERMEDIATES),
+            pinned: Some((APPLE_ROOTS, APPLE_INTERMEDIATES)),
+            parsed: OnceLock::new(),
         })
+    }
+
+    fn sets(&self) -> &(Vec<Cert>, Vec<Cert>) {
+        self.parsed.get_or_init(|| match self.pinned {
+            Some((roots, intermediates)) => (pinned(roots), pinned(intermediates)),
+            None => (Vec::new(), Vec::new()),
+        })
+    }
+
+    fn roots(&self) -> &[Cert] {
+        &self.sets().0
+    }
+
+    fn intermediates(&self) -> &[Cert] {
+        &self.sets().1
     }
 
     /// Only the given roots (DER certificates; PEM is not read), no intermediates: what tests
@@ -165,18 +184,18 @@ impl TrustAnchors {
             .map(|d| Cert::from_der(d).map_err(TrustAnchorError))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(TrustAnchors {
-            roots,
-            intermediates: Vec::new(),
+            pinned: None,
+            parsed: OnceLock::from((roots, Vec::new())),
         })
     }
 
     /// SHA-256 fingerprints of the roots, lowercase hex.
     pub fn root_fingerprints(&self) -> Vec<&str> {
-        self.roots.iter().map(|c| c.sha256.as_str()).collect()
+        self.roots().iter().map(|c| c.sha256.as_str()).collect()
     }
 
     fn is_root(&self, c: &Cert) -> bool {
-        self.roots.iter().any(|r| r.der == c.der)
+        self.roots().iter().any(|r| r.der == c.der)
     }
 }
 
@@ -868,10 +887,10 @@ fn chain(
         // Roots first (a pinned root beats a same-named one the signer carried), then the
         // signature's own certificates, then the compiled-in intermediates.
         let issuer = anchors
-            .roots
+            .roots()
             .iter()
             .chain(carried)
-            .chain(&anchors.intermediates)
+            .chain(anchors.intermediates())
             .find(|c| c.der != current.der && issued_by(&current, c));
         let self_signed =
             current.parsed.tbs_certificate.issuer == current.parsed.tbs_certificate.subject;
@@ -933,12 +952,12 @@ mod tests {
             assert!(Cert::from_der(p.der).is_ok(), "{}", p.name);
         }
         let apple = TrustAnchors::apple();
-        assert_eq!(apple.roots.len(), APPLE_ROOTS.len());
-        assert_eq!(apple.intermediates.len(), APPLE_INTERMEDIATES.len());
+        assert_eq!(apple.roots().len(), APPLE_ROOTS.len());
+        assert_eq!(apple.intermediates().len(), APPLE_INTERMEDIATES.len());
         // Every intermediate is issued by a pinned root (checked with the real signature).
-        for i in &apple.intermediates {
+        for i in apple.intermediates() {
             assert!(
-                apple.roots.iter().any(|r| issued_by(i, r)),
+                apple.roots().iter().any(|r| issued_by(i, r)),
                 "{}",
                 i.subject_cn()
             );
