@@ -395,17 +395,8 @@ pub fn run(args: PublishArgs) -> anyhow::Result<u8> {
     };
 
     // 2. The online gate: reads only.
-    let resolved = args.auth.resolve()?;
-    for warning in &resolved.warnings {
-        crate::output::eprint_line(&format!("ipagate: warning: {warning}"));
-    }
-    let part_timeout = Duration::from_secs(args.part_timeout.max(1));
-    let client = args
-        .auth
-        .client_builder(resolved.key)
-        .part_concurrency(usize::from(args.concurrency))
-        .part_timeout(part_timeout)
-        .build()?;
+    let client =
+        crate::cmd::upload::upload_client(&args.auth, args.concurrency, args.part_timeout)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

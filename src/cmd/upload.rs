@@ -89,28 +89,37 @@ impl UploadArgs {
     }
 }
 
+/// The App Store Connect client that uploads parts (`upload` and `publish`): credentials resolved
+/// (their warnings printed), `concurrency` parts in flight, each attempt bounded by `part_timeout`
+/// seconds.
+pub(crate) fn upload_client(
+    auth: &AuthArgs,
+    concurrency: u16,
+    part_timeout: u64,
+) -> anyhow::Result<ipagate_asc::Client> {
+    let resolved = auth.resolve()?;
+    for warning in &resolved.warnings {
+        crate::output::eprint_line(&format!("ipagate: warning: {warning}"));
+    }
+    Ok(auth
+        .client_builder(resolved.key)
+        .part_concurrency(usize::from(concurrency))
+        .part_timeout(Duration::from_secs(part_timeout.max(1)))
+        .build()?)
+}
+
 /// Runs `ipagate upload`.
 pub fn run(args: UploadArgs) -> anyhow::Result<u8> {
     // The package first: an IPA whose Info.plist cannot be read is refused before anything else happens.
     if let Err(e) = ipagate_uploader::read_identity(&args.ipa) {
         return Err(anyhow::Error::new(e));
     }
-    let resolved = args.auth.resolve()?;
-    for warning in &resolved.warnings {
-        crate::output::eprint_line(&format!("ipagate: warning: {warning}"));
-    }
-    let part_timeout = Duration::from_secs(args.part_timeout.max(1));
-    let client = args
-        .auth
-        .client_builder(resolved.key)
-        .part_concurrency(usize::from(args.concurrency))
-        .part_timeout(part_timeout)
-        .build()?;
+    let client = upload_client(&args.auth, args.concurrency, args.part_timeout)?;
     let options = UploadOptions {
         concurrency: usize::from(args.concurrency),
         state_dir: args.state_dir.clone(),
         dry_run: args.dry_run,
-        part_timeout,
+        part_timeout: Duration::from_secs(args.part_timeout.max(1)),
         max_processing_wait: Duration::from_secs(args.max_processing_wait),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         part_attempts: args.part_attempts,

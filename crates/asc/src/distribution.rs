@@ -135,21 +135,21 @@ pub async fn set_uses_non_exempt_encryption(
     build_id: &str,
     value: bool,
 ) -> Result<(), RequestError> {
-    let body = json!({"data": {"type": "builds", "id": build_id,
-        "attributes": {"usesNonExemptEncryption": value}}});
-    send_json(
-        client,
-        Method::PATCH,
-        &format!("/v1/builds/{build_id}"),
-        &body,
-        Idempotency::Idempotent,
-    )
-    .await
+    patch_build(client, build_id, json!({"usesNonExemptEncryption": value})).await
 }
 
 /// `PATCH /v1/builds/{id}` `expired: true`.
 pub async fn expire_build(client: &Client, build_id: &str) -> Result<(), RequestError> {
-    let body = json!({"data": {"type": "builds", "id": build_id, "attributes": {"expired": true}}});
+    patch_build(client, build_id, json!({"expired": true})).await
+}
+
+/// `PATCH /v1/builds/{id}` with these attributes.
+async fn patch_build(
+    client: &Client,
+    build_id: &str,
+    attributes: serde_json::Value,
+) -> Result<(), RequestError> {
+    let body = json!({"data": {"type": "builds", "id": build_id, "attributes": attributes}});
     send_json(
         client,
         Method::PATCH,
