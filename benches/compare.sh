@@ -15,14 +15,14 @@
 #   bash benches/compare.sh            # RUNS=30 by default
 #   RUNS=10 KEEP=1 bash benches/compare.sh
 set -euo pipefail
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-30}"
 AS_OF="2026-11-25"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-compare.XXXXXX")"
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "keeping $work"; fi
-
-say() { printf '== %s\n' "$*" >&2; }
 
 # ---- Build ----------------------------------------------------------------------------------
 say "building ipagate and the fixture generator (release)"
@@ -39,14 +39,8 @@ done
 ls -l "$work"/*.ipa >&2
 
 # ---- Tools ----------------------------------------------------------------------------------
-apt_install() { # best effort: only as root with apt-get, quietly
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }) || true
-  fi
-}
-command -v plistutil >/dev/null || { say "installing libplist-utils"; apt_install libplist-utils; }
-command -v hyperfine >/dev/null || { say "installing hyperfine"; apt_install hyperfine; }
+ensure plistutil libplist-utils
+ensure hyperfine hyperfine
 
 codemagic="${CODEMAGIC:-}"
 if [ -z "$codemagic" ] && command -v xcode-project >/dev/null; then codemagic="$(command -v xcode-project)"; fi

@@ -15,25 +15,18 @@
 #   bash benches/deep.sh                          # SIZES="50:1000 200:5000", RUNS=5
 #   RUNS=3 SIZES="500:5000" bash benches/deep.sh
 set -euo pipefail
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-5}"
 SIZES="${SIZES:-50:1000 200:5000}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-deep.XXXXXX")"
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "keeping $work"; fi
-say() { printf '== %s\n' "$*" >&2; }
 
-apt_install() { # best effort: only as root with apt-get, quietly
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }) || true
-  fi
-}
-command -v hyperfine >/dev/null || { say "installing hyperfine"; apt_install hyperfine; }
-[ -x /usr/bin/time ] || { say "installing GNU time"; apt_install time; }
-for tool in hyperfine unzip /usr/bin/time; do
-  command -v "$tool" >/dev/null || { say "$tool is not available: cannot compare"; exit 2; }
-done
+ensure hyperfine hyperfine
+ensure /usr/bin/time time
+require hyperfine unzip /usr/bin/time
 
 say "building ipagate and the signed_big example (release)"
 cargo build --release --quiet --bin ipagate

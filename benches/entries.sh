@@ -13,26 +13,19 @@
 #   bash benches/entries.sh              # RUNS=20
 #   RUNS=5 SIZES="1000 100000" bash benches/entries.sh
 set -euo pipefail
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-20}"
 SIZES="${SIZES:-1000 4000 20000 100000 200000}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-entries.XXXXXX")"
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "keeping $work"; fi
-say() { printf '== %s\n' "$*" >&2; }
 
-apt_install() { # best effort: only as root with apt-get, quietly
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }) || true
-  fi
-}
-command -v plistutil >/dev/null || { say "installing libplist-utils"; apt_install libplist-utils; }
-command -v hyperfine >/dev/null || { say "installing hyperfine"; apt_install hyperfine; }
-[ -x /usr/bin/time ] || { say "installing GNU time"; apt_install time; }
-for tool in plistutil hyperfine unzip /usr/bin/time; do
-  command -v "$tool" >/dev/null || { say "$tool is not available: cannot compare"; exit 2; }
-done
+ensure plistutil libplist-utils
+ensure hyperfine hyperfine
+ensure /usr/bin/time time
+require plistutil hyperfine unzip /usr/bin/time
 
 say "building ipagate (release)"
 cargo build --release --quiet --bin ipagate

@@ -15,12 +15,13 @@
 #
 #   bash benches/symbols.sh                # RUNS=10 SIZES="10 100 200"
 set -euo pipefail
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-10}"
 SIZES="${SIZES:-10 100 200}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-symbols.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-say() { printf '== %s\n' "$*" >&2; }
 command -v hyperfine >/dev/null || { say "hyperfine is not installed (apt-get install hyperfine): cannot compare"; exit 2; }
 command -v unzip >/dev/null || { say "unzip is not installed: cannot compare"; exit 2; }
 
