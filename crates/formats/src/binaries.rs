@@ -339,7 +339,7 @@ fn facts_of(
         info_plist: info_plist.as_deref(),
         code_resources: code_resources.as_deref(),
     };
-    binary_facts_with(
+    binary_facts(
         &c.entry.path,
         c.bundle,
         c.role,
@@ -423,57 +423,11 @@ fn rehash(
     }
 }
 
-/// Slices, signatures and hash checks of one Mach-O file held in memory (signatures verified
-/// against Apple's roots); with `scan_symbols`, each slice's symbols too.
-pub fn binary_facts(
-    path: &str,
-    bundle: Option<usize>,
-    role: BinaryRole,
-    bytes: &[u8],
-    file: MachOFile,
-    inputs: &SpecialInputs<'_>,
-    scan_symbols: bool,
-) -> Binary {
-    binary_facts_trusting(
-        path,
-        bundle,
-        role,
-        bytes,
-        file,
-        inputs,
-        scan_symbols,
-        TrustAnchors::apple(),
-    )
-}
-
-/// [`binary_facts`] with signatures verified against `anchors`.
+/// Slices, signatures and hash checks of one Mach-O file whose bytes (all, or those
+/// [`binstream`] kept) are in `bytes`, verified against `anchors`; with `scan_symbols`, each
+/// slice's symbols too. Also returns the `(slice, CodeDirectory)` pairs `pages` could not answer.
 #[allow(clippy::too_many_arguments)]
-pub fn binary_facts_trusting(
-    path: &str,
-    bundle: Option<usize>,
-    role: BinaryRole,
-    bytes: &[u8],
-    file: MachOFile,
-    inputs: &SpecialInputs<'_>,
-    scan_symbols: bool,
-    anchors: &TrustAnchors,
-) -> Binary {
-    binary_facts_with(
-        path,
-        bundle,
-        role,
-        bytes,
-        file,
-        inputs,
-        scan_symbols,
-        anchors,
-        Pages::InMemory,
-    )
-    .0
-}
-
-#[allow(clippy::too_many_arguments)]
-fn binary_facts_with(
+fn binary_facts(
     path: &str,
     bundle: Option<usize>,
     role: BinaryRole,
