@@ -12,8 +12,6 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
-
 use crate::binstream::{self, Outcome};
 use crate::codesign::{self, PageCheck, Signature, SlotCheck, SpecialInputs};
 use crate::facts::Bundle;
@@ -197,10 +195,10 @@ pub fn read_binaries(
             });
         }
     }
-    let results: Vec<Result<Option<Binary>, NotMachO>> = candidates
-        .par_iter()
-        .map(|c| read_one(package, bundles, c, scan_symbols, anchors))
-        .collect();
+    // Each candidate may be a large executable: in parallel as soon as there are two.
+    let results: Vec<Result<Option<Binary>, NotMachO>> = crate::par::map(&candidates, true, |c| {
+        read_one(package, bundles, c, scan_symbols, anchors)
+    });
     let mut out = BinaryFacts::default();
     for r in results {
         match r {

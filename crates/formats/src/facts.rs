@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use plist::Dictionary;
-use rayon::prelude::*;
 
 use crate::info_plist::{self as ip, Capabilities, PlistFormat, Text};
 use crate::package::{ArchiveStats, Layout, Package};
@@ -547,10 +546,12 @@ pub fn inspect_trusting(
         })
         .collect();
 
-    let mut bundles: Vec<Bundle> = dirs
-        .par_iter()
-        .map(|dir| read_bundle(package, dir, &app_root, anchors))
-        .collect::<Result<Vec<_>, _>>()?;
+    // In parallel from a few bundles on (each may verify a provisioning profile's signature).
+    let mut bundles: Vec<Bundle> = crate::par::map(&dirs, dirs.len() >= 4, |dir| {
+        read_bundle(package, dir, &app_root, anchors)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
     // Parents: the nearest enclosing bundle, found by walking up the path (at most `max_depth`
     // lookups per bundle, never a scan of all bundles: 60,000 bundles must not take minutes).
     let index: HashMap<String, usize> = bundles
@@ -600,11 +601,10 @@ pub fn inspect_trusting(
     }
     // Icons of the bundles that show one on a home screen, in parallel (each reads its own PNGs
     // and catalog).
-    bundles.par_iter_mut().for_each(|b| {
-        if matches!(
-            b.kind,
-            BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
-        ) && let InfoPlistState::Parsed(info) = &b.info
+    let showing = bundles.iter().filter(|b| shows_icon(b)).count();
+    crate::par::for_each_mut(&mut bundles, showing > 1, |b| {
+        if shows_icon(b)
+            && let InfoPlistState::Parsed(info) = &b.info
         {
             b.icons = Some(crate::icons::read(package, &b.path, &info.raw));
         }
@@ -1066,4 +1066,12 @@ mod tests {
             Some("too-long")
         );
     }
+}
+
+/// A bundle that shows an icon on a home screen (its icons are read and checked).
+fn shows_icon(b: &Bundle) -> bool {
+    matches!(
+        b.kind,
+        BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
+    )
 }

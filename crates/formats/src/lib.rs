@@ -43,6 +43,7 @@ pub mod io;
 mod limits;
 pub mod macho;
 mod package;
+mod par;
 pub mod png;
 pub mod privacy;
 pub mod profile;

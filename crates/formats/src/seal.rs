@@ -26,7 +26,6 @@ use std::io;
 
 use aws_lc_rs::digest;
 use plist::Value;
-use rayon::prelude::*;
 
 use crate::binaries::{Binary, BinaryRole};
 use crate::facts::Bundle;
@@ -222,10 +221,13 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
             ));
         }
     }
-    let hashed: Vec<Option<SealProblem>> = jobs
-        .par_iter()
-        .map(|(entry, expect, bundle)| check_file(package, entry, expect, bundle))
-        .collect();
+    // Hashing a handful of small resources is quicker than starting the pool.
+    let bytes: u64 = jobs.iter().map(|(entry, _, _)| entry.size).sum();
+    let hashed: Vec<Option<SealProblem>> = crate::par::map(
+        &jobs,
+        jobs.len() > 64 || bytes > 4 << 20,
+        |(entry, expect, bundle)| check_file(package, entry, expect, bundle),
+    );
     out.extend(hashed.into_iter().flatten());
     out.sort();
     out
