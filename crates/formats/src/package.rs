@@ -570,7 +570,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
 }
 
 /// Sorts entries by path, stably (equal paths keep archive order), without comparing whole
-/// strings: an MSD sort by 16-byte chunks of the path. Each round sorts small `(chunk, length
+/// strings: an MSD sort by 7-byte chunks of the path. Each round sorts small `(chunk + length
 /// mark, index)` keys in cache and only the runs that still tie go on to the next chunk, so the
 /// long prefixes that entries share ("Payload/X.app/res/…") are read once per entry, not once
 /// per comparison. The permutation is then applied with one pass of swaps. At 100,000 entries a
@@ -595,12 +595,15 @@ fn sort_by_path(entries: &mut [Entry]) {
 /// with a plain comparison sort, so the recursion stays shallow.
 const CHUNKED_DEPTH: usize = 1024;
 
+/// Path bytes per sort key (the eighth byte of the word is the length mark).
+const CHUNK: usize = 7;
+
 /// Runs this short are finished with a comparison sort.
 const SMALL_RUN: usize = 32;
 
 /// Sorts `order` (indices into `entries`, in archive order among equals) by the paths' bytes from
 /// `depth` on. The prefix the whole run shares is skipped first; then the run is sorted by the
-/// next 16 bytes, and runs that tie on them and go on are sorted further, in parallel.
+/// next 7 bytes, and runs that tie on them and go on are sorted further (in parallel when big).
 fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
     use rayon::prelude::*;
     let tail = |i: u32| {
@@ -619,58 +622,68 @@ fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
     let mut shared = first.len();
     for &i in &order[1..] {
         let other = tail(i);
-        shared = shared.min(
-            first[..shared]
+        // Usually the whole prefix is still shared: one `memcmp`, not a byte loop.
+        if !other.starts_with(&first[..shared]) {
+            shared = first[..shared]
                 .iter()
                 .zip(other)
                 .take_while(|(a, b)| a == b)
-                .count(),
-        );
-        if shared == 0 {
-            break;
+                .count();
+            if shared == 0 {
+                break;
+            }
         }
     }
     let depth = depth + shared;
+    // One word per entry: the next 7 bytes of the path (zero-padded, big-endian) and, in the low
+    // byte, 0..=7 where the path ends inside them (shorter sorts first) or 8 where it goes on.
     let key = |&i: &u32| {
         let rest = entries[i as usize]
             .path
             .as_bytes()
             .get(depth..)
             .unwrap_or_default();
-        let mut chunk = [0u8; 16];
-        let n = rest.len().min(16);
+        let mut chunk = [0u8; 8];
+        let n = rest.len().min(CHUNK);
         chunk[..n].copy_from_slice(&rest[..n]);
-        // 0..=16: the path ends inside this chunk (shorter sorts first); 17: it goes on. Packed
-        // with the index into one word: two integers compare faster than a three-field tuple.
-        let mark = rest.len().min(17) as u64;
-        (u128::from_be_bytes(chunk), mark << 32 | u64::from(i))
+        chunk[CHUNK] = rest.len().min(CHUNK + 1) as u8;
+        (u64::from_be_bytes(chunk), i)
     };
-    let mark = |k: &(u128, u64)| (k.1 >> 32) as u8;
+    let goes_on = |k: &(u64, u32)| k.0 & 0xff == CHUNK as u64 + 1;
+    // Sorted on the word only, not the index: paths sharing a folder tie on a chunk by the
+    // thousand, and an unstable sort groups equal keys in linear time where distinct keys would
+    // cost a full `n log n`. Stability is restored below, for the only keys that tie and end
+    // here: exact duplicates. 16-byte keys, one integer compared: cheap to move and to compare.
     let big = order.len() > 20_000;
-    let mut keys: Vec<(u128, u64)> = if big {
+    let mut keys: Vec<(u64, u32)> = if big {
         order.par_iter().map(key).collect()
     } else {
         order.iter().map(key).collect()
     };
     if big {
-        keys.par_sort_unstable();
+        keys.par_sort_unstable_by_key(|k| k.0);
     } else {
-        keys.sort_unstable();
+        keys.sort_unstable_by_key(|k| k.0);
     }
     for (slot, k) in order.iter_mut().zip(&keys) {
-        *slot = k.1 as u32;
+        *slot = k.1;
     }
-    // Runs that tie on this chunk and go on past it: split `order` into disjoint slices.
+    // Runs that tie on this chunk: those that go on past it are split off `order` as disjoint
+    // slices to sort further; those that end in it are equal paths, put back in archive order.
     let mut runs: Vec<&mut [u32]> = Vec::new();
     let mut rest: &mut [u32] = order;
     let mut consumed = 0;
     let mut run = 0;
     for k in 1..=keys.len() {
-        if k == keys.len() || keys[k].0 != keys[run].0 || mark(&keys[k]) != mark(&keys[run]) {
-            if k - run > 1 && mark(&keys[run]) == 17 {
+        if k == keys.len() || keys[k].0 != keys[run].0 {
+            if k - run > 1 {
                 let (_, tail) = std::mem::take(&mut rest).split_at_mut(run - consumed);
                 let (tied, tail) = tail.split_at_mut(k - run);
-                runs.push(tied);
+                if goes_on(&keys[run]) {
+                    runs.push(tied);
+                } else {
+                    tied.sort_unstable();
+                }
                 rest = tail;
                 consumed = k;
             }
@@ -680,10 +693,10 @@ fn sort_run(entries: &[Entry], order: &mut [u32], depth: usize) {
     drop(keys);
     if big && runs.len() > 1 {
         runs.into_par_iter()
-            .for_each(|tied| sort_run(entries, tied, depth + 16));
+            .for_each(|tied| sort_run(entries, tied, depth + CHUNK));
     } else {
         for tied in runs {
-            sort_run(entries, tied, depth + 16);
+            sort_run(entries, tied, depth + CHUNK);
         }
     }
 }
