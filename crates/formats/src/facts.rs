@@ -497,14 +497,9 @@ pub fn inspect_trusting(
     // Entries are sorted, so consecutive ones usually share their folder: each folder's
     // components are looked at once, not once per file in it.
     let mut last_parent = "";
-    for entry in package.entries() {
+    // Only the app's own run of the sorted index (two binary searches, no test per entry).
+    for entry in package.children(&app_root) {
         let path = entry.path.as_str();
-        if path.len() <= app_prefix_len
-            || !path.starts_with(app_root.as_str())
-            || path.as_bytes()[app_root.len()] != b'/'
-        {
-            continue;
-        }
         // `memrchr`, not `rsplit_once('/')`: this runs for every entry.
         let (parent, name) = match memchr::memrchr(b'/', path.as_bytes()) {
             Some(cut) => (&path[..cut], &path[cut + 1..]),
@@ -725,12 +720,10 @@ fn read_bundle(
             ["storyboardc", "nib"].iter().any(|ext| {
                 let compiled = format!("{name}.{ext}");
                 package.exists(&format!("{dir}/{compiled}"))
-                    || package.children(dir).any(|e| {
-                        let rel = &e.path[dir.len() + 1..];
-                        rel.split_once('/').is_some_and(|(first, rest)| {
-                            first.ends_with(".lproj")
-                                && (rest == compiled || rest.starts_with(&format!("{compiled}/")))
-                        })
+                    || package.dir_names(dir).iter().any(|first| {
+                        let at = format!("{dir}/{first}/{compiled}");
+                        first.ends_with(".lproj")
+                            && (package.exists(&at) || package.has_children(&at))
                     })
             })
         }),
@@ -793,15 +786,19 @@ fn read_localized_info(package: &Package, dir: &str) -> Vec<LocalizedInfo> {
     if !(dir.ends_with(".app") || dir.ends_with(".appex")) {
         return Vec::new();
     }
-    const FILE: &str = ".lproj/InfoPlist.strings";
-    package
-        .children(dir)
-        .filter(|e| !e.is_dir)
-        .filter_map(|e| {
-            let rest = &e.path[dir.len() + 1..];
-            let locale = rest.strip_suffix(FILE)?;
-            (!locale.is_empty() && !locale.contains('/')).then_some((e, locale))
+    // Looked up per `.lproj` folder at the bundle's top, not found by scanning every entry.
+    let mut found: Vec<(&crate::package::Entry, &str)> = package
+        .dir_names(dir)
+        .into_iter()
+        .filter_map(|name| {
+            let locale = name.strip_suffix(".lproj").filter(|l| !l.is_empty())?;
+            let e = package.entry(&format!("{dir}/{name}/InfoPlist.strings"))?;
+            (!e.is_dir).then_some((e, locale))
         })
+        .collect();
+    found.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    found
+        .into_iter()
         .map(|(e, locale)| LocalizedInfo {
             path: e.path.clone(),
             locale: locale.to_string(),
@@ -955,31 +952,37 @@ struct ByteFlags {
 }
 
 /// One pass over `bytes`, 32 at a time with branch-free byte arithmetic (which the compiler turns
-/// into vector instructions), then the rest one by one.
+/// into vector instructions). The rest is padded with a harmless byte into one more whole chunk:
+/// the same vector code, not a byte loop (names are mostly 30–80 bytes, so the rest is often
+/// most of the name).
 fn byte_flags(bytes: &[u8]) -> ByteFlags {
-    let (mut control, mut backslash, mut slashes) = (0u8, 0u8, 0usize);
-    let mut chunks = bytes.chunks_exact(32);
-    for chunk in &mut chunks {
+    let mut flags = ByteFlags {
+        control: false,
+        backslash: false,
+        slashes: 0,
+    };
+    let mut add = |chunk: &[u8; 32]| {
         let (mut c, mut b, mut s) = (0u8, 0u8, 0u8);
         for &x in chunk {
             c |= u8::from(x < 0x20) | u8::from(x == 0x7f);
             b |= u8::from(x == b'\\');
             s += u8::from(x == b'/');
         }
-        control |= c;
-        backslash |= b;
-        slashes += usize::from(s);
+        flags.control |= c != 0;
+        flags.backslash |= b != 0;
+        flags.slashes += usize::from(s);
+    };
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        add(chunk.try_into().unwrap_or(&[b'a'; 32]));
     }
-    for &x in chunks.remainder() {
-        control |= u8::from(x < 0x20) | u8::from(x == 0x7f);
-        backslash |= u8::from(x == b'\\');
-        slashes += usize::from(x == b'/');
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut chunk = [b'a'; 32];
+        chunk[..rest.len()].copy_from_slice(rest);
+        add(&chunk);
     }
-    ByteFlags {
-        control: control != 0,
-        backslash: backslash != 0,
-        slashes,
-    }
+    flags
 }
 
 /// What is unsafe about an entry name, in one pass over its bytes (this runs for every entry).

@@ -296,13 +296,52 @@ impl Package {
 
     /// Entries strictly below the folder `dir` (any depth), in path order.
     pub fn children<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a Entry> + 'a {
-        let prefix = format!("{dir}/");
+        self.below(dir).iter()
+    }
+
+    /// The sorted run of entries strictly below `dir`, found by two binary searches: every path
+    /// that starts with `dir/` sorts at or after `dir/` and before `dir0` (`'0'` follows `'/'`),
+    /// and nothing else does. No comparison per entry of the run.
+    fn below(&self, dir: &str) -> &[Entry] {
+        let low = format!("{dir}/");
+        let high = format!("{dir}0");
         let start = self
             .entries
-            .partition_point(|e| e.path.as_str() < prefix.as_str());
-        self.entries[start..]
-            .iter()
-            .take_while(move |e| e.path.starts_with(&prefix))
+            .partition_point(|e| e.path.as_str() < low.as_str());
+        let end =
+            start + self.entries[start..].partition_point(|e| e.path.as_str() < high.as_str());
+        &self.entries[start..end]
+    }
+
+    /// The distinct names directly inside the folder `dir` (files and folders), in path order.
+    /// Each subfolder's contents are skipped by binary search, so the cost grows with the number
+    /// of names at this level, not with everything below it (a 100,000-file `res/` is one step).
+    pub fn dir_names<'a>(&'a self, dir: &str) -> Vec<&'a str> {
+        let run = self.below(dir);
+        let skip = dir.len() + 1;
+        let mut names: Vec<&'a str> = Vec::new();
+        let mut i = 0;
+        while i < run.len() {
+            let rel = &run[i].path[skip..];
+            match rel.find('/') {
+                None => {
+                    names.push(rel);
+                    i += 1;
+                }
+                Some(cut) => {
+                    let name = &rel[..cut];
+                    names.push(name);
+                    // Past everything under `dir/name/`.
+                    let high = format!("{}0", &run[i].path[..skip + cut]);
+                    i += run[i..].partition_point(|e| e.path.as_str() < high.as_str());
+                }
+            }
+        }
+        // A folder's own entry (`dir/name`) and its contents (`dir/name/…`) need not be
+        // neighbours (`dir/name.txt` sorts between them).
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// Reads a whole entry, refusing (without allocating it) anything larger than `max_len`.
@@ -894,6 +933,64 @@ mod tests {
             unpackable: None,
             locator: Locator::None,
         }
+    }
+
+    #[test]
+    fn children_and_dir_names_come_from_binary_searches_that_agree_with_a_scan() {
+        // Names chosen around the '/' boundary: `a.txt`, `a-b` and `a0` sort between `a`
+        // and `a/…` or just after it; `ab/` shares the prefix without the slash.
+        let paths = [
+            "P/X.app",
+            "P/X.app/a",
+            "P/X.app/a-b",
+            "P/X.app/a.txt",
+            "P/X.app/a/1",
+            "P/X.app/a/2/3",
+            "P/X.app/a0",
+            "P/X.app/ab/c",
+            "P/X.app/en.lproj/InfoPlist.strings",
+            "P/X.app0/z",
+            "P/X.appz",
+            "P/X.app/z",
+        ];
+        let mut entries: Vec<Entry> = paths.iter().map(|p| entry(p, 0)).collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let package = Package {
+            path: PathBuf::from("t.ipa"),
+            layout: Layout::Ipa,
+            app_root: "P/X.app".into(),
+            entries,
+            stats: ArchiveStats::default(),
+            other_apps: Vec::new(),
+            source: None,
+            data_end: 0,
+            root_dir: None,
+            limits: Limits::default(),
+        };
+        for dir in [
+            "P/X.app",
+            "P/X.app/a",
+            "P/X.app/a/2",
+            "P/X.app/ab",
+            "P",
+            "P/X.app/none",
+        ] {
+            let scan: Vec<&str> = package
+                .entries()
+                .iter()
+                .filter(|e| e.path.starts_with(&format!("{dir}/")))
+                .map(|e| e.path.as_str())
+                .collect();
+            let got: Vec<&str> = package.children(dir).map(|e| e.path.as_str()).collect();
+            assert_eq!(got, scan, "{dir}");
+        }
+        assert_eq!(
+            package.dir_names("P/X.app"),
+            ["a", "a-b", "a.txt", "a0", "ab", "en.lproj", "z"]
+        );
+        assert_eq!(package.dir_names("P/X.app/a"), ["1", "2"]);
+        assert_eq!(package.dir_names("P"), ["X.app", "X.app0", "X.appz"]);
+        assert!(package.dir_names("P/X.app/none").is_empty());
     }
 
     #[test]
