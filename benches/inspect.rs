@@ -128,8 +128,7 @@ fn bench_symbols(c: &mut Criterion) {
         let package = Package::open(&path, &Limits::default()).expect("open");
         let entry = package
             .entry("Payload/Demo.app/Demo")
-            .expect("executable entry")
-            .clone();
+            .expect("executable entry");
         let bytes = package.read(&entry, u64::MAX).expect("inflate");
         let scanned = ipagate_formats::symbols::scan(&bytes).expect("scan");
         assert_eq!(scanned.imports.len(), imports.len());

@@ -16,7 +16,7 @@ use crate::binstream::{self, Outcome};
 use crate::codesign::{self, PageCheck, Signature, SlotCheck, SpecialInputs};
 use crate::facts::Bundle;
 use crate::macho::{self, MachOFile, Slice};
-use crate::package::{Entry, Package};
+use crate::package::{Entry, EntryRef, Package};
 use crate::trust::TrustAnchors;
 
 /// Why this file was read.
@@ -105,7 +105,7 @@ pub struct BinaryFacts {
 }
 
 struct Candidate<'a> {
-    entry: &'a Entry,
+    entry: EntryRef<'a>,
     bundle: Option<usize>,
     role: BinaryRole,
 }
@@ -153,7 +153,6 @@ pub fn read_binaries(
         .collect();
     // Each declared executable is looked up once in the sorted entries; the walk below then meets
     // them in order, with no per-entry lookup.
-    let entries = package.entries();
     let mut executables: Vec<(usize, usize)> = bundles
         .iter()
         .enumerate()
@@ -163,14 +162,14 @@ pub fn read_binaries(
                 return None;
             }
             let path = format!("{}/{exe}", b.path);
-            let at = entries.partition_point(|e| e.path < path);
-            (entries.get(at)?.path == path).then_some((at, i))
+            let at = package.position(&path);
+            (package.entry_at(at)?.path == path).then_some((at, i))
         })
         .collect();
     executables.sort_unstable();
     executables.dedup_by_key(|(at, _)| *at);
     let mut next_exe = executables.iter().peekable();
-    for (at, entry) in entries.iter().enumerate() {
+    for (at, entry) in package.entries().enumerate() {
         let main = match next_exe.peek() {
             Some(&&(exe_at, bundle)) if exe_at == at => {
                 next_exe.next();
@@ -187,10 +186,10 @@ pub fn read_binaries(
                 bundle: Some(bundle),
                 role: BinaryRole::MainExecutable,
             });
-        } else if is_candidate_name(&entry.path) {
+        } else if is_candidate_name(entry.path) {
             candidates.push(Candidate {
                 entry,
-                bundle: enclosing(&index, &entry.path),
+                bundle: enclosing(&index, entry.path),
                 role: BinaryRole::Other,
             });
         }
@@ -220,14 +219,14 @@ fn read_one(
     let limits = package.limits();
     let main = c.role == BinaryRole::MainExecutable;
     let not_macho = |problem: String| NotMachO {
-        path: c.entry.path.clone(),
+        path: c.entry.path.to_string(),
         problem,
     };
     if !main && c.entry.size < 28 {
         return Ok(None);
     }
     if c.entry.size >= limits.binary_in_memory_below {
-        match binstream::read(package, c.entry, limits.max_binary_size, scan_symbols) {
+        match binstream::read(package, &c.entry, limits.max_binary_size, scan_symbols) {
             Err(e) if main => return Err(not_macho(format!("cannot read: {e}"))),
             Err(_) => return Ok(None),
             Ok(Outcome::NotMachO(head)) if main => return Err(not_macho(describe_magic(&head))),
@@ -247,7 +246,7 @@ fn read_one(
                 if !pending.is_empty() {
                     rehash(
                         package,
-                        c.entry,
+                        &c.entry,
                         limits.max_binary_size,
                         &mut binary,
                         &pending,
@@ -260,7 +259,7 @@ fn read_one(
             Ok(Outcome::Streamed(_) | Outcome::Unmapped) => {}
         }
     }
-    let bytes = match package.read(c.entry, limits.max_binary_size) {
+    let bytes = match package.read(&c.entry, limits.max_binary_size) {
         Ok(b) => b,
         Err(e) if main => return Err(not_macho(format!("cannot read: {e}"))),
         Err(_) => return Ok(None),
@@ -311,7 +310,7 @@ fn facts_of(
         Ok(f) => f,
         Err(e) => {
             let binary = Binary {
-                path: c.entry.path.clone(),
+                path: c.entry.path.to_string(),
                 bundle: c.bundle,
                 role: c.role,
                 container: None,
@@ -338,7 +337,7 @@ fn facts_of(
         code_resources: code_resources.as_deref(),
     };
     binary_facts(
-        &c.entry.path,
+        c.entry.path,
         c.bundle,
         c.role,
         bytes,
@@ -524,7 +523,7 @@ fn slice_facts(
 
 fn read_small(package: &Package, path: &str, max: u64) -> Option<Vec<u8>> {
     let entry = package.entry(path)?;
-    package.read(entry, max).ok()
+    package.read(&entry, max).ok()
 }
 
 /// What a non-Mach-O executable looks like, for a message.

@@ -499,7 +499,7 @@ pub fn inspect_trusting(
     let mut last_parent = "";
     // Only the app's own run of the sorted index (two binary searches, no test per entry).
     for entry in package.children(&app_root) {
-        let path = entry.path.as_str();
+        let path = entry.path;
         // `memrchr`, not `rsplit_once('/')`: this runs for every entry.
         let (parent, name) = match memchr::memrchr(b'/', path.as_bytes()) {
             Some(cut) => (&path[..cut], &path[cut + 1..]),
@@ -674,7 +674,7 @@ fn read_bundle(
             InfoPlistState::Unreadable("is a folder, not a file".into())
         }
         None => InfoPlistState::Missing,
-        Some(entry) => match package.read(entry, package.limits().max_plist_size) {
+        Some(entry) => match package.read(&entry, package.limits().max_plist_size) {
             Err(e @ crate::EntryError::NotAFile(_)) => InfoPlistState::Unreadable(e.to_string()),
             Err(e) => InfoPlistState::Unreadable(format!("cannot read: {e}")),
             Ok(bytes) => match ip::parse_dictionary(&bytes) {
@@ -770,7 +770,7 @@ fn read_profile(
         problem,
     };
     Some(
-        match package.read(entry, package.limits().max_profile_size) {
+        match package.read(&entry, package.limits().max_profile_size) {
             Err(e) => unreadable(format!("cannot read: {e}")),
             Ok(bytes) => match crate::profile::parse_with(&path, &bytes, anchors) {
                 Ok(p) => ProfileState::Parsed(Box::new(p)),
@@ -787,7 +787,7 @@ fn read_localized_info(package: &Package, dir: &str) -> Vec<LocalizedInfo> {
         return Vec::new();
     }
     // Looked up per `.lproj` folder at the bundle's top, not found by scanning every entry.
-    let mut found: Vec<(&crate::package::Entry, &str)> = package
+    let mut found: Vec<(crate::package::EntryRef<'_>, &str)> = package
         .dir_names(dir)
         .into_iter()
         .filter_map(|name| {
@@ -796,14 +796,14 @@ fn read_localized_info(package: &Package, dir: &str) -> Vec<LocalizedInfo> {
             (!e.is_dir).then_some((e, locale))
         })
         .collect();
-    found.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    found.sort_by(|a, b| a.0.path.cmp(b.0.path));
     found
         .into_iter()
         .map(|(e, locale)| LocalizedInfo {
-            path: e.path.clone(),
+            path: e.path.to_string(),
             locale: locale.to_string(),
             strings: package
-                .read(e, package.limits().max_plist_size)
+                .read(&e, package.limits().max_plist_size)
                 .map_err(|err| err.to_string())
                 .and_then(|bytes| crate::info_plist::parse_strings(&bytes).map_err(|err| err.0))
                 .map(|dict| {
@@ -821,7 +821,7 @@ fn read_privacy_manifest(package: &Package, dir: &str) -> Option<crate::privacy:
     let entry = package.entry(&path)?;
     Some(
         match package
-            .read(entry, package.limits().max_plist_size)
+            .read(&entry, package.limits().max_plist_size)
             .map_err(|e| e.to_string())
             .and_then(|bytes| crate::privacy::parse(&bytes))
         {
@@ -854,7 +854,7 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
         // The first component is short ("Payload"): a plain scan beats a vectorised search.
         let first = match e.path.as_bytes().iter().position(|&b| b == b'/') {
             Some(cut) => &e.path[..cut],
-            None => e.path.as_str(),
+            None => e.path,
         };
         if first != "Payload" && !first.is_empty() && last_top != Some(first) {
             last_top = Some(first);
@@ -868,7 +868,7 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
                 facts.swift_support_iphoneos = true;
             }
             if !e.is_dir {
-                files.push(e.path.clone());
+                files.push(e.path.to_string());
             }
         }
         if first == "__MACOSX" {
@@ -880,13 +880,13 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
             .strip_prefix(package.app_root())
             .is_some_and(|rest| rest.starts_with('/'));
         if in_app && e.path.ends_with("/.DS_Store") {
-            facts.ds_store.push(e.path.clone());
+            facts.ds_store.push(e.path.to_string());
         }
         if let Some(problem) = e.unpackable
             && facts.unpackable.len() < MAX_EXAMPLES
         {
             facts.unpackable.push(Unpackable {
-                path: e.path.clone(),
+                path: e.path.to_string(),
                 problem,
             });
         }
@@ -904,12 +904,12 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
             });
         }
         if e.is_symlink && facts.symlinks.len() < MAX_EXAMPLES {
-            let target = package.link_target(e);
+            let target = package.link_target(&e);
             let escapes = target
                 .as_deref()
-                .is_none_or(|t| link_escapes(&e.path, t, package.app_root()));
+                .is_none_or(|t| link_escapes(e.path, t, package.app_root()));
             facts.symlinks.push(Symlink {
-                path: e.path.clone(),
+                path: e.path.to_string(),
                 target: target.map(|t| crate::sanitize::for_terminal(&t)),
                 escapes,
             });
@@ -1021,6 +1021,14 @@ fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {
     }
 }
 
+/// A bundle that shows an icon on a home screen (its icons are read and checked).
+fn shows_icon(b: &Bundle) -> bool {
+    matches!(
+        b.kind,
+        BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1076,12 +1084,4 @@ mod tests {
             Some("too-long")
         );
     }
-}
-
-/// A bundle that shows an icon on a home screen (its icons are read and checked).
-fn shows_icon(b: &Bundle) -> bool {
-    matches!(
-        b.kind,
-        BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
-    )
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{EntryError, OpenErrorKind};
 use crate::limits::Limits;
-use crate::package::{ArchiveStats, Entry, Layout, Package, sort_and_find_duplicates};
+use crate::package::{ArchiveStats, Entry, Layout, Names, Package, sort_and_find_duplicates};
 
 pub(crate) fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErrorKind> {
     let name = path
@@ -57,19 +57,22 @@ pub(crate) fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErro
     };
     let app_root = format!("Payload/{app_name}");
     let mut entries = Vec::new();
+    let mut names = Names::default();
     let mut stats = ArchiveStats::default();
     let mut walker = Walker {
         limits,
         out: &mut entries,
+        names: &mut names,
         stats: &mut stats,
     };
     walker.walk(&app_dir, &app_root, "", 1)?;
-    sort_and_find_duplicates(&mut entries, &mut stats);
+    sort_and_find_duplicates(&mut entries, &names, &mut stats);
     Ok(Package {
         path: path.to_path_buf(),
         layout,
         app_root,
         entries,
+        names,
         stats,
         other_apps,
         source: None,
@@ -90,6 +93,7 @@ fn over_entries(value: u64, limits: &Limits) -> OpenErrorKind {
 struct Walker<'a> {
     limits: &'a Limits,
     out: &'a mut Vec<Entry>,
+    names: &'a mut Names,
     stats: &'a mut ArchiveStats,
 }
 
@@ -153,9 +157,10 @@ impl Walker<'_> {
                     limit: limits.max_total_size,
                 });
             }
+            let (path, raw) = (self.names.push(&child_norm)?, self.names.push(&child_rel)?);
             self.out.push(Entry::on_disk(
-                child_norm.clone(),
-                child_rel.clone(),
+                path,
+                raw,
                 size,
                 (is_dir, is_symlink, is_file),
                 file_name.to_str().is_some(),

@@ -155,7 +155,7 @@ pub fn read(package: &Package, dir: &str, dict: &Dictionary) -> Icons {
     let mut wanted: Vec<&str> = name.iter().map(String::as_str).collect();
     wanted.extend(alternates.iter().filter_map(|a| a.name.as_deref()));
     let catalog = package.entry(&format!("{dir}/Assets.car")).map(|entry| {
-        match package.read(entry, MAX_CATALOG_SIZE) {
+        match package.read(&entry, MAX_CATALOG_SIZE) {
             Err(e) => CatalogIcons {
                 file: "Assets.car".into(),
                 problem: Some(format!("cannot read: {e}")),
@@ -279,7 +279,7 @@ fn loose(package: &Package, dir: &str, file: &str) -> LooseIcon {
         icon.problem = Some("not found".into());
         return icon;
     };
-    match package.read(entry, MAX_PNG_SIZE) {
+    match package.read(&entry, MAX_PNG_SIZE) {
         Err(e) => icon.problem = Some(format!("cannot read: {e}")),
         Ok(bytes) => match png::read_header(&bytes) {
             Err(e) => icon.problem = Some(e.to_string()),

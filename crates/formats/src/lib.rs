@@ -63,4 +63,4 @@ pub use facts::{
 pub use info_plist::{Capabilities, PlistFormat, Text};
 pub use io::{EntryDataError, EntryReader, EntrySlice, FileSource, ReadAt};
 pub use limits::Limits;
-pub use package::{ArchiveStats, Entry, Layout, Package};
+pub use package::{ArchiveStats, Entry, EntryRef, Layout, Package};

@@ -29,7 +29,7 @@ use plist::Value;
 
 use crate::binaries::{Binary, BinaryRole};
 use crate::facts::Bundle;
-use crate::package::{Entry, Package};
+use crate::package::{EntryRef, Package};
 
 /// What is wrong with one sealed resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -112,7 +112,7 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
         .filter(|b| b.role == BinaryRole::MainExecutable)
         .filter_map(|b| Some((b.bundle?, b.path.as_str())))
         .collect();
-    let mut jobs: Vec<(&Entry, Expect, String)> = Vec::new();
+    let mut jobs: Vec<(EntryRef<'_>, Expect, String)> = Vec::new();
     let mut out: Vec<SealProblem> = Vec::new();
     for (i, bundle) in bundles.iter().enumerate() {
         let cr_path = format!("{}/_CodeSignature/CodeResources", bundle.path);
@@ -121,11 +121,11 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
         };
         let problem = |path: String, kind: SealKind, detail: String| SealProblem {
             path,
-            bundle: bundle.path.clone(),
+            bundle: bundle.path.to_string(),
             kind,
             detail,
         };
-        let bytes = match package.read(cr, package.limits().max_code_resources_size) {
+        let bytes = match package.read(&cr, package.limits().max_code_resources_size) {
             Ok(b) => b,
             Err(e) => {
                 out.push(problem(cr_path, SealKind::Unreadable, e.to_string()));
@@ -195,7 +195,7 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
                         "sealed file is absent".into(),
                     )),
                     Some(e) if e.is_dir || e.is_symlink || matches!(expect, Expect::Present) => {}
-                    Some(e) => jobs.push((e, expect.clone(), bundle.path.clone())),
+                    Some(e) => jobs.push((e, expect.clone(), bundle.path.to_string())),
                 },
             }
         }
@@ -208,14 +208,14 @@ pub fn verify(package: &Package, bundles: &[Bundle], binaries: &[Binary]) -> Vec
             let rel = &e.path[prefix_len..];
             if sealed.contains_key(rel)
                 || rel.starts_with("_CodeSignature/")
-                || Some(e.path.as_str()) == main
+                || Some(e.path) == main
                 || nested.iter().any(|n| rel.starts_with(n.as_str()))
                 || omitted(&rules, rel)
             {
                 continue;
             }
             out.push(problem(
-                e.path.clone(),
+                e.path.to_string(),
                 SealKind::Unsealed,
                 "present in the bundle but not sealed in CodeResources".into(),
             ));
@@ -247,7 +247,7 @@ fn nested_code<'a>(
 
 fn check_file(
     package: &Package,
-    entry: &Entry,
+    entry: &EntryRef<'_>,
     expect: &Expect,
     bundle: &str,
 ) -> Option<SealProblem> {
@@ -259,7 +259,7 @@ fn check_file(
     let mut sink = Hasher(digest::Context::new(alg));
     let problem = |kind, detail| {
         Some(SealProblem {
-            path: entry.path.clone(),
+            path: entry.path.to_string(),
             bundle: bundle.to_owned(),
             kind,
             detail,

@@ -60,8 +60,9 @@ pub(crate) struct Eocd {
 
 /// One central-directory record, parsed.
 #[derive(Debug)]
-pub(crate) struct CdEntry {
-    pub name: Vec<u8>,
+pub(crate) struct CdEntry<'a> {
+    /// Borrowed from the directory window: the caller copies it where it keeps names.
+    pub name: &'a [u8],
     pub size: u64,
     pub compressed_size: u64,
     pub crc32: u32,
@@ -71,7 +72,7 @@ pub(crate) struct CdEntry {
     pub header_offset: u64,
 }
 
-impl CdEntry {
+impl CdEntry<'_> {
     pub fn is_dir(&self) -> bool {
         self.name.last() == Some(&b'/')
     }
@@ -190,7 +191,7 @@ fn locate_cd(src: &dyn ReadAt, eocd: &Eocd) -> Result<(u64, u64), OpenErrorKind>
 pub(crate) fn read_central_directory(
     src: &Arc<dyn ReadAt>,
     eocd: &Eocd,
-    mut each: impl FnMut(CdEntry) -> Result<(), OpenErrorKind>,
+    mut each: impl FnMut(CdEntry<'_>) -> Result<(), OpenErrorKind>,
 ) -> Result<u64, OpenErrorKind> {
     let (cd_start, shift) = locate_cd(&**src, eocd)?;
     let cd_len = eocd.cd_end - cd_start;
@@ -228,7 +229,7 @@ pub(crate) fn read_central_directory(
             .need(46 + name_len + extra_len + comment_len)
             .map_err(truncated)?;
         let (header, rest) = record.split_at(46);
-        let name = rest[..name_len].to_vec();
+        let name = &rest[..name_len];
         let extra = &rest[name_len..name_len + extra_len];
         let mut size = u64::from(u32_at(header, 24));
         let mut compressed_size = u64::from(u32_at(header, 20));
@@ -246,8 +247,8 @@ pub(crate) fn read_central_directory(
             is_symlink: made_by_unix && mode & 0o170_000 == 0o120_000,
             header_offset: header_offset.saturating_add(shift),
         };
-        window.advance(46 + name_len + extra_len + comment_len);
         each(entry)?;
+        window.advance(46 + name_len + extra_len + comment_len);
     }
     Ok(cd_start)
 }

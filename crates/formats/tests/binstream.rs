@@ -121,13 +121,12 @@ fn a_big_fat_executable_streams_from_an_archive_and_a_folder_alike() {
     let package = Package::open(&path, &limits(true)).expect("open");
     let entry = package
         .entries()
-        .iter()
         .find(|e| e.path == "Payload/Demo.app/Demo")
         .expect("executable");
     assert!(entry.size > 2 * 600 * PAGE, "{}", entry.size);
     for symbols in [false, true] {
         let Outcome::Streamed(s) =
-            binstream::read(&package, entry, u64::MAX, symbols).expect("read")
+            binstream::read(&package, &entry, u64::MAX, symbols).expect("read")
         else {
             panic!("not Mach-O");
         };
@@ -164,10 +163,9 @@ fn a_file_that_is_not_mach_o_is_dropped_after_its_first_chunk() {
     let package = Package::open(&path, &limits(true)).expect("open");
     let entry = package
         .entries()
-        .iter()
         .find(|e| e.path.ends_with("Resources/model"))
         .expect("entry");
-    match binstream::read(&package, entry, u64::MAX, true).expect("read") {
+    match binstream::read(&package, &entry, u64::MAX, true).expect("read") {
         Outcome::NotMachO(head) => assert_eq!(head.len(), 8),
         Outcome::Streamed(_) | Outcome::Unmapped => panic!("streamed a data file"),
     }

@@ -56,17 +56,16 @@ fn lying_sizes_cannot_make_a_read_grow() {
         open_scenario("zip-bomb-lying-size", &Limits::default()).expect("opens: sizes look honest");
     let entry = package
         .entries()
-        .iter()
         .find(|e| e.path.ends_with("bomb.bin"))
         .expect("entry");
     assert_eq!(entry.size, 1024);
-    let err = package.read(entry, 1 << 20).unwrap_err();
+    let err = package.read(&entry, 1 << 20).unwrap_err();
     assert!(
         err.to_string()
             .contains("larger than its declared uncompressed size"),
         "{err}"
     );
-    let err = package.read(entry, 512).unwrap_err();
+    let err = package.read(&entry, 512).unwrap_err();
     assert_eq!(err.to_string(), "larger than 512 bytes");
 }
 
@@ -169,7 +168,7 @@ fn reads_are_safe_from_many_threads() {
     let s = scenario("clean").expect("scenario");
     let path = write(&dir, "c.ipa", &s.bytes());
     let package = Package::open(&path, &Limits::default()).expect("open");
-    let files: Vec<_> = package.entries().iter().filter(|e| !e.is_dir).collect();
+    let files: Vec<_> = package.entries().filter(|e| !e.is_dir).collect();
     let sequential: Vec<Vec<u8>> = files
         .iter()
         .map(|e| package.read(e, 1 << 24).expect("read"))
@@ -260,7 +259,7 @@ fn folder_inputs_never_open_special_files_or_follow_links() {
     let package = Package::open(&app, &Limits::default()).expect("open");
     let pipe = package.entry("Payload/F.app/pipe").expect("listed");
     assert_eq!(
-        package.read(pipe, 1024).unwrap_err().to_string(),
+        package.read(&pipe, 1024).unwrap_err().to_string(),
         "is a special file (FIFO, socket or device), not a file"
     );
     let facts = inspect(&package).expect("facts, without blocking on the FIFO");
@@ -381,7 +380,7 @@ mod reader_at_scale {
         );
         assert!(package.entry("Payload/Demo.app/x").unwrap().is_dir);
         let y = package.entry("Payload/Demo.app/y").unwrap();
-        assert_eq!(package.read(y, 100).unwrap(), b"second");
+        assert_eq!(package.read(&y, 100).unwrap(), b"second");
     }
 
     #[test]
@@ -395,18 +394,18 @@ mod reader_at_scale {
         let deflated = package.entry("Payload/Demo.app/deflated.bin").unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let n = package
-            .stream(deflated, u64::MAX, &mut [&mut a, &mut b])
+            .stream(&deflated, u64::MAX, &mut [&mut a, &mut b])
             .unwrap();
         assert_eq!((n, &a, &b), (body.len() as u64, &body, &body));
         assert!(!deflated.is_stored());
-        assert!(package.random_access(deflated).unwrap().is_none());
+        assert!(package.random_access(&deflated).unwrap().is_none());
         let stored = package.entry("Payload/Demo.app/stored.bin").unwrap();
-        let slice = package.random_access(stored).unwrap().unwrap();
+        let slice = package.random_access(&stored).unwrap().unwrap();
         let mut word = [0u8; 4];
         slice.read_exact_at(&mut word, 4 * 123_456).unwrap();
         assert_eq!(u32::from_le_bytes(word), 123_456);
         assert_eq!(slice.len(), body.len() as u64);
-        let err = package.stream(stored, 10, &mut []).unwrap_err();
+        let err = package.stream(&stored, 10, &mut []).unwrap_err();
         assert!(matches!(err, EntryError::TooLarge { limit: 10 }), "{err}");
     }
 
@@ -425,13 +424,13 @@ mod reader_at_scale {
         let facts = inspect(&package).unwrap();
         assert_eq!(facts.bundles.len(), 1);
         let entry = package.entry("Payload/Demo.app/stored.bin").unwrap();
-        let err = package.read(entry, 1 << 20).unwrap_err();
+        let err = package.read(&entry, 1 << 20).unwrap_err();
         assert!(
             matches!(err, EntryError::Data(EntryDataError::Crc { .. })),
             "{err}"
         );
         assert!(err.to_string().starts_with("CRC-32 mismatch"), "{err}");
-        let mut reader = package.open_entry(entry).unwrap();
+        let mut reader = package.open_entry(&entry).unwrap();
         assert!(reader.read_to_end(&mut Vec::new()).is_err());
     }
 
@@ -457,7 +456,7 @@ mod reader_at_scale {
             .write_app_dir(dir.path())
             .unwrap();
         let package = Package::open(&app, &Limits::default()).unwrap();
-        let entry = package.entry("Payload/F.app/data.txt").unwrap().clone();
+        let entry = package.entry("Payload/F.app/data.txt").unwrap();
         assert_eq!(package.read(&entry, 100).unwrap(), b"data");
         let path = app.join("data.txt");
         // Keep the original inode alive, so no later file can reuse its number.

@@ -131,9 +131,8 @@ fn corpus_loose_pngs_agree_with_facts() {
             };
             let prefix = format!("{app_root}/");
             // facts.json keeps the archive's raw names (`Outer/Payload/X.app`).
-            let names: Vec<&ipagate_formats::Entry> = package
+            let names: Vec<ipagate_formats::EntryRef<'_>> = package
                 .entries()
-                .iter()
                 .filter(|e| {
                     e.raw_name()
                         .strip_prefix(&prefix)

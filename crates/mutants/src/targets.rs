@@ -136,9 +136,9 @@ fn run_ipa(bytes: &[u8]) -> Outcome {
     let diagnostics = ipagate_rules::check(&facts, &ctx, &ipagate_rules::Config::default()).len();
     // Every entry's bytes through the streaming reader too: a corrupt stream is a fact.
     let mut unreadable_parts = 0;
-    for entry in package.entries().iter().filter(|e| !e.is_dir).take(512) {
+    for entry in package.entries().filter(|e| !e.is_dir).take(512) {
         if package
-            .stream(entry, 16 << 20, &mut [&mut std::io::sink()])
+            .stream(&entry, 16 << 20, &mut [&mut std::io::sink()])
             .is_err()
         {
             unreadable_parts += 1;
@@ -219,7 +219,7 @@ fn macho_fixtures() -> Vec<(String, Vec<u8>)> {
     for s in ipagate_fixtures::scenarios().into_iter().take(3) {
         if let Ok(p) = Package::from_bytes(Path::new("f.ipa"), s.bytes(), &Limits::default()) {
             for e in p.entries() {
-                if let Ok(bytes) = p.read(e, 1 << 20)
+                if let Ok(bytes) = p.read(&e, 1 << 20)
                     && ipagate_formats::macho::sniff(&bytes)
                 {
                     out.push((format!("{}:{}", s.name, e.path), bytes));

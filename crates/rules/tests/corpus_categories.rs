@@ -141,7 +141,7 @@ fn corpus_required_reason_categories_agree_with_llvm() {
             let Some(entry) = package.entry(&binary.path) else {
                 continue;
             };
-            let Ok(bytes) = package.read(entry, 256 << 20) else {
+            let Ok(bytes) = package.read(&entry, 256 << 20) else {
                 continue;
             };
             let out = scratch.path().join(format!("{}", binaries.len()));
