@@ -177,7 +177,7 @@ pub fn read_binaries(
             }
             _ => None,
         };
-        if entry.is_dir || entry.is_symlink || entry.unpackable.is_some() {
+        if entry.is_dir || entry.is_symlink || entry.unpackable().is_some() {
             continue;
         }
         if let Some(bundle) = main {

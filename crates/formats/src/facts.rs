@@ -882,7 +882,7 @@ fn archive_facts(package: &Package) -> ArchiveFacts {
         if in_app && e.path.ends_with("/.DS_Store") {
             facts.ds_store.push(e.path.to_string());
         }
-        if let Some(problem) = e.unpackable
+        if let Some(problem) = e.unpackable()
             && facts.unpackable.len() < MAX_EXAMPLES
         {
             facts.unpackable.push(Unpackable {

@@ -133,14 +133,26 @@ pub struct Entry {
     /// The stored name is valid UTF-8 (Apple's tools read names as UTF-8; anything else is
     /// shown with replacement characters and two such names may look alike).
     pub name_is_utf8: bool,
-    /// Why App Store Connect could not unpack this entry (encrypted, or compressed with a method
-    /// other than stored/deflate), if so.
-    pub unpackable: Option<&'static str>,
     /// Where to find the bytes.
     locator: Locator,
 }
 
 impl Entry {
+    /// Why App Store Connect could not unpack this entry (encrypted, or compressed with a method
+    /// other than stored/deflate), if so. Read off the locator: no field per entry for it.
+    pub fn unpackable(&self) -> Option<&'static str> {
+        match self.locator {
+            Locator::Zip {
+                encrypted: true, ..
+            } => Some("encrypted"),
+            Locator::Zip {
+                method: Method::Unknown(_),
+                ..
+            } => Some("compressed with a method other than stored or deflate"),
+            _ => None,
+        }
+    }
+
     /// Whether the entry's bytes are stored uncompressed in the archive (or are a file on disk),
     /// so [`Package::random_access`] can read them at any offset.
     pub fn is_stored(&self) -> bool {
@@ -681,13 +693,6 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         stats.compressed_size = stats.compressed_size.saturating_add(compressed);
         stats.symlinks += u64::from(rec.is_symlink);
         stats.file_count += u64::from(!is_dir);
-        let unpackable = if rec.encrypted {
-            Some("encrypted")
-        } else if matches!(rec.method, Method::Unknown(_)) {
-            Some("compressed with a method other than stored or deflate")
-        } else {
-            None
-        };
         entries.push(Entry {
             path,
             raw: None,
@@ -696,7 +701,6 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
             is_dir,
             is_symlink: rec.is_symlink,
             name_is_utf8,
-            unpackable,
             locator: Locator::Zip {
                 header_offset: rec.header_offset,
                 crc32: rec.crc32,
@@ -944,7 +948,6 @@ impl Entry {
             is_dir,
             is_symlink,
             name_is_utf8,
-            unpackable: None,
             locator: match identity {
                 Some((dev, ino)) if is_file || is_symlink => Locator::File { dev, ino },
                 _ => Locator::None,
@@ -1081,9 +1084,19 @@ mod tests {
             is_dir: false,
             is_symlink: false,
             name_is_utf8: true,
-            unpackable: None,
             locator: Locator::None,
         }
+    }
+
+    #[test]
+    fn an_index_record_stays_small() {
+        // The README's memory figure per entry rests on this: a record of spans, sizes and a
+        // locator, its name in the shared buffer.
+        assert!(
+            std::mem::size_of::<Entry>() <= 64,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
     }
 
     #[test]
