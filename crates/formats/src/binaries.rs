@@ -112,11 +112,18 @@ struct Candidate<'a> {
 
 fn is_candidate_name(path: &str) -> bool {
     // The file name first: it rules out almost every entry of a big app, so the path's folders
-    // are looked at only for the few that remain.
-    // `memrchr`, not `rsplit('/')`: this runs for every entry of the archive.
-    let name = memchr::memrchr(b'/', path.as_bytes()).map_or(path, |cut| &path[cut + 1..]);
-    if !(name.ends_with(".dylib") || (!name.contains('.') && name != "PkgInfo")) {
-        return false;
+    // are looked at only for the few that remain. This runs for every entry of the archive, so
+    // the name is read backwards only up to its extension's dot (a few bytes for `x.png`): a
+    // dot before any `/` means an extension, and only `.dylib` is one a binary has.
+    if !path.ends_with(".dylib") {
+        let bytes = path.as_bytes();
+        let cut = bytes.iter().rposition(|&b| b == b'/' || b == b'.');
+        match cut {
+            Some(at) if bytes[at] == b'.' => return false,
+            Some(at) if &path[at + 1..] == "PkgInfo" => return false,
+            None if path == "PkgInfo" => return false,
+            _ => {}
+        }
     }
     !path
         .split('/')
@@ -535,6 +542,37 @@ fn describe_magic(bytes: &[u8]) -> String {
         _ => {
             let shown: String = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
             format!("is not a Mach-O file (starts with {shown})")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_candidate_name;
+
+    #[test]
+    fn candidates_are_extensionless_files_and_dylibs_outside_signatures_and_dsyms() {
+        for yes in [
+            "Payload/A.app/A",
+            "Payload/A.app/Frameworks/F.framework/F",
+            "Payload/A.app/Frameworks/libx.dylib",
+            "Payload/A.app/dir.d/tool",
+            "SwiftSupport/iphoneos/libswiftCore.dylib",
+            "README",
+        ] {
+            assert!(is_candidate_name(yes), "{yes}");
+        }
+        for no in [
+            "Payload/A.app/x.png",
+            "Payload/A.app/.hidden",
+            "Payload/A.app/PkgInfo",
+            "PkgInfo",
+            "Payload/A.app/_CodeSignature/CodeResources",
+            "Payload/A.app/A.dSYM/Contents/Resources/DWARF/A",
+            "Payload/A.app/Info.plist",
+            "Payload/A.app/x.dylib.bak",
+        ] {
+            assert!(!is_candidate_name(no), "{no}");
         }
     }
 }
