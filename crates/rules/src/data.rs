@@ -17,8 +17,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+/// The files as written (the tests check the build-time conversion against them).
+#[cfg(test)]
 const PRIVACY: &str = include_str!("../data/privacy.toml");
+#[cfg(test)]
 const DEADLINES: &str = include_str!("../data/deadlines.toml");
+/// The same files converted to JSON at build time (`build.rs`): what the binary parses.
+const PRIVACY_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/privacy.json"));
+const DEADLINES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/deadlines.json"));
 
 /// Largest data file read from `--data DIR`.
 const MAX_DATA_FILE: u64 = 4 << 20;
@@ -193,6 +199,13 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, D
     })
 }
 
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, DataError> {
+    serde_json::from_str(text).map_err(|e| DataError {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    })
+}
+
 fn read_small(path: &Path) -> Result<Option<String>, DataError> {
     use std::io::Read;
     let err = |problem: String| DataError {
@@ -221,8 +234,8 @@ impl Data {
     /// The data built into this binary.
     pub fn embedded() -> Result<Data, DataError> {
         Ok(Data {
-            privacy: parse(PRIVACY, Path::new("<embedded>/privacy.toml"))?,
-            deadlines: parse(DEADLINES, Path::new("<embedded>/deadlines.toml"))?,
+            privacy: parse_json(PRIVACY_JSON, Path::new("<embedded>/privacy.toml"))?,
+            deadlines: parse_json(DEADLINES_JSON, Path::new("<embedded>/deadlines.toml"))?,
             privacy_origin: DataOrigin::Embedded,
             deadlines_origin: DataOrigin::Embedded,
         })
@@ -304,6 +317,15 @@ impl Data {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_build_time_json_is_the_toml_as_written() {
+        let privacy: PrivacyData = parse(PRIVACY, Path::new("privacy.toml")).unwrap();
+        let deadlines: Deadlines = parse(DEADLINES, Path::new("deadlines.toml")).unwrap();
+        let data = Data::embedded().unwrap();
+        assert_eq!(data.privacy, privacy);
+        assert_eq!(data.deadlines, deadlines);
+    }
 
     #[test]
     fn the_embedded_data_parses_and_is_consistent() {
