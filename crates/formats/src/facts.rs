@@ -721,9 +721,8 @@ fn read_bundle(
                 let compiled = format!("{name}.{ext}");
                 package.exists(&format!("{dir}/{compiled}"))
                     || package.dir_names(dir).iter().any(|first| {
-                        let at = format!("{dir}/{first}/{compiled}");
                         first.ends_with(".lproj")
-                            && (package.exists(&at) || package.has_children(&at))
+                            && package.exists(&format!("{dir}/{first}/{compiled}"))
                     })
             })
         }),
@@ -972,11 +971,8 @@ fn byte_flags(bytes: &[u8]) -> ByteFlags {
         flags.backslash |= b != 0;
         flags.slashes += usize::from(s);
     };
-    let mut chunks = bytes.chunks_exact(32);
-    for chunk in &mut chunks {
-        add(chunk.try_into().unwrap_or(&[b'a'; 32]));
-    }
-    let rest = chunks.remainder();
+    let (chunks, rest) = bytes.as_chunks::<32>();
+    chunks.iter().for_each(&mut add);
     if !rest.is_empty() {
         let mut chunk = [b'a'; 32];
         chunk[..rest.len()].copy_from_slice(rest);

@@ -6,10 +6,11 @@
 //! ([`crate::zipdir`]): the end record is checked against the [`Limits`] before anything is sized
 //! by it, the directory is read in a few large positioned reads and parsed once into the sorted
 //! entry index below (a 64-byte record per entry, its name in one buffer shared by all entries),
-//! and nothing is read per entry until a check asks for that entry's bytes. Entry reads are positioned (`pread`) on a shared handle, so rayon workers
-//! read in parallel without a shared seek position; nothing is extracted to disk, and an entry is
-//! inflated only when a check asks for it, never beyond the bound the caller gives (see
-//! [`crate::io`] for the streaming reader, ranged access and the multi-consumer stream).
+//! and nothing is read per entry until a check asks for that entry's bytes. Entry reads are
+//! positioned (`pread`) on a shared handle, so rayon workers read in parallel without a shared
+//! seek position; nothing is extracted to disk, and an entry is inflated only when a check asks
+//! for it, never beyond the bound the caller gives (see [`crate::io`] for the streaming reader,
+//! ranged access and the multi-consumer stream).
 //!
 //! Folder inputs get the same limits (entries, sizes, depth), and are opened once in spirit: each
 //! file's identity (device and inode) is recorded during the walk, and a later read opens it
@@ -115,7 +116,8 @@ impl Names {
 
 /// One file or folder of the package. Its path lives in the package's name buffer: iterate
 /// with [`Package::entries`] (or look up with [`Package::entry`]) to get it beside the entry as
-/// an [`EntryRef`], or ask [`Package::path_of`].
+/// an [`EntryRef`], or ask [`Package::path_of`]. The readers ([`Package::read`] and the others)
+/// take `&Entry`; an `&EntryRef` coerces to it.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Normalised path (`/`-separated, folders without a trailing slash).
@@ -168,7 +170,7 @@ impl Entry {
 
 /// An entry with its path: what [`Package::entries`], [`Package::entry`] and
 /// [`Package::children`] yield. Derefs to the [`Entry`] (sizes, kind), and is what the readers
-/// pass around (`Copy`, two references and a name).
+/// pass around (`Copy`: the path, the stored name and the entry, all borrowed from the package).
 #[derive(Debug, Clone, Copy)]
 pub struct EntryRef<'a> {
     /// Normalised path (`/`-separated, folders without a trailing slash).
@@ -181,11 +183,6 @@ impl<'a> EntryRef<'a> {
     /// The name as stored in the archive (or the path relative to the input directory).
     pub fn raw_name(&self) -> &'a str {
         self.raw
-    }
-
-    /// The entry itself (what [`Package::read`] and the other readers take).
-    pub fn entry(&self) -> &'a Entry {
-        self.entry
     }
 }
 
