@@ -497,6 +497,7 @@ pub fn inspect_trusting(
     // Entries are sorted, so consecutive ones usually share their folder: each folder's
     // components are looked at once, not once per file in it.
     let mut last_parent = "";
+    let mut ds_store = Vec::new();
     // Only the app's own run of the sorted index (two binary searches, no test per entry).
     for entry in package.children(&app_root) {
         let path = entry.path;
@@ -521,6 +522,9 @@ pub fn inspect_trusting(
         }
         if entry.is_dir && is_bundle_name(name) {
             dirs.insert(path);
+        }
+        if name == ".DS_Store" {
+            ds_store.push(path.to_string());
         }
         // ...and the folder of any Info.plist, unless it is compiled-resource metadata.
         if name == "Info.plist"
@@ -616,7 +620,7 @@ pub fn inspect_trusting(
     };
     Ok(Facts {
         layout: package.layout(),
-        archive: archive_facts(package),
+        archive: archive_facts(package, ds_store),
         bundles,
         binaries: found.binaries,
         not_macho: found.not_macho,
@@ -840,78 +844,83 @@ fn main_plist_error(package: &Package, entry: &str, problem: String) -> crate::O
     }
 }
 
-fn archive_facts(package: &Package) -> ArchiveFacts {
+/// The archive-wide facts. `ds_store`: the `.DS_Store` files inside the app, found by the bundle
+/// walk (which reads the app's entries anyway).
+fn archive_facts(package: &Package, ds_store: Vec<String>) -> ArchiveFacts {
     let limits = package.limits();
     let mut top: BTreeSet<String> = BTreeSet::new();
     let mut facts = ArchiveFacts {
         stats: package.stats().clone(),
+        ds_store,
         ..Default::default()
     };
     let mut swift: Option<Vec<String>> = None;
-    let mut last_top: Option<&str> = None;
-    for e in package.entries() {
-        // The first component is short ("Payload"): a plain scan beats a vectorised search.
-        let first = match e.path.as_bytes().iter().position(|&b| b == b'/') {
-            Some(cut) => &e.path[..cut],
-            None => e.path,
+    // Top-level names a run at a time: everything in a folder `X/` sorts together, so one binary
+    // search steps over `Payload/` however many entries it holds.
+    let mut at = 0;
+    while let Some(e) = package.entry_at(at) {
+        let (first, end) = match e.path.find('/') {
+            Some(cut) => (&e.path[..cut], package.end_of_folder(at, &e.path[..cut])),
+            None => (e.path, at + 1),
         };
-        if first != "Payload" && !first.is_empty() && last_top != Some(first) {
-            last_top = Some(first);
-            if !top.contains(first) {
-                top.insert(first.to_string());
-            }
+        if first != "Payload" && !first.is_empty() && !top.contains(first) {
+            top.insert(first.to_string());
+        }
+        if first == "__MACOSX" {
+            facts.macosx_junk += (end - at) as u64;
         }
         if first == "SwiftSupport" {
             let files = swift.get_or_insert_with(Vec::new);
-            if e.path == "SwiftSupport/iphoneos" || e.path.starts_with("SwiftSupport/iphoneos/") {
-                facts.swift_support_iphoneos = true;
+            for e in (at..end).filter_map(|i| package.entry_at(i)) {
+                if e.path == "SwiftSupport/iphoneos" || e.path.starts_with("SwiftSupport/iphoneos/")
+                {
+                    facts.swift_support_iphoneos = true;
+                }
+                if !e.is_dir {
+                    files.push(e.path.to_string());
+                }
             }
-            if !e.is_dir {
-                files.push(e.path.to_string());
+        }
+        at = end;
+    }
+    // Names, compression methods and links were surveyed as the central directory was read:
+    // each entry is looked at again only when one of them has something to report.
+    let census = package.census;
+    if census.name_problems || census.unpackable || census.symlinks {
+        for e in package.entries() {
+            if census.unpackable
+                && let Some(problem) = e.unpackable()
+                && facts.unpackable.len() < MAX_EXAMPLES
+            {
+                facts.unpackable.push(Unpackable {
+                    path: e.path.to_string(),
+                    problem,
+                });
             }
-        }
-        if first == "__MACOSX" {
-            facts.macosx_junk += 1;
-        }
-        // Anchored on the folder: `Payload/Demo.app2/...` is not inside `Payload/Demo.app`.
-        let in_app = e
-            .path
-            .strip_prefix(package.app_root())
-            .is_some_and(|rest| rest.starts_with('/'));
-        if in_app && e.path.ends_with("/.DS_Store") {
-            facts.ds_store.push(e.path.to_string());
-        }
-        if let Some(problem) = e.unpackable()
-            && facts.unpackable.len() < MAX_EXAMPLES
-        {
-            facts.unpackable.push(Unpackable {
-                path: e.path.to_string(),
-                problem,
-            });
-        }
-        let problem = if e.name_is_utf8 {
-            name_problem(e.raw_name(), limits)
-        } else {
-            Some("not-utf8")
-        };
-        if facts.suspicious_names.len() < MAX_EXAMPLES
-            && let Some(problem) = problem
-        {
-            facts.suspicious_names.push(SuspiciousName {
-                name: crate::sanitize::for_terminal(e.raw_name()),
-                problem,
-            });
-        }
-        if e.is_symlink && facts.symlinks.len() < MAX_EXAMPLES {
-            let target = package.link_target(&e);
-            let escapes = target
-                .as_deref()
-                .is_none_or(|t| link_escapes(e.path, t, package.app_root()));
-            facts.symlinks.push(Symlink {
-                path: e.path.to_string(),
-                target: target.map(|t| crate::sanitize::for_terminal(&t)),
-                escapes,
-            });
+            if census.name_problems && facts.suspicious_names.len() < MAX_EXAMPLES {
+                let problem = if e.name_is_utf8 {
+                    crate::names::name_problem(e.raw_name(), limits)
+                } else {
+                    Some("not-utf8")
+                };
+                if let Some(problem) = problem {
+                    facts.suspicious_names.push(SuspiciousName {
+                        name: crate::sanitize::for_terminal(e.raw_name()),
+                        problem,
+                    });
+                }
+            }
+            if e.is_symlink && facts.symlinks.len() < MAX_EXAMPLES {
+                let target = package.link_target(&e);
+                let escapes = target
+                    .as_deref()
+                    .is_none_or(|t| link_escapes(e.path, t, package.app_root()));
+                facts.symlinks.push(Symlink {
+                    path: e.path.to_string(),
+                    target: target.map(|t| crate::sanitize::for_terminal(&t)),
+                    escapes,
+                });
+            }
         }
     }
     facts.extra_apps = package.other_apps().to_vec();
@@ -943,141 +952,10 @@ fn link_escapes(path: &str, target: &str, root: &str) -> bool {
     false
 }
 
-/// What one pass over a name's bytes finds.
-struct ByteFlags {
-    control: bool,
-    backslash: bool,
-    slashes: usize,
-}
-
-/// One pass over `bytes`, 32 at a time with branch-free byte arithmetic (which the compiler turns
-/// into vector instructions). The rest is padded with a harmless byte into one more whole chunk:
-/// the same vector code, not a byte loop (names are mostly 30–80 bytes, so the rest is often
-/// most of the name).
-fn byte_flags(bytes: &[u8]) -> ByteFlags {
-    let mut flags = ByteFlags {
-        control: false,
-        backslash: false,
-        slashes: 0,
-    };
-    let mut add = |chunk: &[u8; 32]| {
-        let (mut c, mut b, mut s) = (0u8, 0u8, 0u8);
-        for &x in chunk {
-            c |= u8::from(x < 0x20) | u8::from(x == 0x7f);
-            b |= u8::from(x == b'\\');
-            s += u8::from(x == b'/');
-        }
-        flags.control |= c != 0;
-        flags.backslash |= b != 0;
-        flags.slashes += usize::from(s);
-    };
-    let (chunks, rest) = bytes.as_chunks::<32>();
-    chunks.iter().for_each(&mut add);
-    if !rest.is_empty() {
-        let mut chunk = [b'a'; 32];
-        chunk[..rest.len()].copy_from_slice(rest);
-        add(&chunk);
-    }
-    flags
-}
-
-/// What is unsafe about an entry name, in one pass over its bytes (this runs for every entry).
-fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'static str> {
-    if name.len() > limits.max_name_len {
-        return Some("too-long");
-    }
-    let bytes = name.as_bytes();
-    let flags = byte_flags(bytes);
-    // C1 control characters (U+0080..U+009F) only occur in non-ASCII names.
-    let control = flags.control || (!name.is_ascii() && name.chars().any(char::is_control));
-    let backslash = flags.backslash;
-    let depth = 1 + flags.slashes;
-    // `..` needs a dot followed by a dot: one branch-free (vectorisable) pass over the byte
-    // pairs, cheaper than searching for every dot (most names have one or two).
-    let dots = bytes
-        .iter()
-        .zip(bytes.get(1..).unwrap_or_default())
-        .fold(0u8, |acc, (&a, &b)| {
-            acc | (u8::from(a == b'.') & u8::from(b == b'.'))
-        })
-        != 0;
-    let parent_ref = dots && name.split('/').any(|c| c == "..");
-    if control {
-        Some("control-character")
-    } else if backslash {
-        Some("backslash")
-    } else if name.starts_with('/') || name.get(1..3) == Some(":/") {
-        Some("absolute")
-    } else if parent_ref {
-        Some("parent-reference")
-    } else if depth > limits.max_depth {
-        Some("too-deep")
-    } else {
-        None
-    }
-}
-
 /// A bundle that shows an icon on a home screen (its icons are read and checked).
 fn shows_icon(b: &Bundle) -> bool {
     matches!(
         b.kind,
         BundleKind::App | BundleKind::WatchApp | BundleKind::AppClip
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_unsafe_name_is_named_wherever_the_byte_sits() {
-        let limits = crate::Limits::default();
-        let long = "Payload/Demo.app/Resources/a-folder-name-of-some-length";
-        assert_eq!(name_problem(long, &limits), None);
-        assert_eq!(name_problem("Payload/Demo.app/file..txt", &limits), None);
-        // Each bad byte inside the first 32-byte chunk, in a later chunk, and in the remainder.
-        for at in [3, 20, 40, long.len() - 1] {
-            let with = |c: char| {
-                let mut s = long.to_string();
-                s.insert(at, c);
-                s
-            };
-            assert_eq!(
-                name_problem(&with('\u{1}'), &limits),
-                Some("control-character"),
-                "{at}"
-            );
-            assert_eq!(
-                name_problem(&with('\u{7f}'), &limits),
-                Some("control-character"),
-                "{at}"
-            );
-            assert_eq!(
-                name_problem(&with('\u{85}'), &limits),
-                Some("control-character"),
-                "{at}"
-            );
-            assert_eq!(
-                name_problem(&with('\\'), &limits),
-                Some("backslash"),
-                "{at}"
-            );
-        }
-        assert_eq!(name_problem("/etc/passwd", &limits), Some("absolute"));
-        assert_eq!(name_problem("C:/x", &limits), Some("absolute"));
-        assert_eq!(
-            name_problem("Payload/../../x", &limits),
-            Some("parent-reference")
-        );
-        assert_eq!(name_problem("..", &limits), Some("parent-reference"));
-        assert_eq!(name_problem("Payload/x..", &limits), None);
-        let deep = vec!["d"; limits.max_depth + 1].join("/");
-        assert_eq!(name_problem(&deep, &limits), Some("too-deep"));
-        let ok = vec!["d"; limits.max_depth].join("/");
-        assert_eq!(name_problem(&ok, &limits), None);
-        assert_eq!(
-            name_problem(&"x".repeat(limits.max_name_len + 1), &limits),
-            Some("too-long")
-        );
-    }
 }

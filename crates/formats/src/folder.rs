@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{EntryError, OpenErrorKind};
 use crate::limits::Limits;
-use crate::package::{ArchiveStats, Entry, Layout, Names, Package, sort_and_find_duplicates};
+use crate::package::{
+    ArchiveStats, Census, Entry, Layout, Names, Package, sort_and_find_duplicates,
+};
 
 pub(crate) fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErrorKind> {
     let name = path
@@ -79,6 +81,7 @@ pub(crate) fn open_dir(path: &Path, limits: &Limits) -> Result<Package, OpenErro
         data_end: 0,
         root_dir: Some(app_dir),
         limits: limits.clone(),
+        census: Census::UNKNOWN,
     })
 }
 

@@ -42,6 +42,7 @@ pub mod info_plist;
 pub mod io;
 mod limits;
 pub mod macho;
+mod names;
 mod package;
 mod par;
 pub mod png;

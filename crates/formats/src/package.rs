@@ -71,29 +71,21 @@ pub(crate) struct Names {
 }
 
 impl Names {
-    pub(crate) fn with_capacity(bytes: usize) -> Names {
-        Names {
-            buf: String::with_capacity(bytes),
-        }
-    }
-
     /// Appends `name`; refuses (rather than wraps) a buffer past 4 GiB, which only limits far
     /// above the defaults could let through.
     pub(crate) fn push(&mut self, name: &str) -> Result<Span, OpenErrorKind> {
-        let start = self.buf.len();
-        let end = start.saturating_add(name.len());
-        let (Ok(start32), Ok(_)) = (u32::try_from(start), u32::try_from(end)) else {
-            return Err(OpenErrorKind::OverLimit {
-                what: "the total length of the entry names",
-                value: end as u64,
-                limit: u64::from(u32::MAX),
-            });
-        };
+        let span = span_after(self.buf.len(), name.len())?;
         self.buf.push_str(name);
-        Ok(Span {
-            start: start32,
-            len: name.len() as u32,
-        })
+        Ok(span)
+    }
+
+    /// Names read as bytes (see [`NamesBuilder`]), validated as UTF-8 once, as a whole.
+    pub(crate) fn from_builder(built: NamesBuilder) -> Result<Names, OpenErrorKind> {
+        String::from_utf8(built.buf)
+            .map(|buf| Names { buf })
+            .map_err(|_| {
+                OpenErrorKind::BadZip("an entry name is not valid UTF-8 after conversion".into())
+            })
     }
 
     pub(crate) fn get(&self, span: Span) -> &str {
@@ -111,6 +103,59 @@ impl Names {
             .as_bytes()
             .get(start..start + span.len as usize)
             .unwrap_or_default()
+    }
+}
+
+/// The span `name_len` bytes long that starts at `start`, refused past 4 GiB of names.
+fn span_after(start: usize, name_len: usize) -> Result<Span, OpenErrorKind> {
+    let end = start.saturating_add(name_len);
+    let (Ok(start), Ok(_)) = (u32::try_from(start), u32::try_from(end)) else {
+        return Err(OpenErrorKind::OverLimit {
+            what: "the total length of the entry names",
+            value: end as u64,
+            limit: u64::from(u32::MAX),
+        });
+    };
+    Ok(Span {
+        start,
+        len: name_len as u32,
+    })
+}
+
+/// The names of a central directory as it is read: bytes, each name known to be UTF-8 — ASCII
+/// (a fast test), or checked on its own, or replaced by its lossy conversion — so the buffer is
+/// validated once at the end ([`Names::from_builder`]) instead of once per name: at 100,000
+/// entries that was 13 M of the 177 M instructions of an `inspect`.
+pub(crate) struct NamesBuilder {
+    buf: Vec<u8>,
+}
+
+impl NamesBuilder {
+    pub(crate) fn with_capacity(bytes: usize) -> NamesBuilder {
+        NamesBuilder {
+            buf: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// Appends a stored name, and says whether it was valid UTF-8 (if not, its lossy
+    /// conversion is what is appended).
+    /// `ascii`: the caller's pass over the name found no byte of 0x80 or more.
+    #[inline]
+    pub(crate) fn push(&mut self, name: &[u8], ascii: bool) -> Result<(Span, bool), OpenErrorKind> {
+        if !ascii && std::str::from_utf8(name).is_err() {
+            return self.push_lossy(name);
+        }
+        let span = span_after(self.buf.len(), name.len())?;
+        self.buf.extend_from_slice(name);
+        Ok((span, true))
+    }
+
+    #[cold]
+    fn push_lossy(&mut self, name: &[u8]) -> Result<(Span, bool), OpenErrorKind> {
+        let text = String::from_utf8_lossy(name);
+        let span = span_after(self.buf.len(), text.len())?;
+        self.buf.extend_from_slice(text.as_bytes());
+        Ok((span, false))
     }
 }
 
@@ -252,6 +297,28 @@ pub struct Package {
     /// Folder inputs: the app folder that raw names are relative to.
     pub(crate) root_dir: Option<PathBuf>,
     pub(crate) limits: Limits,
+    pub(crate) census: Census,
+}
+
+/// What reading the central directory already found out about every entry, so that the
+/// archive-wide checks look at each entry again only when there is something to report.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Census {
+    /// Some stored name is unsafe or not UTF-8.
+    pub(crate) name_problems: bool,
+    /// Some entry cannot be unpacked (encrypted, or an unknown compression method).
+    pub(crate) unpackable: bool,
+    /// Some entry is a symbolic link.
+    pub(crate) symlinks: bool,
+}
+
+impl Census {
+    /// Nothing known: every entry is checked (folder inputs, hand-built packages).
+    pub(crate) const UNKNOWN: Census = Census {
+        name_problems: true,
+        unpackable: true,
+        symlinks: true,
+    };
 }
 
 impl std::fmt::Debug for Package {
@@ -444,6 +511,14 @@ impl Package {
         let end = start
             + self.entries[start..].partition_point(|e| self.names.bytes(e.path) < high.as_bytes());
         &self.entries[start..end]
+    }
+
+    /// Where the run of entries inside the folder `dir` ends, given that the entry at `from` is
+    /// in it (one binary search: everything below `dir/` sorts before `dir0`).
+    pub(crate) fn end_of_folder(&self, from: usize, dir: &str) -> usize {
+        let high = format!("{dir}0");
+        let from = from.min(self.entries.len());
+        from + self.entries[from..].partition_point(|e| self.names.bytes(e.path) < high.as_bytes())
     }
 
     /// The distinct names directly inside the folder `dir` (files and folders), in path order.
@@ -660,18 +735,15 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
     let mut entries =
         Vec::with_capacity(usize::try_from(eocd.entries.min(cd_room / 46)).unwrap_or(0));
     // The names take at most the directory's size: one buffer for all of them.
-    let mut names = Names::with_capacity(usize::try_from(cd_room).unwrap_or(0));
+    let mut built = NamesBuilder::with_capacity(usize::try_from(cd_room).unwrap_or(0));
+    let mut census = Census {
+        name_problems: false,
+        unpackable: false,
+        symlinks: false,
+    };
     let cd_start = zipdir::read_central_directory(&src, &eocd, |rec| {
         let (size, compressed) = (rec.size, rec.compressed_size);
         let is_dir = rec.is_dir();
-        let lossy;
-        let (name, name_is_utf8) = match std::str::from_utf8(rec.name) {
-            Ok(name) => (name, true),
-            Err(_) => {
-                lossy = String::from_utf8_lossy(rec.name);
-                (&*lossy, false)
-            }
-        };
         if size > limits.max_entry_size {
             return Err(OpenErrorKind::OverLimit {
                 what: "an entry's declared size",
@@ -682,10 +754,16 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         if size > limits.ratio_floor && size / compressed.max(1) > limits.max_ratio {
             return Err(OpenErrorKind::ZipBomb(format!(
                 "entry {} declares {size} bytes from {compressed} compressed",
-                crate::sanitize::for_terminal(name)
+                crate::sanitize::for_terminal(&String::from_utf8_lossy(rec.name))
             )));
         }
-        let path = names.push(name)?;
+        // One pass over the name: ASCII (no UTF-8 validation needed) and unsafe bytes.
+        let flags = crate::names::byte_flags(rec.name);
+        let (path, name_is_utf8) = built.push(rec.name, !flags.non_ascii)?;
+        census.name_problems |=
+            !name_is_utf8 || crate::names::problem_of(rec.name, &flags, limits).is_some();
+        census.unpackable |= rec.encrypted || matches!(rec.method, Method::Unknown(_));
+        census.symlinks |= rec.is_symlink;
         stats.uncompressed_size = stats.uncompressed_size.saturating_add(size);
         stats.compressed_size = stats.compressed_size.saturating_add(compressed);
         stats.symlinks += u64::from(rec.is_symlink);
@@ -707,6 +785,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         });
         Ok(())
     })?;
+    let mut names = Names::from_builder(built)?;
     stats.entry_count = entries.len() as u64;
     if stats.uncompressed_size > limits.max_total_size {
         return Err(OpenErrorKind::OverLimit {
@@ -742,6 +821,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         data_end: cd_start,
         root_dir: None,
         limits: limits.clone(),
+        census,
     })
 }
 
@@ -1129,6 +1209,7 @@ mod tests {
             data_end: 0,
             root_dir: None,
             limits: Limits::default(),
+            census: Census::UNKNOWN,
         };
         for dir in [
             "P/X.app",
