@@ -18,11 +18,12 @@ pub(crate) struct ByteFlags {
 }
 
 /// One pass over `bytes`, 32 at a time with branch-free byte arithmetic (which the compiler turns
-/// into vector instructions). The rest is padded with a harmless byte into one more whole chunk:
-/// the same vector code, not a byte loop (names are mostly 30–80 bytes, so the rest is often
-/// most of the name).
+/// into vector instructions; a dot pair is found by comparing the chunk with itself shifted by
+/// one byte). The rest is padded with a harmless byte into one more whole chunk: the same vector
+/// code, not a byte loop (names are mostly 30–80 bytes, so the rest is often most of the name).
 #[inline]
 pub(crate) fn byte_flags(bytes: &[u8]) -> ByteFlags {
+    let (chunks, rest) = bytes.as_chunks::<32>();
     let mut flags = ByteFlags {
         control: false,
         backslash: false,
@@ -30,8 +31,8 @@ pub(crate) fn byte_flags(bytes: &[u8]) -> ByteFlags {
         dot_pair: false,
         slashes: 0,
     };
-    // Whether the byte before the chunk was a dot (a pair may straddle two chunks).
-    let mut dot_before = false;
+    // The byte before the chunk (a pair may straddle two chunks).
+    let mut before = 0u8;
     let mut add = |chunk: &[u8; 32]| {
         let (mut c, mut b, mut n, mut s) = (0u8, 0u8, 0u8, 0u8);
         for &x in chunk {
@@ -40,18 +41,18 @@ pub(crate) fn byte_flags(bytes: &[u8]) -> ByteFlags {
             n |= x & 0x80;
             s += u8::from(x == b'/');
         }
-        let mut d = u8::from(dot_before) & u8::from(chunk[0] == b'.');
-        for pair in chunk.windows(2) {
-            d |= u8::from(pair[0] == b'.') & u8::from(pair[1] == b'.');
+        let mut d = u8::from(before == b'.') & u8::from(chunk[0] == b'.');
+        let (left, right) = (&chunk[..31], &chunk[1..]);
+        for i in 0..31 {
+            d |= u8::from(left[i] == b'.') & u8::from(right[i] == b'.');
         }
-        dot_before = chunk[31] == b'.';
+        before = chunk[31];
         flags.control |= c != 0;
         flags.backslash |= b != 0;
         flags.non_ascii |= n != 0;
         flags.dot_pair |= d != 0;
         flags.slashes += usize::from(s);
     };
-    let (chunks, rest) = bytes.as_chunks::<32>();
     chunks.iter().for_each(&mut add);
     if !rest.is_empty() {
         let mut chunk = [b'a'; 32];
@@ -68,6 +69,7 @@ pub(crate) fn name_problem(name: &str, limits: &crate::Limits) -> Option<&'stati
 
 /// [`name_problem`] from a pass already made. Bytes that are not UTF-8 count as a control
 /// character here (the caller reports them as `not-utf8` first).
+#[inline]
 pub(crate) fn problem_of(
     bytes: &[u8],
     flags: &ByteFlags,

@@ -19,6 +19,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 
 use crate::error::{EntryError, OpenError, OpenErrorKind};
 use crate::io::{EntryReader, EntrySlice, FileSource, Inner, RangeReader, ReadAt};
@@ -831,9 +833,12 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
 /// long prefixes that entries share ("Payload/X.app/res/…") are read once per entry, not once
 /// per comparison. The permutation is then applied with one pass of swaps. At 100,000 entries a
 /// comparison sort of the entries took half the time of opening the archive.
-fn sort_by_path(entries: &mut [Entry], names: &Names) {
+///
+/// Returns whether two paths were found equal.
+fn sort_by_path(entries: &mut [Entry], names: &Names) -> bool {
+    let ties = AtomicBool::new(false);
     let mut order: Vec<u32> = (0..entries.len() as u32).collect();
-    sort_run(entries, names, &mut order, 0);
+    sort_run(entries, names, &mut order, 0, &ties);
     // Apply the permutation in place, cycle by cycle: position `i` receives entry `order[i]`.
     for start in 0..order.len() {
         let mut i = start;
@@ -845,6 +850,7 @@ fn sort_by_path(entries: &mut [Entry], names: &Names) {
         }
         order[i] = i as u32;
     }
+    ties.into_inner()
 }
 
 /// Paths that still tie after this many bytes (only hostile names are that long) are finished
@@ -860,7 +866,8 @@ const SMALL_RUN: usize = 32;
 /// Sorts `order` (indices into `entries`, in archive order among equals) by the paths' bytes from
 /// `depth` on. The prefix the whole run shares is skipped first; then the run is sorted by the
 /// next 7 bytes, and runs that tie on them and go on are sorted further (in parallel when big).
-fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize) {
+/// Sets `ties` when two paths are equal.
+fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, ties: &AtomicBool) {
     use rayon::prelude::*;
     let tail = |i: u32| {
         names
@@ -870,6 +877,9 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize) {
     };
     if depth >= CHUNKED_DEPTH || order.len() <= SMALL_RUN {
         order.sort_by(|&a, &b| tail(a).cmp(tail(b)).then(a.cmp(&b)));
+        if order.windows(2).any(|w| tail(w[0]) == tail(w[1])) {
+            ties.store(true, Relaxed);
+        }
         return;
     }
     // The prefix every path of the run shares from `depth` on.
@@ -937,6 +947,7 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize) {
                     runs.push(tied);
                 } else {
                     tied.sort_unstable();
+                    ties.store(true, Relaxed);
                 }
                 rest = tail;
                 consumed = k;
@@ -947,32 +958,36 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize) {
     drop(keys);
     if big && runs.len() > 1 {
         runs.into_par_iter()
-            .for_each(|tied| sort_run(entries, names, tied, depth + CHUNK));
+            .for_each(|tied| sort_run(entries, names, tied, depth + CHUNK, ties));
     } else {
         for tied in runs {
-            sort_run(entries, names, tied, depth + CHUNK);
+            sort_run(entries, names, tied, depth + CHUNK, ties);
         }
     }
 }
 
 /// Rewrites a raw name to its normalised path in place, keeping the raw name only where it
 /// differs by more than a trailing slash (a nested or zipped-app layout).
+#[inline]
 fn normalise_entry(
     entry: &mut Entry,
     names: &mut Names,
     prefix: &str,
     layout: Layout,
 ) -> Result<(), OpenErrorKind> {
-    let name = names.get(entry.path);
     if layout == Layout::Ipa {
         // The normalised path is the name without trailing slashes: a shorter span of it.
-        let keep = name.trim_end_matches('/').len();
-        if name.len() - keep > 1 {
-            entry.raw = Some(entry.path);
+        let name = names.bytes(entry.path);
+        if name.last() == Some(&b'/') {
+            let keep = name.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+            if name.len() - keep > 1 {
+                entry.raw = Some(entry.path);
+            }
+            entry.path.len = keep as u32;
         }
-        entry.path.len = keep as u32;
         return Ok(());
     }
+    let name = names.get(entry.path);
     let normalised = normalise_name(name, prefix, layout);
     if normalised.len() + 1 == name.len() && name.starts_with(normalised.as_str()) {
         entry.path.len = normalised.len() as u32;
@@ -990,8 +1005,25 @@ pub(crate) fn sort_and_find_duplicates(
     names: &Names,
     stats: &mut ArchiveStats,
 ) {
-    if !entries.is_sorted_by(|a, b| names.bytes(a.path) <= names.bytes(b.path)) {
-        sort_by_path(entries, names);
+    // One pass says whether the entries are sorted already and whether any two are equal; the
+    // sort says the latter itself. Only then are the duplicates listed.
+    let mut ties = false;
+    let mut sorted = true;
+    for pair in entries.windows(2) {
+        match names.bytes(pair[0].path).cmp(names.bytes(pair[1].path)) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => ties = true,
+            std::cmp::Ordering::Greater => {
+                sorted = false;
+                break;
+            }
+        }
+    }
+    if !sorted {
+        ties = sort_by_path(entries, names);
+    }
+    if !ties {
+        return;
     }
     for pair in entries.windows(2) {
         if names.bytes(pair[0].path) != names.bytes(pair[1].path) {
@@ -1257,26 +1289,47 @@ mod tests {
             "Payload/X.app/res/",
             "Payload/X.app/res/long-shared-prefix-",
         ];
-        let mut names = Names::default();
-        let mut entries: Vec<Entry> = (0..30_000u64)
-            .map(|tag| {
-                let stem = stems[(next() % stems.len() as u64) as usize];
-                let tail: String = (0..next() % 12)
-                    .map(|_| ['0', '1', '/', 'z', '\0'][(next() % 5) as usize])
-                    .collect();
-                entry(&mut names, &format!("{stem}{tail}"), tag)
-            })
-            .collect();
-        let pairs = |entries: &[Entry]| -> Vec<(String, u64)> {
-            entries
-                .iter()
-                .map(|e| (names.get(e.path).to_string(), e.size))
-                .collect()
-        };
-        let mut expected = pairs(&entries);
-        expected.sort_by(|a, b| a.0.cmp(&b.0));
-        sort_by_path(&mut entries, &names);
-        let got = pairs(&entries);
-        assert_eq!(got, expected);
+        // Small runs (compared whole), big ones (chunked, in parallel past 20,000), with and
+        // without duplicates, shuffled and already sorted (the sort is skipped, the duplicates
+        // still found).
+        for (count, tail_len) in [(3, 12), (20, 3), (33, 12), (500, 40), (30_000, 12)] {
+            let mut names = Names::default();
+            let mut entries: Vec<Entry> = (0..count)
+                .map(|tag| {
+                    let stem = stems[(next() % stems.len() as u64) as usize];
+                    let tail: String = (0..next() % tail_len)
+                        .map(|_| ['0', '1', '/', 'z', '\0'][(next() % 5) as usize])
+                        .collect();
+                    entry(&mut names, &format!("{stem}{tail}"), tag)
+                })
+                .collect();
+            let pairs = |entries: &[Entry]| -> Vec<(String, u64)> {
+                entries
+                    .iter()
+                    .map(|e| (names.get(e.path).to_string(), e.size))
+                    .collect()
+            };
+            let mut expected = pairs(&entries);
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut dups: Vec<String> = expected
+                .windows(2)
+                .filter(|w| w[0].0 == w[1].0)
+                .map(|w| w[0].0.clone())
+                .collect();
+            dups.dedup();
+            dups.truncate(100);
+            for round in ["shuffled", "sorted"] {
+                let mut stats = ArchiveStats::default();
+                sort_and_find_duplicates(&mut entries, &names, &mut stats);
+                assert_eq!(pairs(&entries), expected, "{count} {round}");
+                assert_eq!(stats.duplicate_names, dups, "{count} {round}");
+            }
+            let mut unique = entries.clone();
+            unique.dedup_by(|a, b| names.bytes(a.path) == names.bytes(b.path));
+            unique.reverse();
+            let mut stats = ArchiveStats::default();
+            sort_and_find_duplicates(&mut unique, &names, &mut stats);
+            assert!(stats.duplicate_names.is_empty(), "{count}");
+        }
     }
 }
