@@ -907,6 +907,11 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, t
             .bytes(entries[i as usize].path)
             .get(depth..)
             .unwrap_or_default();
+        // Eight bytes or more left (the usual case): one load, the eighth byte replaced by the
+        // mark; fewer: copied into a zeroed word.
+        if let Some(word) = rest.first_chunk::<8>() {
+            return ((u64::from_be_bytes(*word) & !0xff) | (CHUNK as u64 + 1), i);
+        }
         let mut chunk = [0u8; 8];
         let n = rest.len().min(CHUNK);
         chunk[..n].copy_from_slice(&rest[..n]);
