@@ -23,6 +23,9 @@ pub(crate) struct ByteFlags {
 /// code, not a byte loop (names are mostly 30–80 bytes, so the rest is often most of the name).
 #[inline]
 pub(crate) fn byte_flags(bytes: &[u8]) -> ByteFlags {
+    if bytes.len() <= SHORT {
+        return short_flags(bytes);
+    }
     let (chunks, rest) = bytes.as_chunks::<32>();
     let mut flags = ByteFlags {
         control: false,
@@ -60,6 +63,36 @@ pub(crate) fn byte_flags(bytes: &[u8]) -> ByteFlags {
         add(&chunk);
     }
     flags
+}
+
+/// Names up to this long (nearly all) take [`short_flags`].
+const SHORT: usize = 64;
+
+/// [`byte_flags`] for a short name: copied into a zero-padded buffer of fixed size, so every
+/// test is one fixed-length loop the compiler turns into straight vector code (no remainder, the
+/// dot pairs by comparing the buffer with itself one byte on), and each flag is reduced once.
+#[inline(always)]
+fn short_flags(bytes: &[u8]) -> ByteFlags {
+    let mut buf = [0u8; SHORT + 1];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    let (head, next) = (&buf[..SHORT], &buf[1..]);
+    let (mut c, mut b, mut n, mut d, mut s) = (0u8, 0u8, 0u8, 0u8, 0u8);
+    for i in 0..SHORT {
+        let x = head[i];
+        // The padding is zero, which would count as a control character: masked by position.
+        c |= (u8::from(x < 0x20) | u8::from(x == 0x7f)) & u8::from(i < bytes.len());
+        b |= u8::from(x == b'\\');
+        n |= x & 0x80;
+        d |= u8::from(x == b'.') & u8::from(next[i] == b'.');
+        s += u8::from(x == b'/');
+    }
+    ByteFlags {
+        control: c != 0,
+        backslash: b != 0,
+        non_ascii: n != 0,
+        dot_pair: d != 0,
+        slashes: usize::from(s),
+    }
 }
 
 /// What is unsafe about an entry name (one pass over its bytes).
@@ -153,6 +186,41 @@ mod tests {
             name_problem(&"x".repeat(limits.max_name_len + 1), &limits),
             Some("too-long")
         );
+    }
+
+    #[test]
+    fn short_and_long_names_give_the_same_flags() {
+        // Around the short-name size and the chunk size, each byte kind at each position.
+        for len in [0, 1, 2, 31, 32, 33, 63, 64, 65, 95, 96, 97, 200] {
+            for at in 0..len {
+                for byte in [0u8, 0x1f, 0x7f, b'\\', 0xc3, b'.', b'/', b'a'] {
+                    let mut name = vec![b'n'; len];
+                    name[at] = byte;
+                    if at + 1 < len {
+                        name[at + 1] = b'.';
+                    }
+                    let flags = byte_flags(&name);
+                    let expect = |f: &dyn Fn(u8) -> bool| name.iter().any(|&x| f(x));
+                    assert_eq!(
+                        flags.control,
+                        expect(&|x| x < 0x20 || x == 0x7f),
+                        "{len} {at}"
+                    );
+                    assert_eq!(flags.backslash, expect(&|x| x == b'\\'), "{len} {at}");
+                    assert_eq!(flags.non_ascii, expect(&|x| x >= 0x80), "{len} {at}");
+                    assert_eq!(
+                        flags.dot_pair,
+                        name.windows(2).any(|w| w == b".."),
+                        "{len} {at}"
+                    );
+                    assert_eq!(
+                        flags.slashes,
+                        name.iter().filter(|&&x| x == b'/').count(),
+                        "{len} {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
