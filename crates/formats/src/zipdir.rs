@@ -280,27 +280,35 @@ impl<'a> Window<'a> {
     }
 
     /// At least `n` bytes from the current position (a record is at most 46 + 3 × 65,535).
+    #[inline]
     fn need(&mut self, n: usize) -> io::Result<&[u8]> {
         if self.filled - self.at < n {
-            self.buf.copy_within(self.at..self.filled, 0);
-            self.filled -= self.at;
-            self.at = 0;
-            let want = (n - self.filled).max(1 << 16);
-            let room = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
-            let take = want.min(room);
-            if self.filled + take < n {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            let end = self.filled + take;
-            if self.buf.len() < end {
-                self.buf.resize(end, 0);
-            }
-            self.src
-                .read_exact_at(&mut self.buf[self.filled..end], self.next)?;
-            self.filled = end;
-            self.next += take as u64;
+            self.refill(n)?;
         }
         Ok(&self.buf[self.at..self.at + n])
+    }
+
+    /// Moves the unread bytes to the front and reads at least enough for `n` after them.
+    #[cold]
+    fn refill(&mut self, n: usize) -> io::Result<()> {
+        self.buf.copy_within(self.at..self.filled, 0);
+        self.filled -= self.at;
+        self.at = 0;
+        let want = (n - self.filled).max(1 << 16);
+        let room = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
+        let take = want.min(room);
+        if self.filled + take < n {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let end = self.filled + take;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        self.src
+            .read_exact_at(&mut self.buf[self.filled..end], self.next)?;
+        self.filled = end;
+        self.next += take as u64;
+        Ok(())
     }
 
     fn advance(&mut self, n: usize) {
