@@ -807,8 +807,14 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         )));
     }
     let (layout, app_root, prefix, other_apps) = find_app_in_zip(&entries, &names)?;
-    for entry in &mut entries {
-        normalise_entry(entry, &mut names, &prefix, layout)?;
+    if layout == Layout::Ipa {
+        for entry in &mut entries {
+            trim_trailing_slashes(entry, &names);
+        }
+    } else {
+        for entry in &mut entries {
+            normalise_entry(entry, &mut names, &prefix, layout)?;
+        }
     }
     sort_and_find_duplicates(&mut entries, &names, &mut stats);
     Ok(Package {
@@ -971,9 +977,22 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, t
     }
 }
 
+/// The normalised path of an `.ipa`'s entry: its name without trailing slashes, a shorter span
+/// of it (the name is kept as the raw name only when more than one slash went).
+#[inline(always)]
+fn trim_trailing_slashes(entry: &mut Entry, names: &Names) {
+    let name = names.bytes(entry.path);
+    if name.last() == Some(&b'/') {
+        let keep = name.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+        if name.len() - keep > 1 {
+            entry.raw = Some(entry.path);
+        }
+        entry.path.len = keep as u32;
+    }
+}
+
 /// Rewrites a raw name to its normalised path in place, keeping the raw name only where it
 /// differs by more than a trailing slash (a nested or zipped-app layout).
-#[inline]
 fn normalise_entry(
     entry: &mut Entry,
     names: &mut Names,
@@ -981,15 +1000,7 @@ fn normalise_entry(
     layout: Layout,
 ) -> Result<(), OpenErrorKind> {
     if layout == Layout::Ipa {
-        // The normalised path is the name without trailing slashes: a shorter span of it.
-        let name = names.bytes(entry.path);
-        if name.last() == Some(&b'/') {
-            let keep = name.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-            if name.len() - keep > 1 {
-                entry.raw = Some(entry.path);
-            }
-            entry.path.len = keep as u32;
-        }
+        trim_trailing_slashes(entry, names);
         return Ok(());
     }
     let name = names.get(entry.path);
