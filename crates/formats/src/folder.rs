@@ -162,13 +162,13 @@ impl Walker<'_> {
             }
             let (path, raw) = (self.names.push(&child_norm)?, self.names.push(&child_rel)?);
             self.out.push(Entry::on_disk(
-                path,
-                raw,
+                self.names,
+                (path, raw),
                 size,
                 (is_dir, is_symlink, is_file),
                 file_name.to_str().is_some(),
                 Some(identity(&meta)),
-            ));
+            )?);
             if is_dir {
                 self.walk(&child.path(), &child_norm, &child_rel, depth + 1)?;
             }

@@ -67,9 +67,15 @@ pub(crate) struct Span {
 /// Every name of a package, one after another in one buffer; an [`Entry`] holds [`Span`]s of
 /// it. At 100,000 entries that is one allocation instead of 100,000, 45 bytes a name instead of
 /// the 64 a small allocation takes, and the names the sort compares sit together in memory.
+///
+/// It also keeps the rare per-entry extras that would otherwise widen every index record: the
+/// stored names that differ from the paths (nested layouts, folder inputs, names with several
+/// trailing slashes) and the identities of a folder input's files.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
     buf: String,
+    raws: Vec<Span>,
+    identities: Vec<(u64, u64)>,
 }
 
 impl Names {
@@ -84,10 +90,32 @@ impl Names {
     /// Names read as bytes (see [`NamesBuilder`]), validated as UTF-8 once, as a whole.
     pub(crate) fn from_builder(built: NamesBuilder) -> Result<Names, OpenErrorKind> {
         String::from_utf8(built.buf)
-            .map(|buf| Names { buf })
+            .map(|buf| Names {
+                buf,
+                ..Names::default()
+            })
             .map_err(|_| {
                 OpenErrorKind::BadZip("an entry name is not valid UTF-8 after conversion".into())
             })
+    }
+
+    /// Records `raw` as the stored name of `entry`.
+    pub(crate) fn set_raw(&mut self, entry: &mut Entry, raw: Span) -> Result<(), OpenErrorKind> {
+        entry.raw = side_index(self.raws.len())?;
+        self.raws.push(raw);
+        Ok(())
+    }
+
+    /// The stored name of `entry`, where it differs from the path.
+    pub(crate) fn raw_of(&self, entry: &Entry) -> Option<Span> {
+        self.raws.get(entry.raw as usize).copied()
+    }
+
+    /// Records the identity (device, inode) a folder input's file had during the walk.
+    pub(crate) fn add_identity(&mut self, identity: (u64, u64)) -> Result<u32, OpenErrorKind> {
+        let at = side_index(self.identities.len())?;
+        self.identities.push(identity);
+        Ok(at)
     }
 
     pub(crate) fn get(&self, span: Span) -> &str {
@@ -107,6 +135,21 @@ impl Names {
             .unwrap_or_default()
     }
 }
+
+/// The index of the next item of a side table, refused (never wrapped) at `NONE`.
+fn side_index(len: usize) -> Result<u32, OpenErrorKind> {
+    match u32::try_from(len) {
+        Ok(i) if i != NONE => Ok(i),
+        _ => Err(OpenErrorKind::OverLimit {
+            what: "the entries with a stored name of their own",
+            value: len as u64,
+            limit: u64::from(NONE),
+        }),
+    }
+}
+
+/// No side-table entry.
+const NONE: u32 = u32::MAX;
 
 /// The span `name_len` bytes long that starts at `start`, refused past 4 GiB of names.
 fn span_after(start: usize, name_len: usize) -> Result<Span, OpenErrorKind> {
@@ -169,8 +212,9 @@ impl NamesBuilder {
 pub struct Entry {
     /// Normalised path (`/`-separated, folders without a trailing slash).
     path: Span,
-    /// The name as stored, when it differs from `path` by more than a trailing slash.
-    raw: Option<Span>,
+    /// The name as stored, when it differs from `path` by more than a trailing slash: an index
+    /// into the names' side table ([`Names::raw_of`]), `NONE` if not.
+    raw: u32,
     /// Declared uncompressed size.
     pub size: u64,
     /// Compressed size (equal to `size` for directories on disk).
@@ -186,6 +230,27 @@ pub struct Entry {
     locator: Locator,
 }
 
+/// The compression method a zip entry declares, as stored (two bytes, not the four of
+/// [`Method`]: the record stays at 48 bytes).
+#[derive(Debug, Clone, Copy)]
+struct MethodCode(u16);
+
+impl MethodCode {
+    fn method(self) -> Method {
+        Method::from(self.0)
+    }
+}
+
+impl From<Method> for MethodCode {
+    fn from(method: Method) -> MethodCode {
+        MethodCode(match method {
+            Method::Stored => 0,
+            Method::Deflated => 8,
+            Method::Unknown(code) => code,
+        })
+    }
+}
+
 impl Entry {
     /// Why App Store Connect could not unpack this entry (encrypted, or compressed with a method
     /// other than stored/deflate), if so. Read off the locator: no field per entry for it.
@@ -194,10 +259,9 @@ impl Entry {
             Locator::Zip {
                 encrypted: true, ..
             } => Some("encrypted"),
-            Locator::Zip {
-                method: Method::Unknown(_),
-                ..
-            } => Some("compressed with a method other than stored or deflate"),
+            Locator::Zip { method, .. } if matches!(method.method(), Method::Unknown(_)) => {
+                Some("compressed with a method other than stored or deflate")
+            }
             _ => None,
         }
     }
@@ -205,13 +269,11 @@ impl Entry {
     /// Whether the entry's bytes are stored uncompressed in the archive (or are a file on disk),
     /// so [`Package::random_access`] can read them at any offset.
     pub fn is_stored(&self) -> bool {
-        matches!(
-            self.locator,
-            Locator::Zip {
-                method: Method::Stored,
-                ..
-            } | Locator::File { .. }
-        )
+        match self.locator {
+            Locator::Zip { method, .. } => matches!(method.method(), Method::Stored),
+            Locator::File { .. } => true,
+            Locator::None => false,
+        }
     }
 }
 
@@ -241,18 +303,19 @@ impl std::ops::Deref for EntryRef<'_> {
     }
 }
 
+/// Where an entry's bytes are: 16 bytes (the variant lives in `encrypted`'s spare values).
 #[derive(Debug, Clone)]
 enum Locator {
     Zip {
         header_offset: u64,
         crc32: u32,
-        method: Method,
+        method: MethodCode,
         encrypted: bool,
     },
-    /// A file of a folder input, with the identity (device, inode) it had during the walk.
+    /// A file of a folder input: the index of the identity (device, inode) it had during the
+    /// walk, in the names' side table.
     File {
-        dev: u64,
-        ino: u64,
+        identity: u32,
     },
     None,
 }
@@ -425,7 +488,7 @@ impl Package {
         let path = self.names.get(entry.path);
         EntryRef {
             path,
-            raw: entry.raw.map_or(path, |r| self.names.get(r)),
+            raw: self.names.raw_of(entry).map_or(path, |r| self.names.get(r)),
             entry,
         }
     }
@@ -618,10 +681,10 @@ impl Package {
         }
         match &entry.locator {
             Locator::Zip {
-                method: Method::Stored,
+                method,
                 encrypted: false,
                 ..
-            } => {
+            } if matches!(method.method(), Method::Stored) => {
                 let (src, start) = self.zip_data(entry)?;
                 Ok(Some(EntrySlice::new(src, start, entry.size)))
             }
@@ -661,7 +724,7 @@ impl Package {
         }
         let (src, start) = self.zip_data(entry)?;
         let raw = RangeReader::new(src, start, entry.compressed_size);
-        let inner = match method {
+        let inner = match method.method() {
             Method::Stored => {
                 if entry.compressed_size != entry.size {
                     return Err(EntryError::Corrupt(format!(
@@ -682,18 +745,21 @@ impl Package {
     }
 
     fn file_path(&self, entry: &Entry) -> Option<PathBuf> {
-        let raw = entry.raw.map_or(entry.path, |r| r);
+        let raw = self.names.raw_of(entry).unwrap_or(entry.path);
         Some(self.root_dir.as_ref()?.join(self.names.get(raw)))
     }
 
     /// Opens a file of a folder input: never through a link, never blocking, and only if it is
     /// still the regular file the walk saw.
     fn open_file(&self, entry: &Entry) -> Result<std::fs::File, EntryError> {
-        let (Locator::File { dev, ino }, Some(path)) = (&entry.locator, self.file_path(entry))
+        let (Locator::File { identity }, Some(path)) = (&entry.locator, self.file_path(entry))
         else {
             return Err(EntryError::NotAFile("not a file of a folder input"));
         };
-        crate::folder::open_same_file(&path, *dev, *ino)
+        let Some(&(dev, ino)) = self.names.identities.get(*identity as usize) else {
+            return Err(EntryError::NotAFile("not a file of a folder input"));
+        };
+        crate::folder::open_same_file(&path, dev, ino)
     }
 }
 
@@ -772,7 +838,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
         stats.file_count += u64::from(!is_dir);
         entries.push(Entry {
             path,
-            raw: None,
+            raw: NONE,
             size,
             compressed_size: compressed,
             is_dir,
@@ -781,7 +847,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
             locator: Locator::Zip {
                 header_offset: rec.header_offset,
                 crc32: rec.crc32,
-                method: rec.method,
+                method: MethodCode::from(rec.method),
                 encrypted: rec.encrypted,
             },
         });
@@ -809,7 +875,7 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
     let (layout, app_root, prefix, other_apps) = find_app_in_zip(&entries, &names)?;
     if layout == Layout::Ipa {
         for entry in &mut entries {
-            trim_trailing_slashes(entry, &names);
+            trim_trailing_slashes(entry, &mut names)?;
         }
     } else {
         for entry in &mut entries {
@@ -980,15 +1046,16 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, t
 /// The normalised path of an `.ipa`'s entry: its name without trailing slashes, a shorter span
 /// of it (the name is kept as the raw name only when more than one slash went).
 #[inline(always)]
-fn trim_trailing_slashes(entry: &mut Entry, names: &Names) {
+fn trim_trailing_slashes(entry: &mut Entry, names: &mut Names) -> Result<(), OpenErrorKind> {
     let name = names.bytes(entry.path);
     if name.last() == Some(&b'/') {
         let keep = name.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
         if name.len() - keep > 1 {
-            entry.raw = Some(entry.path);
+            names.set_raw(entry, entry.path)?;
         }
         entry.path.len = keep as u32;
     }
+    Ok(())
 }
 
 /// Rewrites a raw name to its normalised path in place, keeping the raw name only where it
@@ -1000,16 +1067,16 @@ fn normalise_entry(
     layout: Layout,
 ) -> Result<(), OpenErrorKind> {
     if layout == Layout::Ipa {
-        trim_trailing_slashes(entry, names);
-        return Ok(());
+        return trim_trailing_slashes(entry, names);
     }
     let name = names.get(entry.path);
     let normalised = normalise_name(name, prefix, layout);
     if normalised.len() + 1 == name.len() && name.starts_with(normalised.as_str()) {
         entry.path.len = normalised.len() as u32;
     } else if normalised != name {
-        entry.raw = Some(entry.path);
+        let raw = entry.path;
         entry.path = names.push(&normalised)?;
+        names.set_raw(entry, raw)?;
     }
     Ok(())
 }
@@ -1056,28 +1123,35 @@ pub(crate) fn sort_and_find_duplicates(
 
 impl Entry {
     /// An entry of a folder input.
+    /// An entry of a folder input: `path` and `rel` in `names`, which also keeps the stored
+    /// name and the identity.
     pub(crate) fn on_disk(
-        path: Span,
-        rel: Span,
+        names: &mut Names,
+        (path, rel): (Span, Span),
         size: u64,
         kind: (bool, bool, bool),
         name_is_utf8: bool,
         identity: Option<(u64, u64)>,
-    ) -> Entry {
+    ) -> Result<Entry, OpenErrorKind> {
         let (is_dir, is_symlink, is_file) = kind;
-        Entry {
+        let locator = match identity {
+            Some(identity) if is_file || is_symlink => Locator::File {
+                identity: names.add_identity(identity)?,
+            },
+            _ => Locator::None,
+        };
+        let mut entry = Entry {
             path,
-            raw: Some(rel),
+            raw: NONE,
             size,
             compressed_size: size,
             is_dir,
             is_symlink,
             name_is_utf8,
-            locator: match identity {
-                Some((dev, ino)) if is_file || is_symlink => Locator::File { dev, ino },
-                _ => Locator::None,
-            },
-        }
+            locator,
+        };
+        names.set_raw(&mut entry, rel)?;
+        Ok(entry)
     }
 }
 
@@ -1203,7 +1277,7 @@ mod tests {
     fn entry(names: &mut Names, path: &str, tag: u64) -> Entry {
         Entry {
             path: names.push(path).unwrap(),
-            raw: None,
+            raw: NONE,
             size: tag,
             compressed_size: 0,
             is_dir: false,
@@ -1218,10 +1292,11 @@ mod tests {
         // The README's memory figure per entry rests on this: a record of spans, sizes and a
         // locator, its name in the shared buffer.
         assert!(
-            std::mem::size_of::<Entry>() <= 64,
+            std::mem::size_of::<Entry>() <= 48,
             "{}",
             std::mem::size_of::<Entry>()
         );
+        assert_eq!(std::mem::size_of::<Locator>(), 16);
     }
 
     #[test]
