@@ -900,27 +900,29 @@ fn open_zip(path: &Path, src: Arc<dyn ReadAt>, limits: &Limits) -> Result<Packag
 }
 
 /// Sorts entries by path, stably (equal paths keep archive order), without comparing whole
-/// strings: an MSD sort by 7-byte chunks of the path. Each round sorts small `(chunk + length
-/// mark, index)` keys in cache and only the runs that still tie go on to the next chunk, so the
-/// long prefixes that entries share ("Payload/X.app/res/…") are read once per entry, not once
-/// per comparison. The permutation is then applied with one pass of swaps. At 100,000 entries a
+/// strings: an MSD sort by 7-byte chunks of the path. One array of `(chunk + length mark, index)`
+/// keys is sorted in place from round to round: each round rewrites the words of a run that still
+/// ties with the run's next chunk and sorts that run, so the long prefixes that entries share
+/// ("Payload/X.app/res/…") are read once per entry, not once per comparison, and no round
+/// allocates. The permutation is then applied with one pass of swaps. At 100,000 entries a
 /// comparison sort of the entries took half the time of opening the archive.
 ///
 /// Returns whether two paths were found equal.
 fn sort_by_path(entries: &mut [Entry], names: &Names) -> bool {
     let ties = AtomicBool::new(false);
-    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
-    sort_run(entries, names, &mut order, 0, &ties);
-    // Apply the permutation in place, cycle by cycle: position `i` receives entry `order[i]`.
-    for start in 0..order.len() {
+    let mut keys: Vec<(u64, u32)> = (0..entries.len() as u32).map(|i| (0, i)).collect();
+    sort_run(entries, names, &mut keys, 0, &ties);
+    // Apply the permutation in place, cycle by cycle: position `i` receives entry `keys[i].1`
+    // (the index is overwritten as each place is filled, so no second array is needed).
+    for start in 0..keys.len() {
         let mut i = start;
-        while order[i] as usize != start {
-            let j = order[i] as usize;
+        while keys[i].1 as usize != start {
+            let j = keys[i].1 as usize;
             entries.swap(i, j);
-            order[i] = i as u32;
+            keys[i].1 = i as u32;
             i = j;
         }
-        order[i] = i as u32;
+        keys[i].1 = i as u32;
     }
     ties.into_inner()
 }
@@ -935,11 +937,17 @@ const CHUNK: usize = 7;
 /// Runs this short are finished with a comparison sort.
 const SMALL_RUN: usize = 32;
 
-/// Sorts `order` (indices into `entries`, in archive order among equals) by the paths' bytes from
-/// `depth` on. The prefix the whole run shares is skipped first; then the run is sorted by the
-/// next 7 bytes, and runs that tie on them and go on are sorted further (in parallel when big).
-/// Sets `ties` when two paths are equal.
-fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, ties: &AtomicBool) {
+/// Sorts `keys` (their indices into `entries`, in archive order among equals) by the paths'
+/// bytes from `depth` on. The prefix the whole run shares is skipped first; then each word is set
+/// to the next 7 bytes, the run is sorted by them, and runs that tie on them and go on are sorted
+/// further (in parallel when big). Sets `ties` when two paths are equal.
+fn sort_run(
+    entries: &[Entry],
+    names: &Names,
+    keys: &mut [(u64, u32)],
+    depth: usize,
+    ties: &AtomicBool,
+) {
     use rayon::prelude::*;
     let tail = |i: u32| {
         names
@@ -947,18 +955,18 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, t
             .get(depth..)
             .unwrap_or_default()
     };
-    if depth >= CHUNKED_DEPTH || order.len() <= SMALL_RUN {
-        order.sort_by(|&a, &b| tail(a).cmp(tail(b)).then(a.cmp(&b)));
-        if order.windows(2).any(|w| tail(w[0]) == tail(w[1])) {
+    if depth >= CHUNKED_DEPTH || keys.len() <= SMALL_RUN {
+        keys.sort_by(|a, b| tail(a.1).cmp(tail(b.1)).then(a.1.cmp(&b.1)));
+        if keys.windows(2).any(|w| tail(w[0].1) == tail(w[1].1)) {
             ties.store(true, Relaxed);
         }
         return;
     }
     // The prefix every path of the run shares from `depth` on.
-    let first = tail(order[0]);
+    let first = tail(keys[0].1);
     let mut shared = first.len();
-    for &i in &order[1..] {
-        let other = tail(i);
+    for k in &keys[1..] {
+        let other = tail(k.1);
         // Usually the whole prefix is still shared: one `memcmp`, not a byte loop.
         if !other.starts_with(&first[..shared]) {
             shared = first[..shared]
@@ -974,65 +982,53 @@ fn sort_run(entries: &[Entry], names: &Names, order: &mut [u32], depth: usize, t
     let depth = depth + shared;
     // One word per entry: the next 7 bytes of the path (zero-padded, big-endian) and, in the low
     // byte, 0..=7 where the path ends inside them (shorter sorts first) or 8 where it goes on.
-    let key = |&i: &u32| {
+    let word = |k: &mut (u64, u32)| {
         let rest = names
-            .bytes(entries[i as usize].path)
+            .bytes(entries[k.1 as usize].path)
             .get(depth..)
             .unwrap_or_default();
         // Eight bytes or more left (the usual case): one load, the eighth byte replaced by the
         // mark; fewer: copied into a zeroed word.
-        if let Some(word) = rest.first_chunk::<8>() {
-            return ((u64::from_be_bytes(*word) & !0xff) | (CHUNK as u64 + 1), i);
-        }
-        let mut chunk = [0u8; 8];
-        let n = rest.len().min(CHUNK);
-        chunk[..n].copy_from_slice(&rest[..n]);
-        chunk[CHUNK] = rest.len().min(CHUNK + 1) as u8;
-        (u64::from_be_bytes(chunk), i)
+        k.0 = if let Some(word) = rest.first_chunk::<8>() {
+            (u64::from_be_bytes(*word) & !0xff) | (CHUNK as u64 + 1)
+        } else {
+            let mut chunk = [0u8; 8];
+            let n = rest.len().min(CHUNK);
+            chunk[..n].copy_from_slice(&rest[..n]);
+            chunk[CHUNK] = rest.len().min(CHUNK + 1) as u8;
+            u64::from_be_bytes(chunk)
+        };
     };
     let goes_on = |k: &(u64, u32)| k.0 & 0xff == CHUNK as u64 + 1;
     // Sorted on the word only, not the index: paths sharing a folder tie on a chunk by the
     // thousand, and an unstable sort groups equal keys in linear time where distinct keys would
     // cost a full `n log n`. Stability is restored below, for the only keys that tie and end
     // here: exact duplicates. 16-byte keys, one integer compared: cheap to move and to compare.
-    let big = order.len() > 20_000;
-    let mut keys: Vec<(u64, u32)> = if big {
-        order.par_iter().map(key).collect()
-    } else {
-        order.iter().map(key).collect()
-    };
+    let big = keys.len() > 20_000;
     if big {
+        keys.par_iter_mut().for_each(word);
         keys.par_sort_unstable_by_key(|k| k.0);
     } else {
+        keys.iter_mut().for_each(word);
         keys.sort_unstable_by_key(|k| k.0);
     }
-    for (slot, k) in order.iter_mut().zip(&keys) {
-        *slot = k.1;
-    }
-    // Runs that tie on this chunk: those that go on past it are split off `order` as disjoint
-    // slices to sort further; those that end in it are equal paths, put back in archive order.
-    let mut runs: Vec<&mut [u32]> = Vec::new();
-    let mut rest: &mut [u32] = order;
-    let mut consumed = 0;
-    let mut run = 0;
-    for k in 1..=keys.len() {
-        if k == keys.len() || keys[k].0 != keys[run].0 {
-            if k - run > 1 {
-                let (_, tail) = std::mem::take(&mut rest).split_at_mut(run - consumed);
-                let (tied, tail) = tail.split_at_mut(k - run);
-                if goes_on(&keys[run]) {
-                    runs.push(tied);
-                } else {
-                    tied.sort_unstable();
-                    ties.store(true, Relaxed);
-                }
-                rest = tail;
-                consumed = k;
+    // Runs that tie on this chunk: those that go on past it are split off as disjoint slices to
+    // sort further; those that end in it are equal paths, put back in archive order.
+    let mut runs: Vec<&mut [(u64, u32)]> = Vec::new();
+    let mut rest: &mut [(u64, u32)] = keys;
+    while let Some(&(head, _)) = rest.first() {
+        let len = rest.iter().take_while(|k| k.0 == head).count();
+        let (tied, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        if len > 1 {
+            if goes_on(&tied[0]) {
+                runs.push(tied);
+            } else {
+                tied.sort_unstable_by_key(|k| k.1);
+                ties.store(true, Relaxed);
             }
-            run = k;
         }
+        rest = tail;
     }
-    drop(keys);
     if big && runs.len() > 1 {
         runs.into_par_iter()
             .for_each(|tied| sort_run(entries, names, tied, depth + CHUNK, ties));
