@@ -68,19 +68,19 @@ pub(crate) fn byte_flags(bytes: &[u8]) -> ByteFlags {
 /// Names up to this long (nearly all) take [`short_flags`].
 const SHORT: usize = 64;
 
-/// [`byte_flags`] for a short name: copied into a zero-padded buffer of fixed size, so every
+/// [`byte_flags`] for a short name: copied into a padded buffer of fixed size, so every
 /// test is one fixed-length loop the compiler turns into straight vector code (no remainder, the
 /// dot pairs by comparing the buffer with itself one byte on), and each flag is reduced once.
 #[inline(always)]
 fn short_flags(bytes: &[u8]) -> ByteFlags {
-    let mut buf = [0u8; SHORT + 1];
+    // Padded with a byte no test counts (not a control character, a slash or a dot).
+    let mut buf = [b'a'; SHORT + 1];
     buf[..bytes.len()].copy_from_slice(bytes);
     let (head, next) = (&buf[..SHORT], &buf[1..]);
     let (mut c, mut b, mut n, mut d, mut s) = (0u8, 0u8, 0u8, 0u8, 0u8);
     for i in 0..SHORT {
         let x = head[i];
-        // The padding is zero, which would count as a control character: masked by position.
-        c |= (u8::from(x < 0x20) | u8::from(x == 0x7f)) & u8::from(i < bytes.len());
+        c |= u8::from(x < 0x20) | u8::from(x == 0x7f);
         b |= u8::from(x == b'\\');
         n |= x & 0x80;
         d |= u8::from(x == b'.') & u8::from(next[i] == b'.');
