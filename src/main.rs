@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The system allocator, with transparent huge pages for allocations of 2 MiB and more (the index
+/// of a big archive): see the crate's documentation for why.
+#[global_allocator]
+static ALLOCATOR: ipagate_alloc::HugeForLarge = ipagate_alloc::HugeForLarge;
+
 #[derive(Debug, Parser)]
 #[command(name = "ipagate", version, about, after_help = exit::HELP)]
 struct Cli {
