@@ -5,7 +5,7 @@
 //! Zip inputs are opened once, and read by ipagate's own central-directory reader
 //! ([`crate::zipdir`]): the end record is checked against the [`Limits`] before anything is sized
 //! by it, the directory is read in a few large positioned reads and parsed once into the sorted
-//! entry index below (a 64-byte record per entry, its name in one buffer shared by all entries),
+//! entry index below (a 48-byte record per entry, its name in one buffer shared by all entries),
 //! and nothing is read per entry until a check asks for that entry's bytes. Entry reads are
 //! positioned (`pread`) on a shared handle, so rayon workers read in parallel without a shared
 //! seek position; nothing is extracted to disk, and an entry is inflated only when a check asks
