@@ -18,6 +18,10 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ipagate_formats::{Limits, Package, inspect};
 
+/// The binary's allocator, so the in-process numbers are those of the shipped configuration.
+#[global_allocator]
+static ALLOCATOR: ipagate_alloc::HugeForLarge = ipagate_alloc::HugeForLarge;
+
 /// (label, size of the main executable in bytes). Random bytes do not compress, so the `.ipa`
 /// is about that size.
 const SIZES: [(&str, u64); 2] = [("1MB", 1_000_000), ("200MB", 200_000_000)];
