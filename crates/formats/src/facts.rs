@@ -883,10 +883,10 @@ fn archive_facts(package: &Package, ds_store: Vec<String>) -> ArchiveFacts {
         }
         at = end;
     }
-    // Names, compression methods and links were surveyed as the central directory was read:
-    // each entry is looked at again only when one of them has something to report.
+    // Names and compression methods were surveyed as the central directory was read, links are
+    // counted in the stats: each entry is looked at again only when one has something to report.
     let census = package.census;
-    if census.name_problems || census.unpackable || census.symlinks {
+    if census.name_problems || census.unpackable || facts.stats.symlinks > 0 {
         for e in package.entries() {
             if census.unpackable
                 && let Some(problem) = e.unpackable()

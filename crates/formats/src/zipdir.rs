@@ -45,6 +45,17 @@ impl From<u16> for Method {
     }
 }
 
+/// The method's code as stored (the inverse of the above).
+impl From<Method> for u16 {
+    fn from(method: Method) -> u16 {
+        match method {
+            Method::Stored => 0,
+            Method::Deflated => 8,
+            Method::Unknown(code) => code,
+        }
+    }
+}
+
 /// What the end-of-central-directory records declare.
 #[derive(Debug)]
 pub(crate) struct Eocd {
