@@ -87,7 +87,7 @@ struct Sealed {
 }
 
 struct Rule {
-    re: regex::Regex,
+    re: regex::bytes::Regex,
     weight: f64,
     omit: bool,
 }
@@ -347,10 +347,7 @@ fn parse(bytes: &[u8]) -> Result<(BTreeMap<String, Sealed>, Vec<Rule>), String> 
     let mut out = Vec::new();
     for (pattern, v) in rules.and_then(Value::as_dictionary).into_iter().flatten() {
         // A pattern the regex engine cannot compile (or a huge one) seals nothing extra.
-        let Ok(re) = regex::RegexBuilder::new(pattern)
-            .size_limit(1 << 20)
-            .build()
-        else {
+        let Some(re) = compile(pattern) else {
             continue;
         };
         let d = v.as_dictionary();
@@ -369,6 +366,17 @@ fn parse(bytes: &[u8]) -> Result<(BTreeMap<String, Sealed>, Vec<Rule>), String> 
     Ok((sealed, out))
 }
 
+/// A resource rule as `codesign` evaluates it: a POSIX extended expression over the path's bytes
+/// (`regcomp`), so classes, `.` and `(?i)` are byte-wise and ASCII-only — no Unicode tables
+/// (which would also cost every run of the binary ~10,000 start-up relocations). Size-capped.
+fn compile(pattern: &str) -> Option<regex::bytes::Regex> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(1 << 20)
+        .build()
+        .ok()
+}
+
 /// Whether the heaviest rule matching `rel` omits it (no rule matching: not sealed either). On
 /// equal weights an `omit` rule wins: Apple's default `rules2` give `^` (the bundle root) and
 /// `^Info\.plist$` (omit) both weight 20, and `codesign` never seals Info.plist.
@@ -376,7 +384,7 @@ fn omitted(rules: &[Rule], rel: &str) -> bool {
     let mut best: Option<&Rule> = None;
     for r in rules {
         let heavier = |b: &Rule| r.weight > b.weight || (r.weight == b.weight && r.omit);
-        if r.re.is_match(rel) && best.is_none_or(heavier) {
+        if r.re.is_match(rel.as_bytes()) && best.is_none_or(heavier) {
             best = Some(r);
         }
     }
@@ -390,7 +398,7 @@ mod tests {
     fn rules(p: &[(&str, f64, bool)]) -> Vec<Rule> {
         p.iter()
             .map(|(re, weight, omit)| Rule {
-                re: regex::Regex::new(re).unwrap(),
+                re: compile(re).unwrap(),
                 weight: *weight,
                 omit: *omit,
             })
@@ -419,6 +427,28 @@ mod tests {
         for p in ["en.lproj/Main.strings", "Assets.car", "sub/Info.plist"] {
             assert!(!omitted(&r, p), "{p}");
         }
+    }
+
+    #[test]
+    fn rules_match_bytes_as_posix_regcomp_does() {
+        // Non-ASCII paths are matched byte by byte (`.` is one byte, as in `regcomp`), case
+        // folding is ASCII-only, and a pattern needing Unicode classes compiles byte-wise.
+        let r = rules(&[
+            ("^.*", 1.0, false),
+            ("(?i)^RESOURCES/.*\\.PNG$", 10.0, true),
+        ]);
+        assert!(omitted(&r, "Resources/Ícone.png"));
+        assert!(!omitted(&r, "Résources/icon.png"));
+        assert!(!omitted(&r, "日本語.lproj/Main.strings"));
+        let one_byte = compile("^.\\.txt$").unwrap();
+        assert!(one_byte.is_match(b"a.txt"));
+        assert!(!one_byte.is_match("é.txt".as_bytes()), "é is two bytes");
+        assert!(compile("^\\w+$").unwrap().is_match(b"abc_1"));
+        assert!(!compile("^\\w+$").unwrap().is_match("é".as_bytes()));
+        assert!(
+            compile("(").is_none(),
+            "a pattern that does not compile seals nothing"
+        );
     }
 
     #[test]
