@@ -305,7 +305,10 @@ impl<'a> Window<'a> {
         self.buf.copy_within(self.at..self.filled, 0);
         self.filled -= self.at;
         self.at = 0;
-        let want = (n - self.filled).max(1 << 16);
+        // Fill up to 64 KiB in all (more only for a record that needs it): reading 64 KiB on top
+        // of the leftover bytes would grow the buffer past 64 KiB on the second refill — a
+        // realloc, a copy and 16 fresh pages for nothing.
+        let want = n.max(1 << 16) - self.filled;
         let room = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
         let take = want.min(room);
         if self.filled + take < n {
@@ -383,6 +386,30 @@ pub(crate) fn local_data_start(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_stays_64_kib_and_reads_every_byte_once_in_order() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut window = Window::new(&data, 3, data.len() as u64 - 3);
+        let mut at = 3usize;
+        // Records of 46 to 300 bytes (a directory's), then one of 100 KiB (a name, an extra
+        // field and a comment near their 64 KiB limits): the window grows only for that one.
+        let mut len = 46;
+        while at + len <= data.len() - 200_000 {
+            assert_eq!(window.need(len).unwrap(), &data[at..at + len]);
+            window.advance(len);
+            at += len;
+            assert!(window.buf.len() <= 1 << 16, "{} at {at}", window.buf.len());
+            len = 46 + (len * 7) % 255;
+        }
+        let big = 100 << 10;
+        assert_eq!(window.need(big).unwrap(), &data[at..at + big]);
+        window.advance(big);
+        assert!(
+            window.need(data.len() - at - big + 1).is_err(),
+            "past the end"
+        );
+    }
 
     #[test]
     fn zip64_extra_fills_only_the_saturated_fields() {
