@@ -5,19 +5,24 @@
 # The IPAs are written by Python's zipfile (as in the report that opened issue 6): one app with a
 # binary Info.plist and N tiny resource files spread over 100 folders, deflated. Sizes: 1,000 to
 # 200,000 entries. For each size the script prints the medians (hyperfine, whole processes), the
-# ratios, ipagate's cost per entry, and ipagate's peak RSS (GNU time), then checks the targets:
+# ratios, ipagate's cost per entry, and ipagate's peak RSS (GNU time), then checks the targets.
+# The runs are taken in ROUNDS short rounds that alternate the commands (each round: inspect,
+# preflight, then the unzip pipeline) and the medians are over all rounds' runs: load from
+# outside that comes and goes falls on all three alike, not on whichever ran during it. Targets:
 #   inspect <= 1.0x the unzip pipeline at 4,000 entries and <= 1.5x at 100,000;
 #   preflight (without the input hash) within 1.2x of inspect at every size;
 #   peak RSS <= 48 MB at 100,000 entries.
 #
-#   bash benches/entries.sh              # RUNS=20
-#   RUNS=5 SIZES="1000 100000" bash benches/entries.sh
+#   bash benches/entries.sh              # RUNS=20 per command, ROUNDS=5
+#   RUNS=5 ROUNDS=1 SIZES="1000 100000" bash benches/entries.sh
 set -euo pipefail
 # shellcheck source=benches/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-20}"
+ROUNDS="${ROUNDS:-5}"
+per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 SIZES="${SIZES:-1000 4000 20000 100000 200000}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-entries.XXXXXX")"
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "keeping $work"; fi
@@ -61,30 +66,37 @@ for n in $SIZES; do
   code=0
   "$bin" preflight "$ipa" --format json --no-input-hash --as-of 2026-11-25 >/dev/null || code=$?
   [ "$code" -le 1 ] || { say "preflight failed on $n entries (exit $code)"; exit 2; }
-  hyperfine -N -i --warmup 3 --runs "$RUNS" --style none --export-json "$work/a$n.json" \
-    -n inspect "$bin inspect $ipa --format json" \
-    -n preflight "$bin preflight $ipa --format json --no-input-hash --as-of 2026-11-25" \
-    >/dev/null 2>>"$work/hyperfine.log"
-  hyperfine --shell=bash --warmup 3 --runs "$RUNS" --style none --export-json "$work/b$n.json" \
-    -n unzip "${unzip_cmd//\{\}/$ipa}" >/dev/null 2>>"$work/hyperfine.log"
+  for round in $(seq "$ROUNDS"); do
+    hyperfine -N -i --warmup 3 --runs "$per_round" --style none --export-json "$work/a$n.$round.json" \
+      -n inspect "$bin inspect $ipa --format json" \
+      -n preflight "$bin preflight $ipa --format json --no-input-hash --as-of 2026-11-25" \
+      >/dev/null 2>>"$work/hyperfine.log"
+    hyperfine --shell=bash --warmup 3 --runs "$per_round" --style none --export-json "$work/b$n.$round.json" \
+      -n unzip "${unzip_cmd//\{\}/$ipa}" >/dev/null 2>>"$work/hyperfine.log"
+  done
   rss=$( { /usr/bin/time -f '%M' "$bin" inspect "$ipa" --format json >/dev/null; } 2>&1 | tail -n 1) || true
   rss_pre=$( { /usr/bin/time -f '%M' "$bin" preflight "$ipa" --format json --no-input-hash --as-of 2026-11-25 >/dev/null; } 2>&1 | tail -n 1) || true
-  python3 - "$n" "$work/a$n.json" "$work/b$n.json" "$rss" "$rss_pre" >>"$results" <<'PY'
-import json, sys
+  python3 - "$n" "$rss" "$rss_pre" "$work"/[ab]"$n".*.json >>"$results" <<'PY'
+import json, statistics, sys
 n = int(sys.argv[1])
-out = {"entries": n, "rss_kb": int(sys.argv[4]), "rss_pre_kb": int(sys.argv[5])}
-for f in sys.argv[2:4]:
+out = {"entries": n, "rss_kb": int(sys.argv[2]), "rss_pre_kb": int(sys.argv[3])}
+times = {}
+for f in sys.argv[4:]:
     for r in json.load(open(f))["results"]:
-        out[r["command"]] = r["median"]
-        out[r["command"] + "_min"] = r["min"]
+        times.setdefault(r["command"], []).extend(r["times"])
+for command, t in times.items():
+    out[command] = statistics.median(t)
+    out[command + "_min"] = min(t)
+out["runs"] = len(times["inspect"])
 print(json.dumps(out))
 PY
 done
 
-python3 - "$results" "$RUNS" <<'PY'
+python3 - "$results" "$RUNS" "$ROUNDS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"\nipagate at scale vs unzip -p | plistutil (hyperfine medians of {sys.argv[2]} runs, whole processes)\n")
+print(f"\nipagate at scale vs unzip -p | plistutil (hyperfine medians of {rows[0]['runs']} runs per command "
+      f"in {sys.argv[3]} alternating rounds, whole processes)\n")
 print("| entries | inspect | preflight (no hash) | unzip \\| plistutil | inspect / unzip | preflight / inspect | inspect / unzip, fastest runs | inspect µs/entry | peak RSS inspect / preflight |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
