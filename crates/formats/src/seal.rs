@@ -432,7 +432,8 @@ mod tests {
     #[test]
     fn rules_match_bytes_as_posix_regcomp_does() {
         // Non-ASCII paths are matched byte by byte (`.` is one byte, as in `regcomp`), case
-        // folding is ASCII-only, and a pattern needing Unicode classes compiles byte-wise.
+        // folding and `\w` are ASCII-only, and a Unicode class (not POSIX; `regcomp` has none)
+        // does not compile, so it seals nothing, like any pattern that does not compile.
         let r = rules(&[
             ("^.*", 1.0, false),
             ("(?i)^RESOURCES/.*\\.PNG$", 10.0, true),
@@ -449,6 +450,7 @@ mod tests {
             compile("(").is_none(),
             "a pattern that does not compile seals nothing"
         );
+        assert!(compile("^\\p{L}+$").is_none());
     }
 
     #[test]
