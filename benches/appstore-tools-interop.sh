@@ -36,8 +36,9 @@ fi
 if [ -z "${IPAGATE_BIN:-}" ] || [ -z "${BIG_IPA_BIN:-}" ]; then
   cargo build -q -p ipagate --bin ipagate -p ipagate-fixtures --example big_ipa
 fi
-bin="${IPAGATE_BIN:-$PWD/target/debug/ipagate}"
-big_ipa="${BIG_IPA_BIN:-$PWD/target/debug/examples/big_ipa}"
+out="$(out_dir debug)"
+bin="${IPAGATE_BIN:-$out/ipagate}"
+big_ipa="${BIG_IPA_BIN:-$out/examples/big_ipa}"
 "$big_ipa" "$work/App.ipa" 12 43
 
 cat >"$work/seed.json" <<'EOF'

@@ -29,7 +29,7 @@ if [ -n "${IPAGATE_BIN:-}" ]; then
 else
   echo "== building ipagate (release)" >&2
   cargo build --release --bin ipagate -q
-  bin="$PWD/target/release/ipagate"
+  bin="$(out_dir release)/ipagate"
 fi
 
 cat >"$work/seed.json" <<'EOF'

@@ -55,7 +55,7 @@ if [ -n "${IPAGATE_BIN:-}" ]; then
 else
   echo "== cargo build --bin ipagate" >&2
   cargo build --bin ipagate -q
-  bin="$PWD/target/debug/ipagate"
+  bin="$(out_dir debug)/ipagate"
 fi
 
 # 3. The sandbox, seeded as in the issue: App Store 1.2.2 -> build 40; TestFlight 1.2.3 -> 41 and 39;

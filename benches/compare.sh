@@ -28,8 +28,9 @@ if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "keeping $work
 say "building ipagate and the fixture generator (release)"
 cargo build --release --quiet --bin ipagate
 cargo build --release --quiet -p ipagate-fixtures --example regenerate
-bin="$PWD/target/release/ipagate"
-gen="$PWD/target/release/examples/regenerate"
+out="$(out_dir release)"
+bin="$out/ipagate"
+gen="$out/examples/regenerate"
 
 labels=(1MB 200MB)
 sizes=(1000000 200000000)

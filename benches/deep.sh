@@ -31,8 +31,9 @@ require hyperfine unzip /usr/bin/time
 say "building ipagate and the signed_big example (release)"
 cargo build --release --quiet --bin ipagate
 cargo build --release --quiet -p ipagate-fixtures --example signed_big
-bin="$PWD/target/release/ipagate"
-gen="$PWD/target/release/examples/signed_big"
+out="$(out_dir release)"
+bin="$out/ipagate"
+gen="$out/examples/signed_big"
 root="$PWD/fixtures/TestRoot.der"
 gate="$bin preflight --trust-root $root --as-of 2026-12-01 --format json"
 

@@ -34,7 +34,7 @@ require plistutil hyperfine unzip /usr/bin/time
 
 say "building ipagate (release)"
 cargo build --release --quiet --bin ipagate
-bin="$PWD/target/release/ipagate"
+bin="$(out_dir release)/ipagate"
 
 for n in $SIZES; do
   python3 - "$work/E$n.ipa" "$n" <<'PY'

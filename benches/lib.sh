@@ -2,6 +2,15 @@
 
 say() { printf '== %s\n' "$*" >&2; }
 
+# `out_dir PROFILE`: where cargo puts this workspace's executables for PROFILE (`release`, `debug`):
+# `target/<host triple>/PROFILE`, since `.cargo/config.toml` names the target of every build.
+out_dir() {
+  local target_dir host
+  target_dir="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  printf '%s/%s/%s\n' "$target_dir" "$host" "$1"
+}
+
 # Installs Debian packages, quietly and only as root with apt-get; never fails (the caller checks
 # what it needs afterwards with `require`).
 apt_install() {

@@ -1,6 +1,9 @@
 # Sourced by the comparison scripts: starts `ipagate sandbox` in the background and reads its
 # first-line banner. Usage: start_sandbox BIN SEED_FILE WORK_DIR. Sets sandbox_pid, base, issuer,
 # key_id, key_path (the caller's EXIT trap stops the sandbox). Exits 1 if it does not start.
+# shellcheck source=benches/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 start_sandbox() {
   local bin="$1" seed="$2" work="$3"
   mkdir -p "$work/keys"

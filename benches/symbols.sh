@@ -28,14 +28,15 @@ command -v unzip >/dev/null || { say "unzip is not installed: cannot compare"; e
 say "building ipagate and the IPA writer (release)"
 cargo build --release --quiet --bin ipagate
 cargo build --release --quiet -p ipagate-fixtures --example symbols_ipa
-bin="$PWD/target/release/ipagate"
+out="$(out_dir release)"
+bin="$out/ipagate"
 nosym="$work/no-symbols.toml"
 printf '[rules]\nITMS-91053 = "off"\nITMS-91061 = "off"\nITMS-90683 = "off"\nITMS-90078 = "off"\n' > "$nosym"
 median() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$@"; }
 printf '\n| binary (asked) | binary (bytes) | unzip -p > /dev/null | preflight (symbols tier) | preflight (no symbols tier) | with / without | with / unzip |\n|---:|---:|---:|---:|---:|---:|---:|\n'
 for mb in $SIZES; do
   ipa="$work/Symbols-$mb.ipa"
-  target/release/examples/symbols_ipa "$ipa" "$mb"
+  "$out/examples/symbols_ipa" "$ipa" "$mb"
   size=$(python3 -c 'import sys,zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo("Payload/Demo.app/Demo").file_size)' "$ipa")
   # The tiers really differ: the report says what was read.
   read_of() { "$bin" preflight --no-input-hash --format json "$@" "$ipa" | python3 -c 'import json,sys; r=json.load(sys.stdin)["read"]; print(r["binaries"], r["symbols"])'; }

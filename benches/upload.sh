@@ -29,9 +29,10 @@ if [ -z "${IPAGATE_BIN:-}" ] || [ -z "${BIG_IPA_BIN:-}" ] || [ -z "${PART_OPS_BI
   cargo build --release -q -p ipagate --bin ipagate -p ipagate-fixtures --example big_ipa \
     -p ipagate-uploader --example part_ops
 fi
-bin="${IPAGATE_BIN:-$PWD/target/release/ipagate}"
-big_ipa="${BIG_IPA_BIN:-$PWD/target/release/examples/big_ipa}"
-part_ops="${PART_OPS_BIN:-$PWD/target/release/examples/part_ops}"
+out="$(out_dir release)"
+bin="${IPAGATE_BIN:-$out/ipagate}"
+big_ipa="${BIG_IPA_BIN:-$out/examples/big_ipa}"
+part_ops="${PART_OPS_BIN:-$out/examples/part_ops}"
 
 now() { date +%s%N; }
 secs() { python3 -c 'import sys; print(f"{(int(sys.argv[2]) - int(sys.argv[1])) / 1e9:.2f}")' "$1" "$2"; }

@@ -633,3 +633,50 @@ fn inspect_symbols_judges_with_the_data_it_is_given() {
     let out = ipagate(&["inspect", fixture, "--symbols", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// The ELF program headers' types of an executable (64-bit little-endian only), and its `e_type`.
+fn elf_header_and_segments(bytes: &[u8]) -> (u16, Vec<u32>) {
+    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().expect("2 bytes"));
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    assert_eq!(
+        &bytes[..6],
+        b"\x7fELF\x02\x01",
+        "a 64-bit little-endian ELF file"
+    );
+    let (phoff, phentsize, phnum) = (
+        u64_at(32) as usize,
+        u16_at(54) as usize,
+        u16_at(56) as usize,
+    );
+    let segments = (0..phnum)
+        .map(|i| {
+            let at = phoff + i * phentsize;
+            u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+        })
+        .collect();
+    (u16_at(16), segments)
+}
+
+/// `.cargo/config.toml` links the x86-64 Linux binary static-pie (no dynamic loader, no shared
+/// libraries to map at every start): it must have no interpreter, and must stay position independent
+/// (`ET_DYN`) so that it is still loaded at a random address. A dynamic build (RUSTFLAGS with
+/// `-crt-static`) has an interpreter, and this test then checks only the latter.
+#[test]
+fn the_binary_is_position_independent_and_static_where_configured() {
+    const ET_DYN: u16 = 3;
+    const PT_INTERP: u32 = 3;
+    let bytes = std::fs::read(bin()).expect("read the ipagate binary");
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        eprintln!("skipped: the binary's layout is checked on x86-64 Linux only");
+        return;
+    }
+    let (e_type, segments) = elf_header_and_segments(&bytes);
+    assert_eq!(e_type, ET_DYN, "position independent (ASLR)");
+    assert!(!segments.is_empty());
+    if cfg!(target_feature = "crt-static") {
+        assert!(!segments.contains(&PT_INTERP), "static-pie: no interpreter");
+    } else {
+        eprintln!("note: built without crt-static (dynamic), so it has an interpreter");
+        assert!(segments.contains(&PT_INTERP));
+    }
+}

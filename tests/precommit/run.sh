@@ -8,10 +8,11 @@
 # `repo: local` hook run by an already built binary: `language: rust` would make pre-commit
 # `cargo install` the whole workspace again, which the CI run already builds.
 #
-# Usage: tests/precommit/run.sh [path/to/ipagate]   (default: target/debug/ipagate)
+# Usage: tests/precommit/run.sh [path/to/ipagate]   (default: target/<host triple>/debug/ipagate)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="$(cd "$(dirname "${1:-$root/target/debug/ipagate}")" && pwd)/$(basename "${1:-$root/target/debug/ipagate}")"
+default="$root/target/$(rustc -vV | sed -n 's/^host: //p')/debug/ipagate"
+bin="$(cd "$(dirname "${1:-$default}")" && pwd)/$(basename "${1:-$default}")"
 command -v pre-commit >/dev/null || { echo "skipped: pre-commit is not installed (pip install pre-commit)"; exit 0; }
 [ -x "$bin" ] || { echo "no ipagate binary at $bin (cargo build first)" >&2; exit 2; }
 
