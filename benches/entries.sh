@@ -8,20 +8,22 @@
 # ratios, ipagate's cost per entry, and ipagate's peak RSS (GNU time), then checks the targets.
 # The runs are taken in ROUNDS short rounds that alternate the commands (each round: inspect,
 # preflight, then the unzip pipeline) and the medians are over all rounds' runs: load from
-# outside that comes and goes falls on all three alike, not on whichever ran during it. Targets:
+# outside that comes and goes falls on all three alike, not on whichever ran during it (twenty
+# rounds of three: in five rounds of twelve, a burst could still cover one command's round and move
+# a ratio by 0.2-0.3x). Targets:
 #   inspect <= 1.0x the unzip pipeline at 4,000 entries and <= 1.5x at 100,000;
 #   preflight (without the input hash) within 1.2x of inspect at every size;
 #   peak RSS <= 48 MB at 100,000 entries.
 #
-#   bash benches/entries.sh              # RUNS=20 per command, ROUNDS=5
+#   bash benches/entries.sh              # RUNS=60 per command, in ROUNDS=20 rounds of 3
 #   RUNS=5 ROUNDS=1 SIZES="1000 100000" bash benches/entries.sh
 set -euo pipefail
 # shellcheck source=benches/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-RUNS="${RUNS:-20}"
-ROUNDS="${ROUNDS:-5}"
+RUNS="${RUNS:-60}"
+ROUNDS="${ROUNDS:-20}"
 per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 SIZES="${SIZES:-1000 4000 20000 100000 200000}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ipagate-entries.XXXXXX")"
