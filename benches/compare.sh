@@ -84,13 +84,18 @@ PY
   commands+=("codemagic ipa-info	'$codemagic' ipa-info {np} --json")
 fi
 
+# `command_for ENTRY IPA`: ENTRY's command with {} replaced by IPA and {np} by its profile-less copy.
+command_for() {
+  local cmd="${1#*	}"
+  cmd="${cmd//\{\}/$2}"
+  printf '%s' "${cmd//\{np\}/${2%.ipa}.noprofile.ipa}"
+}
+
 # Each command must work before it is timed (hyperfine -i would hide a broken one).
 for label in "${labels[@]}"; do
   ipa="$work/Demo-$label.ipa"
   for entry in "${commands[@]}"; do
-    cmd="${entry#*	}"
-    cmd="${cmd//\{\}/$ipa}"
-    cmd="${cmd//\{np\}/${ipa%.ipa}.noprofile.ipa}"
+    cmd="$(command_for "$entry" "$ipa")"
     if ! bash -c "$cmd" >/dev/null 2>"$work/err"; then
       say "'${entry%%	*}' failed on $label: $(head -c 300 "$work/err")"
       exit 2
@@ -110,9 +115,7 @@ if command -v hyperfine >/dev/null; then
     say "timing on $label"
     n=0
     for entry in "${commands[@]}"; do
-      cmd="${entry#*	}"
-      cmd="${cmd//\{\}/$ipa}"
-      cmd="${cmd//\{np\}/${ipa%.ipa}.noprofile.ipa}"
+      cmd="$(command_for "$entry" "$ipa")"
       # Plain commands run without a shell (-N); a pipeline needs one, and hyperfine subtracts
       # the shell's own start-up time from it.
       case "$cmd" in
@@ -136,9 +139,7 @@ else
     ipa="$work/Demo-$label.ipa"
     say "timing on $label"
     for entry in "${commands[@]}"; do
-      cmd="${entry#*	}"
-      cmd="${cmd//\{\}/$ipa}"
-      cmd="${cmd//\{np\}/${ipa%.ipa}.noprofile.ipa}"
+      cmd="$(command_for "$entry" "$ipa")"
       for _ in 1 2 3; do bash -c "$cmd" >/dev/null 2>&1; done
       times=()
       for _ in $(seq "$RUNS"); do

@@ -11,7 +11,9 @@
 # Usage: tests/precommit/run.sh [path/to/ipagate]   (default: target/<host triple>/debug/ipagate)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-default="$root/target/$(rustc -vV | sed -n 's/^host: //p')/debug/ipagate"
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
+default="$(cd "$root" && out_dir debug)/ipagate"
 bin="$(cd "$(dirname "${1:-$default}")" && pwd)/$(basename "${1:-$default}")"
 command -v pre-commit >/dev/null || { echo "skipped: pre-commit is not installed (pip install pre-commit)"; exit 0; }
 [ -x "$bin" ] || { echo "no ipagate binary at $bin (cargo build first)" >&2; exit 2; }
